@@ -1,0 +1,46 @@
+import { WeChatAccount } from '../../lib/wechat/account';
+import type { NodeInstance, NodeRED } from '../shared/types';
+
+export interface WeChatConfigNode extends NodeInstance {
+  account: WeChatAccount;
+  appId: string;
+  apiBase: string;
+  tokenMode: 'stable' | 'classic';
+  replayWindow: number;
+  /** Translated configuration errors (never containing a secret); empty when usable. */
+  problems: string[];
+}
+
+module.exports = function (RED: NodeRED) {
+  function WeChatConfig(this: WeChatConfigNode, config: Record<string, any>) {
+    RED.nodes.createNode(this, config);
+    const creds = this.credentials || {};
+    this.name = config.name;
+    this.appId = String(config.appId ?? '').trim();
+    this.apiBase = String(config.apiBase || 'https://api.weixin.qq.com').replace(/\/+$/, '');
+    this.tokenMode = config.tokenMode === 'classic' ? 'classic' : 'stable';
+    const window = config.replayWindow === '' || config.replayWindow === undefined ? 300 : Number(config.replayWindow);
+    this.replayWindow = Number.isFinite(window) && window >= 0 ? window : 300;
+    this.account = new WeChatAccount({
+      appId: this.appId,
+      token: creds.token,
+      encodingAESKey: creds.encodingAESKey,
+      previousEncodingAESKey: creds.previousEncodingAESKey,
+      replayWindow: this.replayWindow,
+    });
+    this.problems = this.account.problems.map((p) => RED._(`wechat-config.errors.${p}`));
+    if (this.problems.length) this.warn(this.problems.join('; '));
+    this.on('close', (_removed: boolean, done: () => void) => {
+      this.account.dedupe.clear();
+      done();
+    });
+  }
+  RED.nodes.registerType('wechat-config', WeChatConfig, {
+    credentials: {
+      appSecret: { type: 'password' },
+      token: { type: 'password' },
+      encodingAESKey: { type: 'password' },
+      previousEncodingAESKey: { type: 'password' },
+    },
+  });
+};

@@ -1,0 +1,140 @@
+import { SUCCESS_REPLY, type CachedReply } from '../../lib/wechat/dedupe';
+import { handleInbound } from '../../lib/wechat/inbound';
+import { answer, answered, rawResponse } from '../shared/http';
+import type { NodeInstance, NodeRED } from '../shared/types';
+import type { WeChatConfigNode } from '../wechat-config/wechat-config';
+
+function seconds(value: unknown, fallback: number): number {
+  const n = value === '' || value === undefined || value === null ? fallback : Number(value);
+  return Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+module.exports = function (RED: NodeRED) {
+  function WeChatIn(this: NodeInstance, config: Record<string, any>) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const accountNode = RED.nodes.getNode(config.account) as WeChatConfigNode | null;
+    const dedupeWindowMs = seconds(config.dedupeWindow, 60) * 1000;
+    const ackTimeoutMs = seconds(config.ackTimeout, 4500);
+    const timers = new Set<NodeJS.Timeout>();
+    const pending = new Set<import('node:http').ServerResponse>();
+    const counts = { accepted: 0, rejected: 0, duplicate: 0 };
+    let lastRejection = '';
+
+    const showCounts = (): void => {
+      const text = RED._('wechat-in.status.counts', counts);
+      if (lastRejection) node.status({ fill: 'yellow', shape: 'ring', text: `${text} · ${lastRejection}` });
+      else node.status({ fill: 'green', shape: 'dot', text });
+    };
+
+    if (!accountNode || !accountNode.account) {
+      node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.no-account') });
+    } else if (accountNode.problems.length) {
+      node.status({ fill: 'red', shape: 'ring', text: accountNode.problems.join('; ') });
+    } else {
+      node.status({});
+    }
+
+    node.on('input', (msg, send, done) => {
+      const res = rawResponse(msg);
+      const req = msg.req;
+      if (!res || !req) {
+        done(new Error(RED._('wechat-in.errors.no-http')));
+        return;
+      }
+      if (!accountNode || !accountNode.account || accountNode.problems.length) {
+        const reason = accountNode && accountNode.problems.length ? accountNode.problems.join('; ') : RED._('wechat-in.status.no-account');
+        answer(res, { statusCode: 500, contentType: 'text/plain; charset=utf-8', body: 'wechat-in: account not configured' });
+        node.status({ fill: 'red', shape: 'ring', text: reason });
+        done(new Error(reason));
+        return;
+      }
+      const account = accountNode.account;
+      const method = String(req.method || '').toUpperCase();
+      const result = handleInbound({ method, query: req.query || {}, body: method === 'POST' ? msg.payload : undefined }, account.inbound);
+
+      if (result.kind === 'echo') {
+        answer(res, { statusCode: 200, contentType: 'text/plain; charset=utf-8', body: result.echostr });
+        node.status({ fill: 'green', shape: 'dot', text: RED._('wechat-in.status.verified') });
+        done();
+        return;
+      }
+      if (result.kind === 'reject') {
+        answer(res, { statusCode: result.status, contentType: 'text/plain; charset=utf-8', body: result.reason });
+        counts.rejected++;
+        lastRejection = `${result.status} ${result.reason}`.slice(0, 60);
+        showCounts();
+        node.warn(RED._('wechat-in.warn.rejected', { status: result.status, reason: result.reason }));
+        done();
+        return;
+      }
+
+      const key = result.dedupeKey;
+      const holdMs = ackTimeoutMs + 5000;
+      const seen = account.dedupe.begin(key, {
+        keyIndex: result.keyIndex,
+        accountId: String(result.message.ToUserName ?? ''),
+        follower: result.openid,
+        msgType: String(result.message.MsgType),
+      }, dedupeWindowMs, holdMs);
+      if (seen) {
+        counts.duplicate++;
+        showCounts();
+        const reply = (r: CachedReply | null | undefined): void => {
+          answer(res, r || SUCCESS_REPLY);
+          done();
+        };
+        if (seen.reply !== undefined) reply(seen.reply);
+        else account.dedupe.waitFor(key, ackTimeoutMs, timers).then(reply, () => reply(null));
+        return;
+      }
+
+      counts.accepted++;
+      lastRejection = '';
+      showCounts();
+
+      const settle = (): void => {
+        clearTimeout(timer);
+        timers.delete(timer);
+        pending.delete(res);
+        // Answered by something other than wechat-reply: retries get `success`.
+        account.dedupe.complete(key, null);
+      };
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (!answered(res)) {
+          answer(res, SUCCESS_REPLY);
+          account.dedupe.complete(key, SUCCESS_REPLY);
+          node.warn(RED._('wechat-in.warn.ack-timeout', { timeout: ackTimeoutMs, topic: result.topic }));
+        }
+      }, ackTimeoutMs);
+      timers.add(timer);
+      pending.add(res);
+      res.once('finish', settle);
+      res.once('close', settle);
+
+      msg.payload = result.message;
+      msg.topic = result.topic;
+      msg.wechat = {
+        openid: result.openid,
+        appId: account.inbound.appId,
+        encrypted: result.encrypted,
+        timestamp: result.timestamp,
+        nonce: result.nonce,
+        key,
+      };
+      send(msg);
+      done();
+    });
+
+    node.on('close', (_removed, done) => {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      // Requests still in the flow get `success` now rather than a WeChat retry into a redeploy.
+      for (const res of pending) answer(res, SUCCESS_REPLY);
+      pending.clear();
+      done();
+    });
+  }
+  RED.nodes.registerType('wechat-in', WeChatIn);
+};

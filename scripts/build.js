@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+'use strict';
+// Build: compile lib/ and nodes/ with tsc into dist/, copy each node's editor files (.html,
+// locales/, icons/) beside its .js, and copy flows/*.json into examples/ (Node-RED's
+// Import > Examples menu reads that folder only).
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const dist = path.join(root, 'dist');
+
+fs.rmSync(dist, { recursive: true, force: true });
+execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+
+const nodesDir = path.join(root, 'nodes');
+for (const type of fs.readdirSync(nodesDir)) {
+  const src = path.join(nodesDir, type);
+  if (!fs.statSync(src).isDirectory() || type === 'shared') continue;
+  const out = path.join(dist, 'nodes', type);
+  fs.mkdirSync(out, { recursive: true });
+  for (const entry of fs.readdirSync(src)) {
+    const from = path.join(src, entry);
+    if (entry.endsWith('.html') || entry === 'locales' || entry === 'icons') {
+      fs.cpSync(from, path.join(out, entry), { recursive: true });
+    }
+  }
+}
+
+const flows = path.join(root, 'flows');
+const examples = path.join(root, 'examples');
+fs.rmSync(examples, { recursive: true, force: true });
+if (fs.existsSync(flows)) {
+  fs.mkdirSync(examples, { recursive: true });
+  for (const f of fs.readdirSync(flows).filter((n) => n.endsWith('.json'))) {
+    JSON.parse(fs.readFileSync(path.join(flows, f), 'utf8')); // a broken flow fails the build
+    fs.copyFileSync(path.join(flows, f), path.join(examples, f));
+  }
+}
+console.log('build: dist/ and examples/ written');
