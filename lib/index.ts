@@ -7,3 +7,4 @@ export * from './wechat/inbound';
 export * from './wechat/dedupe';
 export * from './util/ttl-cache';
 export * from './wechat/account';
+export * from './wechat/flat-xml';

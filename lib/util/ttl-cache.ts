@@ -16,8 +16,9 @@ interface Slot<V> {
 }
 
 /**
- * An in-memory TTL map with a size bound: expired entries are dropped lazily and by a sweep on
- * insert; past `maxEntries` the oldest insertions go first. No timers, so nothing to clear.
+ * An in-memory TTL map with a size bound: expired entries are dropped lazily and by a sweep at
+ * most once a second on insert; past `maxEntries` the oldest insertions go first (O(1) each).
+ * No timers, so nothing to clear.
  */
 export class TtlCache<V> implements TtlStore<V> {
   private readonly map = new Map<string, Slot<V>>();
@@ -43,7 +44,12 @@ export class TtlCache<V> implements TtlStore<V> {
     const now = this.now();
     this.map.delete(key); // re-insert at the end: insertion order is age order
     this.map.set(key, { value, expires: now + Math.max(0, ttlMs) });
-    if (now >= this.sweepAt || this.map.size > this.maxEntries) this.sweep(now);
+    if (now >= this.sweepAt) this.sweep(now);
+    while (this.map.size > this.maxEntries) {
+      const oldest = this.map.keys().next();
+      if (oldest.done) break;
+      this.map.delete(oldest.value);
+    }
   }
 
   delete(key: string): void {
@@ -54,15 +60,11 @@ export class TtlCache<V> implements TtlStore<V> {
     this.map.clear();
   }
 
+  /** Drop expired entries, at most once a second (a full pass, amortised over the inserts). */
   private sweep(now: number): void {
     this.sweepAt = now + 1000;
     for (const [k, slot] of this.map) {
       if (slot.expires <= now) this.map.delete(k);
-    }
-    while (this.map.size > this.maxEntries) {
-      const oldest = this.map.keys().next();
-      if (oldest.done) break;
-      this.map.delete(oldest.value);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, type Decipher } from 'node:crypto';
 import { CryptoErrorCode, WeChatCryptoError } from './errors';
 import { safeEqual } from './signature';
 
@@ -35,9 +35,46 @@ export interface DecryptResult {
   appId: string;
 }
 
+// Random prefixes come from a pool refilled 4 KiB at a time: one RNG call per 256 messages.
+const POOL_SIZE = 4096;
+let pool = Buffer.alloc(0);
+let poolOffset = POOL_SIZE;
+
+function random16Bytes(): Buffer {
+  if (poolOffset + 16 > pool.length) {
+    pool = randomBytes(POOL_SIZE);
+    poolOffset = 0;
+  }
+  const out = pool.subarray(poolOffset, poolOffset + 16);
+  poolOffset += 16;
+  return out;
+}
+
+/**
+ * CBC decryption through one reusable AES-256-ECB decipher per key (ECB keeps no state between
+ * whole blocks, so `update` can be called forever), then the CBC XOR with the previous block:
+ * the same result as a fresh aes-256-cbc decipher, without building one per message.
+ */
+const ecbDeciphers = new WeakMap<Buffer, Decipher>();
+
+function cbcDecrypt(key: Buffer, data: Buffer): Buffer {
+  let ecb = ecbDeciphers.get(key);
+  if (!ecb) {
+    ecb = createDecipheriv('aes-256-ecb', key, null);
+    ecb.setAutoPadding(false);
+    ecbDeciphers.set(key, ecb);
+  }
+  const out = ecb.update(data);
+  if (out.length !== data.length) throw new WeChatCryptoError(CryptoErrorCode.DecryptAES, 'AES decryption failed');
+  // P[i] = D(C[i]) xor C[i-1], with C[-1] = IV = key[0..16]; walk backwards so C stays intact.
+  for (let i = out.length - 1; i >= 16; i--) out[i] ^= data[i - 16];
+  for (let i = 0; i < 16; i++) out[i] ^= key[i];
+  return out;
+}
+
 /** Encrypt `message` for WeChat: base64(AES-256-CBC(random16 || len || msg || appid, PKCS#7/32)). */
 export function encryptMessage(key: Buffer, appId: string, message: string, random16?: Buffer): string {
-  const random = random16 ?? randomBytes(16);
+  const random = random16 ?? random16Bytes();
   if (random.length !== 16) throw new WeChatCryptoError(CryptoErrorCode.EncryptAES, 'random prefix must be 16 bytes');
   const msg = Buffer.from(message, 'utf8');
   const len = Buffer.alloc(4);
@@ -61,9 +98,7 @@ export function decryptMessage(key: Buffer, encrypted: string, expectedAppId?: s
   }
   let plain: Buffer;
   try {
-    const decipher = createDecipheriv('aes-256-cbc', key, key.subarray(0, 16));
-    decipher.setAutoPadding(false);
-    plain = Buffer.concat([decipher.update(data), decipher.final()]);
+    plain = cbcDecrypt(key, data);
   } catch {
     throw new WeChatCryptoError(CryptoErrorCode.DecryptAES, 'AES decryption failed');
   }
@@ -95,7 +130,7 @@ export function decryptMessage(key: Buffer, encrypted: string, expectedAppId?: s
  * the index of the key that worked. An appid mismatch wins over a decryption failure as the error.
  */
 export function decryptWithKeys(keys: readonly Buffer[], encrypted: string, expectedAppId?: string): DecryptResult & { keyIndex: number } {
-  let firstError: unknown = new WeChatCryptoError(CryptoErrorCode.IllegalAesKey, 'no EncodingAESKey configured');
+  let firstError: unknown;
   let appIdError: unknown;
   for (let i = 0; i < keys.length; i++) {
     try {
@@ -107,5 +142,5 @@ export function decryptWithKeys(keys: readonly Buffer[], encrypted: string, expe
       if (err instanceof WeChatCryptoError && err.code === CryptoErrorCode.DecodeBase64) throw err;
     }
   }
-  throw appIdError ?? firstError;
+  throw appIdError ?? firstError ?? new WeChatCryptoError(CryptoErrorCode.IllegalAesKey, 'no EncodingAESKey configured');
 }

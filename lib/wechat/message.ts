@@ -1,5 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { CryptoErrorCode, WeChatCryptoError } from './errors';
+import { parseFlatXml } from './flat-xml';
 
 /** A WeChat message: WeChat's own field names, every leaf value a string exactly as sent. */
 export interface WeChatMessage {
@@ -56,6 +57,13 @@ export class MessageParseError extends WeChatCryptoError {
  * and a root other than <xml>. Returns the fields of <xml> with every value a string.
  */
 export function parseMessageXml(xml: string): WeChatMessage {
+  if (typeof xml !== 'string' || xml.trim() === '') throw new MessageParseError('empty body');
+  if (DTD_RE.test(xml)) throw new MessageParseError('XML with a DOCTYPE or ENTITY declaration is refused');
+  return (parseFlatXml(xml) as WeChatMessage | undefined) ?? parseMessageXmlFull(xml);
+}
+
+/** The full path: fast-xml-parser's validator, then its parser. Exported for the differential test. */
+export function parseMessageXmlFull(xml: string): WeChatMessage {
   if (typeof xml !== 'string' || xml.trim() === '') throw new MessageParseError('empty body');
   if (DTD_RE.test(xml)) throw new MessageParseError('XML with a DOCTYPE or ENTITY declaration is refused');
   const valid = XMLValidator.validate(xml);

@@ -1,6 +1,7 @@
 import { SUCCESS_REPLY, type CachedReply } from '../../lib/wechat/dedupe';
 import { handleInbound } from '../../lib/wechat/inbound';
 import { answer, answered, rawResponse } from '../shared/http';
+import { ThrottledStatus } from '../shared/status';
 import type { NodeInstance, NodeRED } from '../shared/types';
 import type { WeChatConfigNode } from '../wechat-config/wechat-config';
 
@@ -21,11 +22,11 @@ module.exports = function (RED: NodeRED) {
     const counts = { accepted: 0, rejected: 0, duplicate: 0 };
     let lastRejection = '';
 
-    const showCounts = (): void => {
+    const status = new ThrottledStatus(node);
+    const showCounts = (): void => status.set(() => {
       const text = RED._('wechat-in.status.counts', counts);
-      if (lastRejection) node.status({ fill: 'yellow', shape: 'ring', text: `${text} · ${lastRejection}` });
-      else node.status({ fill: 'green', shape: 'dot', text });
-    };
+      return lastRejection ? { fill: 'yellow', shape: 'ring', text: `${text} · ${lastRejection}` } : { fill: 'green', shape: 'dot', text };
+    });
 
     if (!accountNode || !accountNode.account) {
       node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.no-account') });
@@ -55,7 +56,7 @@ module.exports = function (RED: NodeRED) {
 
       if (result.kind === 'echo') {
         answer(res, { statusCode: 200, contentType: 'text/plain; charset=utf-8', body: result.echostr });
-        node.status({ fill: 'green', shape: 'dot', text: RED._('wechat-in.status.verified') });
+        status.set(() => ({ fill: 'green', shape: 'dot', text: RED._('wechat-in.status.verified') }));
         done();
         return;
       }
@@ -110,8 +111,7 @@ module.exports = function (RED: NodeRED) {
       }, ackTimeoutMs);
       timers.add(timer);
       pending.add(res);
-      res.once('finish', settle);
-      res.once('close', settle);
+      res.once('close', settle); // a ServerResponse emits 'close' when finished or when the connection drops
 
       msg.payload = result.message;
       msg.topic = result.topic;
@@ -128,6 +128,7 @@ module.exports = function (RED: NodeRED) {
     });
 
     node.on('close', (_removed, done) => {
+      status.close();
       for (const t of timers) clearTimeout(t);
       timers.clear();
       // Requests still in the flow get `success` now rather than a WeChat retry into a redeploy.

@@ -1,6 +1,7 @@
 import { SUCCESS_REPLY, type CachedReply } from '../../lib/wechat/dedupe';
 import { buildReplyXml, encryptReply, normaliseFields, REPLY_TYPES, type ReplyType } from '../../lib/wechat/reply';
 import { answered, rawResponse } from '../shared/http';
+import { ThrottledStatus } from '../shared/status';
 import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
 import type { WeChatConfigNode } from '../wechat-config/wechat-config';
 
@@ -21,6 +22,11 @@ module.exports = function (RED: NodeRED) {
     const contentType = config.contentType || 'str';
     const hasContent = !(contentType === 'str' && content === '') && contentType !== 'none';
     let replies = 0;
+    const status = new ThrottledStatus(node);
+    node.on('close', (_removed, done) => {
+      status.close();
+      done();
+    });
 
     if (!accountNode || !accountNode.account) node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-reply.status.no-account') });
 
@@ -76,7 +82,7 @@ module.exports = function (RED: NodeRED) {
         account.dedupe.complete(key, reply);
         const res = rawResponse(msg);
         if (res && answered(res)) {
-          node.status({ fill: 'yellow', shape: 'ring', text: RED._('wechat-reply.status.late') });
+          status.set(() => ({ fill: 'yellow', shape: 'ring', text: RED._('wechat-reply.status.late') }));
           node.warn(RED._('wechat-reply.warn.late'));
           done();
           return;
@@ -85,11 +91,12 @@ module.exports = function (RED: NodeRED) {
         msg.headers = { ...(msg.headers && typeof msg.headers === 'object' ? msg.headers : {}), 'content-type': reply.contentType };
         msg.statusCode = reply.statusCode;
         replies++;
-        node.status({ fill: 'green', shape: 'dot', text: RED._('wechat-reply.status.sent', { type: reply === SUCCESS_REPLY ? 'success' : replyType, count: replies }) });
+        const type = reply === SUCCESS_REPLY ? 'success' : replyType;
+        status.set(() => ({ fill: 'green', shape: 'dot', text: RED._('wechat-reply.status.sent', { type, count: replies }) }));
         send(msg);
         done();
       }).catch((err: Error) => {
-        node.status({ fill: 'red', shape: 'ring', text: String(err && err.message).slice(0, 60) });
+        status.set(() => ({ fill: 'red', shape: 'ring', text: String(err && err.message).slice(0, 60) }));
         done(err);
       });
     });

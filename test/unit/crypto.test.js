@@ -171,3 +171,13 @@ describe('WeChat AES negative cases', () => {
     assert.equal(codeOf(() => lib.decryptWithKeys([fresh], v.encrypt, v.appid)) < 0, true);
   });
 });
+
+describe('WeChat AES random prefix', () => {
+  it('two encryptions of the same message differ (fresh random prefix) and both decrypt', () => {
+    const key = crypto.randomBytes(32);
+    const seen = new Set();
+    for (let i = 0; i < 600; i++) seen.add(lib.encryptMessage(key, 'wx1', 'same message'));
+    assert.equal(seen.size, 600);
+    for (const enc of seen) assert.equal(lib.decryptMessage(key, enc, 'wx1').message, 'same message');
+  });
+});
