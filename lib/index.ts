@@ -8,3 +8,4 @@ export * from './wechat/dedupe';
 export * from './util/ttl-cache';
 export * from './wechat/account';
 export * from './wechat/flat-xml';
+export * from './util/deadline-queue';

@@ -34,7 +34,7 @@ export function parseFlatXml(xml: string): Record<string, string> | undefined {
   }
   if (!xml.startsWith('<xml>', i)) return undefined;
   i += 5;
-  const out: Record<string, string> = Object.create(null);
+  const out: Record<string, string> = {};
   let fields = 0;
   for (;;) {
     while (i < n && isSpace(xml.charCodeAt(i))) i++;
@@ -49,7 +49,7 @@ export function parseFlatXml(xml: string): Record<string, string> | undefined {
     j++;
     while (j < n && isNameChar(xml.charCodeAt(j))) j++;
     const name = xml.slice(i + 1, j);
-    if (name === '__proto__' || name in out) return undefined;
+    if (name === '__proto__' || Object.prototype.hasOwnProperty.call(out, name)) return undefined;
     if (xml.startsWith('/>', j)) {
       out[name] = '';
       fields++;
@@ -88,5 +88,5 @@ export function parseFlatXml(xml: string): Record<string, string> | undefined {
   }
   while (i < n && isSpace(xml.charCodeAt(i))) i++;
   if (i !== n || fields === 0) return undefined;
-  return { ...out };
+  return out;
 }

@@ -1,4 +1,6 @@
 import { SUCCESS_REPLY, type CachedReply } from '../../lib/wechat/dedupe';
+import type { ServerResponse } from 'node:http';
+import { DeadlineQueue } from '../../lib/util/deadline-queue';
 import { handleInbound } from '../../lib/wechat/inbound';
 import { answer, answered, rawResponse } from '../shared/http';
 import { ThrottledStatus } from '../shared/status';
@@ -18,7 +20,20 @@ module.exports = function (RED: NodeRED) {
     const dedupeWindowMs = seconds(config.dedupeWindow, 60) * 1000;
     const ackTimeoutMs = seconds(config.ackTimeout, 4500);
     const timers = new Set<NodeJS.Timeout>();
-    const pending = new Set<import('node:http').ServerResponse>();
+    // Requests still waiting for an answer sit in a deadline queue (one timer for all of them).
+    // ackTimeout 0 turns the safety net off: nothing is tracked.
+    let closing = false;
+    type Delivery = { res: ServerResponse; key: string; topic: string };
+    const acks = ackTimeoutMs > 0 && accountNode && accountNode.account ? new DeadlineQueue<Delivery>(ackTimeoutMs, 100, {
+      isSettled: (d) => answered(d.res),
+      // Answered by something other than wechat-reply: retries get `success`.
+      onSettled: (d) => accountNode.account.dedupe.complete(d.key, null),
+      onExpired: (d) => {
+        answer(d.res, SUCCESS_REPLY);
+        accountNode.account.dedupe.complete(d.key, SUCCESS_REPLY);
+        if (!closing) node.warn(RED._('wechat-in.warn.ack-timeout', { timeout: ackTimeoutMs, topic: d.topic }));
+      },
+    }) : undefined;
     const counts = { accepted: 0, rejected: 0, duplicate: 0 };
     let lastRejection = '';
 
@@ -94,24 +109,7 @@ module.exports = function (RED: NodeRED) {
       lastRejection = '';
       showCounts();
 
-      const settle = (): void => {
-        clearTimeout(timer);
-        timers.delete(timer);
-        pending.delete(res);
-        // Answered by something other than wechat-reply: retries get `success`.
-        account.dedupe.complete(key, null);
-      };
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        if (!answered(res)) {
-          answer(res, SUCCESS_REPLY);
-          account.dedupe.complete(key, SUCCESS_REPLY);
-          node.warn(RED._('wechat-in.warn.ack-timeout', { timeout: ackTimeoutMs, topic: result.topic }));
-        }
-      }, ackTimeoutMs);
-      timers.add(timer);
-      pending.add(res);
-      res.once('close', settle); // a ServerResponse emits 'close' when finished or when the connection drops
+      acks?.push({ res, key, topic: result.topic });
 
       msg.payload = result.message;
       msg.topic = result.topic;
@@ -132,8 +130,8 @@ module.exports = function (RED: NodeRED) {
       for (const t of timers) clearTimeout(t);
       timers.clear();
       // Requests still in the flow get `success` now rather than a WeChat retry into a redeploy.
-      for (const res of pending) answer(res, SUCCESS_REPLY);
-      pending.clear();
+      closing = true;
+      acks?.flush();
       done();
     });
   }
