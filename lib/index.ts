@@ -9,3 +9,8 @@ export * from './util/ttl-cache';
 export * from './wechat/account';
 export * from './wechat/flat-xml';
 export * from './util/deadline-queue';
+export * from './wechat/api';
+export * from './util/redact';
+export * from './util/json';
+export * from './util/backoff';
+export * from './wechat/push';

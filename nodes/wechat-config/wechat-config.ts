@@ -1,8 +1,11 @@
+import { WeChatClient } from '../../lib/wechat/api';
 import { WeChatAccount } from '../../lib/wechat/account';
 import type { NodeInstance, NodeRED } from '../shared/types';
 
 export interface WeChatConfigNode extends NodeInstance {
   account: WeChatAccount;
+  /** The API client (access token, pushes); undefined without an AppSecret. */
+  client: WeChatClient | undefined;
   appId: string;
   apiBase: string;
   tokenMode: 'stable' | 'classic';
@@ -28,10 +31,19 @@ module.exports = function (RED: NodeRED) {
       previousEncodingAESKey: creds.previousEncodingAESKey,
       replayWindow: this.replayWindow,
     });
+    const secret = String(creds.appSecret ?? '').trim();
+    this.client = secret && this.appId ? new WeChatClient({
+      apiBase: this.apiBase,
+      appId: this.appId,
+      secret,
+      mode: this.tokenMode,
+      secrets: [creds.token, creds.encodingAESKey, creds.previousEncodingAESKey].filter((s): s is string => !!s),
+    }) : undefined;
     this.problems = this.account.problems.map((p) => RED._(`wechat-config.errors.${p}`));
     if (this.problems.length) this.warn(this.problems.join('; '));
     this.on('close', (_removed: boolean, done: () => void) => {
       this.account.dedupe.clear();
+      this.client?.close();
       done();
     });
   }

@@ -1,0 +1,86 @@
+import type { TokenInfo } from '../../lib/wechat/api';
+import { WeChatApiError } from '../../lib/wechat/api';
+import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
+import type { WeChatConfigNode } from '../wechat-config/wechat-config';
+
+function clock(ms: number): string {
+  const d = new Date(ms);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+module.exports = function (RED: NodeRED) {
+  function TokenRefresh(this: NodeInstance, config: Record<string, any>) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const accountNode = RED.nodes.getNode(config.account) as WeChatConfigNode | null;
+    const ahead = Number(config.refreshAhead);
+    const refreshAhead = config.refreshAhead === '' || config.refreshAhead === undefined || !Number.isFinite(ahead) || ahead < 0 ? 300 : ahead;
+    const emitToken = config.emitToken === true || config.emitToken === 'true';
+    const client = accountNode?.client;
+
+    if (!client) {
+      node.status({ fill: 'red', shape: 'ring', text: RED._(accountNode ? 'token-refresh.status.no-secret' : 'token-refresh.status.no-account') });
+      node.on('input', (_msg, _send, done) => done(new Error(RED._(accountNode ? 'token-refresh.status.no-secret' : 'token-refresh.status.no-account'))));
+      return;
+    }
+
+    const output = (info: TokenInfo, base: NodeMessage = {}): NodeMessage => {
+      const msg: NodeMessage = { ...base, topic: 'wechat/token', payload: { expiresAt: info.expiresAt, expiresIn: info.expiresIn, mode: info.mode, refreshedAt: info.refreshedAt } };
+      return msg;
+    };
+    const withToken = async (msg: NodeMessage): Promise<NodeMessage> => {
+      if (emitToken) msg.accessToken = await client.getToken();
+      return msg;
+    };
+    const showValid = (info: TokenInfo): void => {
+      node.status({ fill: 'green', shape: 'dot', text: RED._('token-refresh.status.valid', { until: clock(info.expiresAt), mode: info.mode }) });
+    };
+    const showError = (err: Error): void => {
+      const text = err instanceof WeChatApiError ? `errcode ${err.errcode}` : (err as Error & { code?: string }).code || err.message;
+      node.status({ fill: 'red', shape: 'ring', text: client.redact(RED._('token-refresh.status.failed', { reason: text })).slice(0, 64) });
+    };
+
+    // Every refresh of the account's token, whoever caused it (the timer, a push that needed one,
+    // another token-refresh node, an input), is shown and sent.
+    let inputPending = false;
+    const onToken = (info: TokenInfo): void => {
+      showValid(info);
+      if (inputPending) return; // the input handler sends its own message
+      void withToken(output(info)).then((m) => node.send(m), () => undefined);
+    };
+    const onError = (err: Error): void => {
+      showError(err);
+      if (inputPending) return;
+      node.error(client.redact(err.message), { topic: 'wechat/token', payload: { errcode: (err as WeChatApiError).errcode, errmsg: (err as WeChatApiError).errmsg } });
+    };
+    client.on('token', onToken);
+    client.on('token-error', onError);
+    node.status({ fill: 'yellow', shape: 'ring', text: RED._('token-refresh.status.starting') });
+    client.startAutoRefresh(node.id, refreshAhead);
+
+    node.on('input', (msg, send, done) => {
+      // An input forces a refresh; stable mode sends force_refresh only when msg.forceRefresh is true
+      // (WeChat allows 20 a day).
+      inputPending = true;
+      client.refresh({ force: client.mode === 'stable' && msg.forceRefresh === true })
+        .then((record) => withToken(output({ expiresAt: record.expiresAt, expiresIn: record.expiresIn, mode: record.mode, refreshedAt: record.refreshedAt }, msg)))
+        .then((m) => {
+          inputPending = false;
+          send(m);
+          done();
+        }, (err: Error) => {
+          inputPending = false;
+          err.message = client.redact(err.message);
+          done(err);
+        });
+    });
+
+    node.on('close', (_removed, done) => {
+      client.off('token', onToken);
+      client.off('token-error', onError);
+      client.stopAutoRefresh(node.id);
+      done();
+    });
+  }
+  RED.nodes.registerType('token-refresh', TokenRefresh);
+};
