@@ -14,3 +14,7 @@ export * from './util/redact';
 export * from './util/json';
 export * from './util/backoff';
 export * from './wechat/push';
+export * from './util/limiter';
+export * from './c4c/client';
+export * from './c4c/metadata';
+export * from './c4c/customer';

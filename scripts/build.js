@@ -13,6 +13,11 @@ const dist = path.join(root, 'dist');
 fs.rmSync(dist, { recursive: true, force: true });
 execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
 
+// Data files lib/ reads at run time (the shipped C4C metadata) go beside the compiled code.
+for (const rel of ['lib/c4c/IndividualCustomer.metadata.xml']) {
+  fs.copyFileSync(path.join(root, rel), path.join(dist, rel));
+}
+
 const nodesDir = path.join(root, 'nodes');
 for (const type of fs.readdirSync(nodesDir)) {
   const src = path.join(nodesDir, type);

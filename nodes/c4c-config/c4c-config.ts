@@ -1,0 +1,53 @@
+import { C4CClient } from '../../lib/c4c/client';
+import { CustomerService } from '../../lib/c4c/customer';
+import type { NodeInstance, NodeRED } from '../shared/types';
+
+export interface C4CConfigNode extends NodeInstance {
+  client: C4CClient | undefined;
+  customers: CustomerService | undefined;
+  problem: string | undefined;
+}
+
+function num(value: unknown, fallback: number, min: number): number {
+  const n = value === '' || value === undefined || value === null ? fallback : Number(value);
+  return Number.isFinite(n) && n >= min ? n : fallback;
+}
+
+module.exports = function (RED: NodeRED) {
+  function C4CConfig(this: C4CConfigNode, config: Record<string, any>) {
+    RED.nodes.createNode(this, config);
+    const creds = this.credentials || {};
+    const baseUrl = String(config.baseUrl ?? '').trim();
+    const username = String(creds.username ?? '').trim();
+    const password = String(creds.password ?? '');
+    this.problem = !/^https?:\/\/[^\s/]+/.test(baseUrl) ? RED._('c4c-config.errors.base-url')
+      : !username || !password ? RED._('c4c-config.errors.credentials') : undefined;
+    if (this.problem) {
+      this.warn(this.problem);
+      this.client = undefined;
+      this.customers = undefined;
+    } else {
+      this.client = new C4CClient({
+        baseUrl,
+        servicePath: String(config.servicePath || '/sap/c4c/odata/v1/c4codataapi'),
+        username,
+        password,
+        maxConcurrency: num(config.maxConcurrency, 4, 1),
+        timeoutMs: num(config.timeout, 30000, 100),
+        retries: num(config.retries, 3, 0),
+        backoffBaseMs: num(config.backoffBase, 1000, 1),
+      });
+      this.customers = new CustomerService(this.client);
+    }
+    this.on('close', (_removed: boolean, done: () => void) => {
+      this.client?.close();
+      done();
+    });
+  }
+  RED.nodes.registerType('c4c-config', C4CConfig, {
+    credentials: {
+      username: { type: 'text' },
+      password: { type: 'password' },
+    },
+  });
+};
