@@ -53,6 +53,8 @@ export class C4CSimulator {
   readonly faults = { latencyMs: 0, outageUntil: 0, errors: [] as InjectedError[] };
   counters = C4CSimulator.zero();
   readonly onChange = new Set<(c: Customer) => void>();
+  /** One line per request handled (the sandbox page's event log). */
+  readonly onLog = new Set<(line: string) => void>();
 
   static zero() {
     return { inFlight: 0, maxInFlight: 0, requests: 0, gets: 0, posts: 0, csrfFetches: 0, csrfRejected: 0, authFailures: 0, created: 0, rejected400: 0, injected: 0, byKind: {} as Record<string, number> };
@@ -92,6 +94,7 @@ export class C4CSimulator {
 
   private kind(name: string): void {
     this.counters.byKind[name] = (this.counters.byKind[name] || 0) + 1;
+    for (const l of this.onLog) l(`C4C ${name}`);
   }
 
   private error(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {

@@ -90,6 +90,12 @@ export class WeChatApiSimulator {
   private server: Server | undefined;
   /** Listeners told of every delivered message (the sandbox page shows them). */
   readonly onDelivered = new Set<(m: DeliveredMessage) => void>();
+  /** One line per API call (the sandbox page's event log). */
+  readonly onLog = new Set<(line: string) => void>();
+
+  private log(line: string): void {
+    for (const l of this.onLog) l(line);
+  }
 
   static zero() {
     return { tokenRequests: 0, stableTokenRequests: 0, forceRefreshes: 0, sendCalls: 0, templateCalls: 0, delivered: 0, errors: {} as Record<string, number> };
@@ -164,6 +170,7 @@ export class WeChatApiSimulator {
 
   private count(errcode: number): void {
     this.counters.errors[errcode] = (this.counters.errors[errcode] || 0) + 1;
+    this.log(`WeChat API errcode ${errcode}`);
   }
 
   private fail(res: ServerResponse, errcode: number, errmsg: string): void {
@@ -229,6 +236,7 @@ export class WeChatApiSimulator {
     }
     const token = this.issue(acc.appId, 'classic', now);
     this.latestClassic.set(acc.appId, token);
+    this.log('WeChat API: new access token (classic)');
     sendJson(res, 200, { access_token: token, expires_in: this.opts.tokenTtl });
   }
 
@@ -263,6 +271,7 @@ export class WeChatApiSimulator {
     }
     const token = this.issue(acc.appId, 'stable', now);
     this.latestStable.set(acc.appId, token);
+    this.log(`WeChat API: new access token (stable${body.force_refresh === true ? ', forced' : ''})`);
     sendJson(res, 200, { access_token: token, expires_in: this.opts.tokenTtl });
   }
 
@@ -357,6 +366,7 @@ export class WeChatApiSimulator {
 
   private deliver(m: DeliveredMessage): void {
     this.counters.delivered++;
+    this.log(`WeChat API: ${m.api === 'template' ? 'template' : 'customer-service'} message to ${m.touser}`);
     this.messages.push(m);
     if (this.messages.length > 100000) this.messages.splice(0, this.messages.length - 100000);
     for (const l of this.onDelivered) l(m);

@@ -18,6 +18,9 @@ for (const rel of ['lib/c4c/IndividualCustomer.metadata.xml']) {
   fs.copyFileSync(path.join(root, rel), path.join(dist, rel));
 }
 
+// The sandbox page is served from dist/sandbox/page.
+fs.cpSync(path.join(root, 'sandbox', 'page'), path.join(dist, 'sandbox', 'page'), { recursive: true });
+
 const nodesDir = path.join(root, 'nodes');
 for (const type of fs.readdirSync(nodesDir)) {
   const src = path.join(nodesDir, type);

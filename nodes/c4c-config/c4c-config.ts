@@ -1,5 +1,6 @@
 import { C4CClient } from '../../lib/c4c/client';
 import { CustomerService } from '../../lib/c4c/customer';
+import { configured } from '../shared/env';
 import type { NodeInstance, NodeRED } from '../shared/types';
 
 export interface C4CConfigNode extends NodeInstance {
@@ -17,11 +18,16 @@ module.exports = function (RED: NodeRED) {
   function C4CConfig(this: C4CConfigNode, config: Record<string, any>) {
     RED.nodes.createNode(this, config);
     const creds = this.credentials || {};
-    const baseUrl = String(config.baseUrl ?? '').trim();
-    const username = String(creds.username ?? '').trim();
-    const password = String(creds.password ?? '');
-    this.problem = !/^https?:\/\/[^\s/]+/.test(baseUrl) ? RED._('c4c-config.errors.base-url')
-      : !username || !password ? RED._('c4c-config.errors.credentials') : undefined;
+    const base = configured(config.baseUrl);
+    const user = configured(creds.username);
+    const pass = configured(creds.password);
+    const baseUrl = base.value;
+    const username = user.value;
+    const password = pass.value;
+    const missing = [base.missing, user.missing, pass.missing].filter(Boolean);
+    this.problem = missing.length ? RED._('c4c-config.errors.env-missing', { name: missing.join(', ') })
+      : !/^https?:\/\/[^\s/]+/.test(baseUrl) ? RED._('c4c-config.errors.base-url')
+        : !username || !password ? RED._('c4c-config.errors.credentials') : undefined;
     if (this.problem) {
       this.warn(this.problem);
       this.client = undefined;

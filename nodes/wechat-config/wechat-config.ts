@@ -1,5 +1,6 @@
 import { WeChatClient } from '../../lib/wechat/api';
 import { WeChatAccount } from '../../lib/wechat/account';
+import { configured } from '../shared/env';
 import type { NodeInstance, NodeRED } from '../shared/types';
 
 export interface WeChatConfigNode extends NodeInstance {
@@ -18,28 +19,41 @@ module.exports = function (RED: NodeRED) {
   function WeChatConfig(this: WeChatConfigNode, config: Record<string, any>) {
     RED.nodes.createNode(this, config);
     const creds = this.credentials || {};
+    const missing: string[] = [];
+    const read = (v: unknown): string => {
+      const c = configured(v);
+      if (c.missing) missing.push(c.missing);
+      return c.value;
+    };
     this.name = config.name;
-    this.appId = String(config.appId ?? '').trim();
-    this.apiBase = String(config.apiBase || 'https://api.weixin.qq.com').replace(/\/+$/, '');
+    this.appId = read(config.appId);
+    const apiBase = configured(config.apiBase).value; // unset: WeChat's own
+    this.apiBase = (apiBase || 'https://api.weixin.qq.com').replace(/\/+$/, '');
+    const token = read(creds.token);
+    const encodingAESKey = read(creds.encodingAESKey);
+    const previousKey = configured(creds.previousEncodingAESKey).value; // optional
     this.tokenMode = config.tokenMode === 'classic' ? 'classic' : 'stable';
     const window = config.replayWindow === '' || config.replayWindow === undefined ? 300 : Number(config.replayWindow);
     this.replayWindow = Number.isFinite(window) && window >= 0 ? window : 300;
     this.account = new WeChatAccount({
       appId: this.appId,
-      token: creds.token,
-      encodingAESKey: creds.encodingAESKey,
-      previousEncodingAESKey: creds.previousEncodingAESKey,
+      token,
+      encodingAESKey,
+      previousEncodingAESKey: previousKey,
       replayWindow: this.replayWindow,
     });
-    const secret = String(creds.appSecret ?? '').trim();
+    const secret = configured(creds.appSecret).value;
     this.client = secret && this.appId ? new WeChatClient({
       apiBase: this.apiBase,
       appId: this.appId,
       secret,
       mode: this.tokenMode,
-      secrets: [creds.token, creds.encodingAESKey, creds.previousEncodingAESKey].filter((s): s is string => !!s),
+      secrets: [token, encodingAESKey, previousKey].filter((s): s is string => !!s),
     }) : undefined;
-    this.problems = this.account.problems.map((p) => RED._(`wechat-config.errors.${p}`));
+    this.problems = [
+      ...missing.map((name) => RED._('wechat-config.errors.env-missing', { name })),
+      ...this.account.problems.map((p) => RED._(`wechat-config.errors.${p}`)),
+    ];
     if (this.problems.length) this.warn(this.problems.join('; '));
     this.on('close', (_removed: boolean, done: () => void) => {
       this.account.dedupe.clear();

@@ -1,0 +1,9 @@
+/**
+ * Node-RED replaces a whole-value `${NAME}` with the environment variable, but leaves the text
+ * as it is when the variable is not set. Such a value means "not configured", with a name to report.
+ */
+export function configured(value: unknown): { value: string; missing?: string } {
+  const text = value === undefined || value === null ? '' : String(value).trim();
+  const m = /^\$\{([^}]+)\}$/.exec(text);
+  return m ? { value: '', missing: m[1] } : { value: text };
+}

@@ -1,0 +1,90 @@
+/** wechat-c4c-sandbox: run the sandbox on its own (npm start runs it together with Node-RED). */
+import { Sandbox, SANDBOX_DEFAULTS, type SandboxOptions } from './server';
+
+const HELP = `Usage: wechat-c4c-sandbox [options]
+
+  --port N            port of the sandbox (default ${SANDBOX_DEFAULTS.port})
+  --host H            address to listen on (default ${SANDBOX_DEFAULTS.host})
+  --webhook URL       the Node-RED webhook WeChat calls (default ${SANDBOX_DEFAULTS.webhook})
+  --mode plain|safe   message mode (default ${SANDBOX_DEFAULTS.mode})
+  --app-id ID         the sandbox account's AppID (default ${SANDBOX_DEFAULTS.appId})
+  --app-secret S      its AppSecret
+  --token T           its server Token
+  --aes-key K         its EncodingAESKey (43 characters)
+  --c4c-user U        the C4C user (default ${SANDBOX_DEFAULTS.c4cUser})
+  --c4c-password P    the C4C password
+  -h, --help          this text
+
+Secrets not given on the command line are read from WECHAT_APP_SECRET, WECHAT_TOKEN,
+WECHAT_AES_KEY and C4C_PASSWORD, else the sandbox's own defaults are used.`;
+
+export function parseArgs(argv: string[]): SandboxOptions & { help?: boolean } {
+  const out: SandboxOptions & { help?: boolean } = {};
+  const names: Record<string, keyof SandboxOptions> = {
+    '--port': 'port', '--host': 'host', '--webhook': 'webhook', '--mode': 'mode', '--app-id': 'appId', '--app-secret': 'appSecret',
+    '--token': 'token', '--aes-key': 'encodingAESKey', '--c4c-user': 'c4cUser', '--c4c-password': 'c4cPassword',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '-h' || arg === '--help') {
+      out.help = true;
+      continue;
+    }
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const key = names[flag];
+    if (!key) throw new Error(`unknown option ${flag} (see --help)`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (key === 'port') {
+      const port = Number(value);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port needs a port number');
+      out.port = port;
+    } else if (key === 'mode') {
+      if (value !== 'plain' && value !== 'safe') throw new Error('--mode is plain or safe');
+      out.mode = value;
+    } else {
+      (out as Record<string, unknown>)[key] = value;
+    }
+  }
+  return out;
+}
+
+export async function main(): Promise<void> {
+  let opts: ReturnType<typeof parseArgs>;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (opts.help) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  const env = process.env;
+  const sandbox = new Sandbox({
+    ...opts,
+    appSecret: opts.appSecret ?? env.WECHAT_APP_SECRET,
+    token: opts.token ?? env.WECHAT_TOKEN,
+    encodingAESKey: opts.encodingAESKey ?? env.WECHAT_AES_KEY,
+    c4cPassword: opts.c4cPassword ?? env.C4C_PASSWORD,
+  });
+  await sandbox.listen();
+  const o = sandbox.opts;
+  process.stdout.write(`WeChat × C4C sandbox on ${sandbox.url}  (${o.mode} mode)
+  page:          ${sandbox.url}/
+  WeChat API:    ${sandbox.url}/cgi-bin/...          (WECHAT_API_BASE=${sandbox.url})
+  C4C OData:     ${sandbox.url}/sap/c4c/odata/v1/c4codataapi   (C4C_BASE_URL=${sandbox.url})
+  webhook:       ${o.webhook}
+  account:       AppID ${o.appId}, gh id ${o.ghId}
+Ctrl-C stops it.
+`);
+  const stop = (): void => {
+    void sandbox.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,207 @@
+/**
+ * The sandbox: one HTTP server (default 127.0.0.1:1881) with the WeChat API simulator, the C4C
+ * OData simulator, a simulated WeChat server that calls the webhook, and a page where a person
+ * taps Follow and watches the reply, the C4C customer and the push arrive.
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { URL } from 'node:url';
+import { C4CSimulator } from './c4c';
+import { readBody, sendJson, sendText } from './http-util';
+import { WeChatApiSimulator } from './wechat-api';
+import { newOpenId, SimulatedWeChatServer, type SandboxMode } from './wechat-server';
+
+export interface SandboxOptions {
+  port?: number;
+  host?: string;
+  /** the Node-RED webhook WeChat calls (default http://127.0.0.1:1880/wechat) */
+  webhook?: string;
+  mode?: SandboxMode;
+  appId?: string;
+  appSecret?: string;
+  ghId?: string;
+  token?: string;
+  encodingAESKey?: string;
+  c4cUser?: string;
+  c4cPassword?: string;
+  /** WeChat's per-try timeout (ms) */
+  timeoutMs?: number;
+}
+
+/** The sandbox's account and tenant. Not secrets: they only open doors on this sandbox. */
+export const SANDBOX_DEFAULTS = {
+  port: 1881,
+  host: '127.0.0.1',
+  webhook: 'http://127.0.0.1:1880/wechat',
+  mode: 'safe' as SandboxMode,
+  appId: 'wx5ba5fad812f8e6fb',
+  appSecret: 'sandbox-app-secret',
+  ghId: 'gh_5ba5fad812f8',
+  token: 'sandboxtoken',
+  encodingAESKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+  c4cUser: 'SANDBOX_USER',
+  c4cPassword: 'sandbox-password',
+};
+
+export interface SandboxEvent {
+  type: 'delivery' | 'push' | 'customer' | 'log' | 'mode';
+  at: number;
+  [key: string]: unknown;
+}
+
+const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
+
+export class Sandbox extends EventEmitter {
+  readonly opts: Required<SandboxOptions>;
+  readonly wechatApi: WeChatApiSimulator;
+  readonly c4c: C4CSimulator;
+  readonly wechat: SimulatedWeChatServer;
+  readonly log: SandboxEvent[] = [];
+  private server: Server | undefined;
+  private readonly clients = new Set<ServerResponse>();
+
+  constructor(opts: SandboxOptions = {}) {
+    super();
+    this.opts = { ...SANDBOX_DEFAULTS, timeoutMs: 5000, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as Required<SandboxOptions>;
+    this.wechatApi = new WeChatApiSimulator({ accounts: [{ appId: this.opts.appId, secret: this.opts.appSecret }] });
+    this.c4c = new C4CSimulator({ users: { [this.opts.c4cUser]: this.opts.c4cPassword } });
+    this.wechat = new SimulatedWeChatServer({
+      webhook: this.opts.webhook, mode: this.opts.mode, token: this.opts.token, encodingAESKey: this.opts.encodingAESKey,
+      appId: this.opts.appId, ghId: this.opts.ghId, timeoutMs: this.opts.timeoutMs,
+    });
+    this.wechatApi.onDelivered.add((m) => this.publish({ type: 'push', openid: m.touser, api: m.api, msgtype: m.msgtype, text: m.msgtype === 'text' ? (m.body.text as { content?: string }).content : JSON.stringify(m.body), msgid: m.msgid }));
+    this.c4c.onChange.add((c) => this.publish({ type: 'customer', customer: c }));
+    this.wechatApi.onLog.add((line) => this.publish({ type: 'log', text: line }));
+    this.c4c.onLog.add((line) => this.publish({ type: 'log', text: line }));
+  }
+
+  get url(): string {
+    const addr = this.server?.address();
+    const port = addr && typeof addr === 'object' ? addr.port : this.opts.port;
+    return `http://${this.opts.host}:${port}`;
+  }
+
+  publish(event: Omit<SandboxEvent, 'at'>): void {
+    const e = { at: Date.now(), ...event } as SandboxEvent;
+    this.log.push(e);
+    if (this.log.length > 500) this.log.splice(0, this.log.length - 500);
+    this.emit('event', e);
+    const line = `data: ${JSON.stringify(e)}\n\n`;
+    for (const c of this.clients) c.write(line);
+  }
+
+  /** What a follower does; the webhook gets what WeChat would send. */
+  async act(action: string, body: Record<string, unknown>) {
+    const openid = typeof body.openid === 'string' && body.openid ? body.openid : newOpenId();
+    const appId = this.opts.appId;
+    let fields: Record<string, string>;
+    switch (action) {
+      case 'follow': {
+        const scene = typeof body.scene === 'string' && body.scene ? body.scene : '';
+        this.wechatApi.interact(appId, openid, 'subscribe');
+        fields = this.wechat.event(openid, 'subscribe', scene ? { EventKey: `qrscene_${scene}`, Ticket: `gQH47joAAAAAAAAAASxodHRwOi8vd2VpeGluLnFxLmNvbS9xL${scene}` } : { EventKey: '' });
+        break;
+      }
+      case 'unfollow':
+        this.wechatApi.interact(appId, openid, 'unsubscribe');
+        fields = this.wechat.event(openid, 'unsubscribe', { EventKey: '' });
+        break;
+      case 'text':
+        this.wechatApi.interact(appId, openid, 'message');
+        fields = this.wechat.text(openid, String(body.content ?? ''));
+        break;
+      case 'scan':
+        this.wechatApi.interact(appId, openid, 'scan');
+        fields = this.wechat.event(openid, 'SCAN', { EventKey: String(body.scene ?? '1'), Ticket: 'gQH47joAAAAAAAAAASxodHRwOi8vd2VpeGluLnFxLmNvbS9xL' });
+        break;
+      case 'click':
+        this.wechatApi.interact(appId, openid, 'click');
+        fields = this.wechat.event(openid, 'CLICK', { EventKey: String(body.key ?? 'MENU_1') });
+        break;
+      default:
+        throw new Error(`unknown action ${action}`);
+    }
+    this.publish({ type: 'log', text: `WeChat → webhook: ${fields.MsgType === 'event' ? fields.Event : fields.MsgType} from ${openid} (${this.wechat.opts.mode})` });
+    const report = await this.wechat.deliver(fields, action);
+    this.publish({ type: 'delivery', report });
+    return report;
+  }
+
+  setMode(mode: SandboxMode): void {
+    this.wechat.opts.mode = mode;
+    this.publish({ type: 'mode', mode });
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    if (this.wechatApi.handle(req, res) || this.c4c.handle(req, res)) return;
+    const url = new URL(req.url || '/', 'http://sandbox');
+    void this.own(req, res, url).catch((err: Error) => {
+      if (!res.headersSent) sendJson(res, 500, { error: err.message });
+    });
+  }
+
+  private async own(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const path = url.pathname;
+    if (req.method === 'GET' && (path === '/' || path === '/index.html')) return this.file(res, 'index.html');
+    if (req.method === 'GET' && path.startsWith('/page/')) return this.file(res, path.slice('/page/'.length));
+    if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { ok: true });
+    if (req.method === 'GET' && path === '/api/state') {
+      return sendJson(res, 200, {
+        config: { mode: this.wechat.opts.mode, webhook: this.opts.webhook, appId: this.opts.appId, ghId: this.opts.ghId },
+        customers: this.c4c.customers,
+        pushes: this.wechatApi.messages.slice(-200),
+        log: this.log.slice(-200),
+      });
+    }
+    if (req.method === 'GET' && path === '/api/events') {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+      res.write(': connected\n\n');
+      this.clients.add(res);
+      req.on('close', () => this.clients.delete(res));
+      return;
+    }
+    if (req.method === 'POST' && path === '/api/mode') {
+      const body = JSON.parse((await readBody(req)) || '{}');
+      if (body.mode !== 'plain' && body.mode !== 'safe') return sendJson(res, 400, { error: 'mode is plain or safe' });
+      this.setMode(body.mode);
+      return sendJson(res, 200, { mode: body.mode });
+    }
+    const action = /^\/api\/(follow|unfollow|text|scan|click)$/.exec(path);
+    if (req.method === 'POST' && action) {
+      const body = JSON.parse((await readBody(req)) || '{}');
+      return sendJson(res, 200, await this.act(action[1], body));
+    }
+    sendText(res, 404, 'not found');
+  }
+
+  private file(res: ServerResponse, name: string): void {
+    if (!/^[\w.-]+$/.test(name)) return sendText(res, 404, 'not found');
+    try {
+      const text = readFileSync(join(__dirname, 'page', name), 'utf8');
+      sendText(res, 200, text, MIME[name.slice(name.lastIndexOf('.'))] ?? 'text/plain; charset=utf-8', { 'Cache-Control': 'no-cache' });
+    } catch {
+      sendText(res, 404, 'not found');
+    }
+  }
+
+  listen(port = this.opts.port, host = this.opts.host): Promise<Server> {
+    this.server = createServer((req, res) => this.handle(req, res));
+    this.server.keepAliveTimeout = 5000;
+    return new Promise((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => resolve(this.server!));
+    });
+  }
+
+  close(): Promise<void> {
+    for (const c of this.clients) c.end();
+    this.clients.clear();
+    return new Promise((resolve) => {
+      if (!this.server) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections?.();
+    });
+  }
+}

@@ -1,0 +1,97 @@
+'use strict';
+// The whole pipeline offline: the sandbox (WeChat API + C4C + simulated WeChat server + page)
+// and a Node-RED process with this package and the bundled flow, wired to each other through
+// environment variables. Used by `npm start`, the end-to-end and browser tests and the
+// pipeline benchmark.
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+const { Sandbox } = require('../dist/sandbox/server');
+const { startNodeRed } = require('./nr-process');
+
+const root = path.resolve(__dirname, '..');
+
+/** Fresh sandbox secrets for every run: nothing secret is committed or reused. */
+function secrets() {
+  const b64 = crypto.randomBytes(32).toString('base64').replace(/=+$/, '');
+  return {
+    appSecret: crypto.randomBytes(16).toString('hex'),
+    token: crypto.randomBytes(12).toString('hex'),
+    encodingAESKey: b64.slice(0, 43),
+    c4cPassword: crypto.randomBytes(12).toString('base64url'),
+  };
+}
+
+/** The bundled flow's credentials point at environment variables; the values come with the process. */
+const CREDENTIALS = {
+  'wc.account': { appSecret: '${WECHAT_APP_SECRET}', token: '${WECHAT_TOKEN}', encodingAESKey: '${WECHAT_AES_KEY}' },
+  'wc.c4c': { username: '${C4C_USER}', password: '${C4C_PASSWORD}' },
+};
+
+async function startDemo(opts = {}) {
+  const nrPort = opts.nrPort ?? 1880;
+  const sandboxPort = opts.sandboxPort ?? 1881;
+  const host = '127.0.0.1';
+  const userDir = path.resolve(opts.userDir ?? path.join(root, '.node-red'));
+  fs.mkdirSync(userDir, { recursive: true });
+  const s = { ...secrets(), ...(opts.secrets || {}) };
+  const sandbox = new Sandbox({
+    port: sandboxPort, host, mode: opts.mode ?? 'safe', webhook: `http://${host}:${nrPort}/wechat`,
+    appSecret: s.appSecret, token: s.token, encodingAESKey: s.encodingAESKey, c4cPassword: s.c4cPassword,
+    timeoutMs: opts.wechatTimeoutMs,
+  });
+  await sandbox.listen();
+  const o = sandbox.opts;
+  const deadLetterFile = opts.deadLetterFile ?? path.join(userDir, 'dead-letter.jsonl');
+  const flowFile = path.join(userDir, 'flows.json');
+  const keepFlow = opts.keepUserFlow && fs.existsSync(flowFile);
+  const flows = keepFlow ? undefined : JSON.parse(fs.readFileSync(path.join(root, 'flows', 'wechat-c4c.json'), 'utf8'));
+  if (keepFlow) fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify(CREDENTIALS, null, 2));
+  const env = {
+    WECHAT_APPID: o.appId,
+    WECHAT_API_BASE: sandbox.url,
+    WECHAT_APP_SECRET: s.appSecret,
+    WECHAT_TOKEN: s.token,
+    WECHAT_AES_KEY: s.encodingAESKey,
+    C4C_BASE_URL: sandbox.url,
+    C4C_USER: o.c4cUser,
+    C4C_PASSWORD: s.c4cPassword,
+    DEAD_LETTER_FILE: deadLetterFile,
+    ...(opts.env || {}),
+  };
+  let nr;
+  try {
+    nr = await startNodeRed({
+      port: nrPort, userDir, flows, credentials: CREDENTIALS, env, inherit: opts.inherit,
+      settings: { uiHost: host, ...(opts.settings || {}) }, readyPath: opts.readyPath ?? '/',
+      nodeBinary: opts.nodeBinary,
+    });
+  } catch (err) {
+    await sandbox.close();
+    throw err;
+  }
+  // The flow is live once the webhook answers the URL check.
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    const ts = String(Math.floor(Date.now() / 1000));
+    const sig = require('../dist/lib').wechatSignature(s.token, ts, '1');
+    const ok = await fetch(`${nr.url}/wechat?signature=${sig}&timestamp=${ts}&nonce=1&echostr=ready`).then((r) => r.text(), () => '');
+    if (ok === 'ready') break;
+    if (Date.now() > deadline) {
+      await nr.stop();
+      await sandbox.close();
+      throw new Error(`the bundled flow did not come up:\n${nr.output.join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    sandbox, nr, env, userDir, deadLetterFile, secrets: s,
+    editorUrl: `${nr.url}/`, sandboxUrl: `${sandbox.url}/`,
+    stop: async () => {
+      await nr.stop();
+      await sandbox.close();
+    },
+  };
+}
+
+module.exports = { startDemo, CREDENTIALS };

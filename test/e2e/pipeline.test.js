@@ -1,0 +1,96 @@
+'use strict';
+// End to end, real processes: the sandbox and a Node-RED process with the bundled flow, started
+// as `npm start` starts them. WeChat's simulated server calls the webhook like WeChat does.
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const { demo, waitFor } = require('../helpers/demo');
+
+describe('the bundled flow end to end (sandbox + real Node-RED process)', function () {
+  this.timeout(120000);
+  let d;
+  before(async () => {
+    d = await demo({ mode: 'safe' });
+  });
+  after(async () => {
+    if (d) await d.stop();
+  });
+  afterEach(() => {
+    d.sandbox.c4c.faults.latencyMs = 0;
+    d.sandbox.c4c.faults.outageUntil = 0;
+    d.sandbox.setMode('safe');
+  });
+
+  const customersOf = (openid) => d.sandbox.c4c.customers.filter((c) => c.LastName === openid);
+  const pushesTo = (openid) => d.sandbox.wechatApi.messages.filter((m) => m.touser === openid);
+
+  for (const mode of ['plain', 'safe']) {
+    it(`${mode} mode: a follow gets the welcome reply at once, one customer, one push with its CustomerID`, async () => {
+      d.sandbox.setMode(mode);
+      const openid = `oE2E${mode}Follower000000000000`.slice(0, 28);
+      const report = await d.sandbox.act('follow', { openid });
+      assert.equal(report.failed, false);
+      assert.equal(report.tries.length, 1, 'answered on the first try, within WeChat\'s 5 s');
+      assert.ok(report.ok, JSON.stringify(report.checks));
+      assert.match(report.shown, /欢迎关注/);
+      assert.match(report.shown, /Welcome/);
+      if (mode === 'safe') assert.ok(report.checks.find((c) => c.name === 'MsgSignature valid' && c.ok));
+      const [push] = await waitFor(() => pushesTo(openid).length && pushesTo(openid), { what: 'the push' });
+      const customers = customersOf(openid);
+      assert.equal(customers.length, 1);
+      assert.equal(customers[0].FirstName, 'Wechat');
+      assert.equal(customers[0].LastName, openid);
+      assert.match(push.body.text.content, new RegExp(customers[0].CustomerID));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(pushesTo(openid).length, 1, 'exactly one push');
+    });
+  }
+
+  it('C4C slowed to 3 s per request: the reply still comes at once, the push still arrives in the follow window', async () => {
+    d.sandbox.c4c.faults.latencyMs = 3000;
+    const openid = 'oE2ESlowC4C0000000000000000a';
+    const report = await d.sandbox.act('follow', { openid });
+    assert.equal(report.tries.length, 1);
+    assert.ok(report.ok, JSON.stringify(report.checks));
+    assert.equal(customersOf(openid).length, 0, 'C4C had not answered yet when the reply came');
+    const [push] = await waitFor(() => pushesTo(openid).length && pushesTo(openid), { timeoutMs: 30000, what: 'the slow push' });
+    assert.match(push.body.text.content, new RegExp(customersOf(openid)[0].CustomerID));
+  });
+
+  it('unfollow and follow again: no second customer; the push names the existing customer', async () => {
+    const openid = 'oE2EComeBack000000000000000b';
+    await d.sandbox.act('follow', { openid });
+    await waitFor(() => pushesTo(openid).length === 1, { what: 'the first push' });
+    const first = customersOf(openid)[0];
+    const bye = await d.sandbox.act('unfollow', { openid });
+    assert.equal(bye.body, 'success');
+    await new Promise((r) => setTimeout(r, 1100)); // a new CreateTime second: a new event, not a retry
+    await d.sandbox.act('follow', { openid });
+    const pushes = await waitFor(() => pushesTo(openid).length === 2 && pushesTo(openid), { what: 'the second push' });
+    assert.equal(customersOf(openid).length, 1);
+    assert.match(pushes[1].body.text.content, new RegExp(`${first.CustomerID}`));
+    assert.match(pushes[1].body.text.content, /Welcome back/);
+  });
+
+  it('a text message is answered success and creates nothing', async () => {
+    const openid = 'oE2EText00000000000000000000';
+    const report = await d.sandbox.act('text', { openid, content: '你好' });
+    assert.equal(report.body, 'success');
+    assert.equal(customersOf(openid).length, 0);
+  });
+
+  it('C4C down for the whole test: the follower lands in the dead-letter file with the reason', async () => {
+    d.sandbox.c4c.faults.outageUntil = Date.now() + 120000;
+    const openid = 'oE2EDeadLetter00000000000000';
+    const report = await d.sandbox.act('follow', { openid });
+    assert.ok(report.ok, 'the follower still got the welcome reply');
+    const line = await waitFor(() => {
+      if (!fs.existsSync(d.deadLetterFile)) return undefined;
+      return fs.readFileSync(d.deadLetterFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((r) => r.openid === openid);
+    }, { timeoutMs: 60000, what: 'the dead-letter line' });
+    assert.equal(line.node, 'C4C customer');
+    assert.match(line.reason, /C4C .*failed/);
+    assert.ok(line.code, 'a code');
+    assert.ok(!fs.readFileSync(d.deadLetterFile, 'utf8').includes(d.secrets.c4cPassword), 'no password in the dead letter');
+    assert.equal(pushesTo(openid).length, 0);
+  });
+});
