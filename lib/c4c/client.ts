@@ -115,6 +115,8 @@ export class C4CClient {
   private readonly authHeader: string;
   private csrfToken: string | undefined;
   private readonly cookies = new Map<string, string>();
+  /** Changes whenever the session is dropped or a new one opened: stale answers cannot touch the jar. */
+  private sessionGen = 0;
   private csrfFetch: Promise<void> | undefined;
   private closed = false;
   private readonly sleeps = new Set<NodeJS.Timeout>();
@@ -201,10 +203,7 @@ export class C4CClient {
       // 403 + x-csrf-token: Required: the session expired. Drop the token only if it is still the
       // one that failed, refetch once (shared), and try once more.
       this.stats.csrfRetries++;
-      if (this.csrfToken === usedToken) {
-        this.csrfToken = undefined;
-        this.cookies.clear();
-      }
+      if (this.csrfToken === usedToken) this.dropSession();
       if (!this.csrfToken) await this.fetchCsrf();
       return this.exchange(req, false);
     }
@@ -227,6 +226,8 @@ export class C4CClient {
   }
 
   private exchangeRaw(req: Attempt, fetchToken: boolean): Promise<ODataResult> {
+    // A create (or any change) completes a follower whose lookup already ran: it goes before new
+    // lookups, so under a burst followers finish one by one instead of all waiting for all lookups.
     return this.limiter.run(async () => {
       this.stats.requests++;
       if (req.method === 'GET') this.stats.gets++;
@@ -235,7 +236,9 @@ export class C4CClient {
       const headers: Record<string, string> = { Authorization: this.authHeader, Accept: 'application/json' };
       if (fetchToken) headers['x-csrf-token'] = 'fetch';
       else if (req.method !== 'GET' && this.csrfToken) headers['x-csrf-token'] = this.csrfToken;
-      if (this.cookies.size) headers.Cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+      const gen = this.sessionGen;
+      const hadCookies = this.cookies.size > 0;
+      if (hadCookies) headers.Cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
       let data: string | undefined;
       if (req.body !== undefined) {
         headers['Content-Type'] = 'application/json';
@@ -251,9 +254,20 @@ export class C4CClient {
         const code = typeof e.code === 'string' ? e.code : 'ENETWORK';
         throw new C4CError(this.redact(`C4C ${req.what} failed: ${code}${e.message ? ` (${e.message})` : ''}`), code, undefined, NETWORK_CODES.has(code) || code === 'ENETWORK');
       }
-      this.keepCookies(res.headers['set-cookie']);
       const token = res.headers['x-csrf-token'];
-      if (fetchToken && typeof token === 'string' && token && token.toLowerCase() !== 'required') this.csrfToken = token;
+      if (fetchToken && typeof token === 'string' && token && token.toLowerCase() !== 'required') {
+        // The token and the cookies of this answer belong together: they are the session now.
+        if (!hadCookies || gen !== this.sessionGen) {
+          this.cookies.clear();
+          this.sessionGen++;
+        }
+        this.keepCookies(res.headers['set-cookie']);
+        this.csrfToken = token;
+      } else if (hadCookies && gen === this.sessionGen) {
+        // Cookie updates only from requests made in the current session; a request that went
+        // without cookies opened a throw-away session on the server, which must not replace ours.
+        this.keepCookies(res.headers['set-cookie']);
+      }
       const body = typeof res.data === 'string' ? res.data : String(res.data ?? '');
       if (res.status >= 400) {
         const e = odataError(res.status, body, req.what) as C4CError & { csrfRequired?: boolean; retryAfterMs?: number };
@@ -274,7 +288,7 @@ export class C4CClient {
       const headersOut: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headersOut[k.toLowerCase()] = v;
       return { status: res.status, headers: headersOut, data: unwrapOData(parsed) };
-    });
+    }, req.method !== 'GET');
   }
 
   private keepCookies(setCookie: string[] | string | undefined): void {
@@ -291,10 +305,15 @@ export class C4CClient {
     }
   }
 
-  /** Forget the session (tests and the control API). */
+  /** Forget the session: the next request opens a new one. */
   resetSession(): void {
+    this.dropSession();
+  }
+
+  private dropSession(): void {
     this.csrfToken = undefined;
     this.cookies.clear();
+    this.sessionGen++;
   }
 
   get hasSession(): boolean {

@@ -1,7 +1,11 @@
-/** At most `max` tasks at once; the rest wait in arrival order. */
+/**
+ * At most `max` tasks at once; the rest wait in arrival order, `priority` tasks ahead of the
+ * others (work that finishes something already started goes before work that starts something new).
+ */
 export class Limiter {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
+  private readonly urgent: (() => void)[] = [];
 
   constructor(private readonly max: number) {}
 
@@ -10,16 +14,16 @@ export class Limiter {
   }
 
   get queued(): number {
-    return this.waiting.length;
+    return this.waiting.length + this.urgent.length;
   }
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
+  async run<T>(task: () => Promise<T>, priority = false): Promise<T> {
+    if (this.active >= this.max) await new Promise<void>((resolve) => (priority ? this.urgent : this.waiting).push(resolve));
     else this.active++;
     try {
       return await task();
     } finally {
-      const next = this.waiting.shift();
+      const next = this.urgent.shift() ?? this.waiting.shift();
       if (next) next(); // the slot passes straight to the next task
       else this.active--;
     }

@@ -37,3 +37,32 @@ describe('DeadlineQueue', () => {
     assert.equal(q.size, 0);
   });
 });
+
+describe('Limiter', () => {
+  const { Limiter, KeyedSerializer } = require('../../dist/lib');
+  it('runs at most max at once, in order, priority work first', async () => {
+    const l = new Limiter(1);
+    const order = [];
+    let release;
+    const first = l.run(() => new Promise((r) => { release = r; }));
+    const a = l.run(async () => order.push('a'));
+    const b = l.run(async () => order.push('b'));
+    const urgent = l.run(async () => order.push('urgent'), true);
+    assert.equal(l.queued, 3);
+    release();
+    await Promise.all([first, a, b, urgent]);
+    assert.deepEqual(order, ['urgent', 'a', 'b']);
+    assert.equal(l.running, 0);
+  });
+  it('KeyedSerializer: same key one after another, even after a failure', async () => {
+    const s = new KeyedSerializer();
+    const log = [];
+    const slow = s.run('k', async () => { await new Promise((r) => setTimeout(r, 20)); log.push(1); throw new Error('x'); });
+    const next = s.run('k', async () => log.push(2));
+    await assert.rejects(slow);
+    await next;
+    assert.deepEqual(log, [1, 2]);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(s.size, 0, 'finished keys are forgotten');
+  });
+});
