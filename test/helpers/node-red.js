@@ -35,4 +35,4 @@ function everythingSaid() {
   return lines.join('\n');
 }
 
-module.exports = { helper, httpIn, ours, httpNodeApp, everythingSaid, nodeRedVersion };
+module.exports = { helper, httpIn, ours, httpNodeApp, everythingSaid, nodeRedVersion, fromNodeRed };
