@@ -62,6 +62,12 @@ function webhookFlow() {
     { id: 'hres', z: 'tab', type: 'http response', wires: [] },
     { id: 'bin', z: 'tab', type: 'http in', url: '/bare', method: 'post', skipBodyParsing: true, wires: [['bres']] },
     { id: 'bres', z: 'tab', type: 'http response', wires: [] },
+    // Two no-op hops (change nodes) in the same place as wechat-in and wechat-reply: what the
+    // extra hops alone cost, to tell them apart from the WeChat work.
+    { id: 'tin', z: 'tab', type: 'http in', url: '/three', method: 'post', skipBodyParsing: true, wires: [['t1']] },
+    { id: 't1', z: 'tab', type: 'change', rules: [{ t: 'set', p: 'topic', pt: 'msg', to: 'x', tot: 'str' }], wires: [['t2']] },
+    { id: 't2', z: 'tab', type: 'change', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '<xml><Content>welcome</Content></xml>', tot: 'str' }], wires: [['tres']] },
+    { id: 'tres', z: 'tab', type: 'http response', wires: [] },
   ];
 }
 
@@ -140,9 +146,11 @@ async function main() {
       const count = 160000;
       const reqs = makeRequests(mode, count);
       const bare = await cannon(nr.url, '/bare', reqs, nr.child.pid);
+      const hops = await cannon(nr.url, '/three', reqs, nr.child.pid);
       const ours = await cannon(nr.url, '/wechat', reqs, nr.child.pid);
       if (ours.requests > count) console.warn(`(${mode}: the request pool was reused; retries were answered from the dedupe cache)`);
       webRows.push({ flow: `bare http in -> http response (${mode} requests)`, ...bare, ratio: 1, target: '' });
+      webRows.push({ flow: `  + 2 no-op change nodes (${mode} requests)`, ...hops, ratio: round(hops.rps / bare.rps, 2), target: '(reference)' });
       webRows.push({ flow: `wechat-in -> wechat-reply (${mode})`, ...ours, ratio: round(ours.rps / bare.rps, 2), target: `>= ${target}` });
     }
   } finally {

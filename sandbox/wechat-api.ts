@@ -331,7 +331,8 @@ export class WeChatApiSimulator {
     if (!kinds[msgtype]) return this.fail(res, 40008, 'invalid message type');
     if (!kinds[msgtype](body)) return this.fail(res, msgtype === 'text' ? 44004 : 44003, msgtype === 'text' ? 'empty content' : 'empty news data');
     if (follower) {
-      if (!follower.subscribed) return this.fail(res, 43004, 'require subscribe');
+      // A follower who unsubscribed: WeChat's 45015 "response out of time limit or subscription is canceled".
+      if (!follower.subscribed) return this.fail(res, 45015, 'response out of time limit or subscription is canceled');
       const now = Date.now();
       const [quota, windowS] = follower.windowKind === 'follow' ? [this.opts.followQuota, this.opts.followWindow] : [this.opts.messageQuota, this.opts.messageWindow];
       if (follower.windowKind === 'none' || now - follower.windowStart > windowS * 1000) {
@@ -354,6 +355,7 @@ export class WeChatApiSimulator {
     const touser = String(body.touser ?? '');
     const follower = this.followers.get(`${token.appId}/${touser}`);
     if (!touser || (!follower && !this.opts.openWindow)) return this.fail(res, 40003, 'invalid openid');
+    // Template messages need a follower: 43004 "require subscribe".
     if (follower && !follower.subscribed) return this.fail(res, 43004, 'require subscribe');
     if (!body.template_id || typeof body.template_id !== 'string') return this.fail(res, 40037, 'invalid template_id');
     if (!body.data || typeof body.data !== 'object') return this.fail(res, 47003, 'argument invalid! data invalid');

@@ -5,6 +5,8 @@
 export interface TtlStore<V> {
   get(key: string): V | undefined;
   set(key: string, value: V, ttlMs: number): void;
+  /** Replace the value of a live entry, keeping its expiry. */
+  replace(key: string, value: V): void;
   delete(key: string): void;
   clear(): void;
   readonly size: number;
@@ -42,14 +44,20 @@ export class TtlCache<V> implements TtlStore<V> {
 
   set(key: string, value: V, ttlMs: number): void {
     const now = this.now();
+    const expires = now + Math.max(0, ttlMs);
     this.map.delete(key); // re-insert at the end: insertion order is age order
-    this.map.set(key, { value, expires: now + Math.max(0, ttlMs) });
+    this.map.set(key, { value, expires });
     if (now >= this.sweepAt) this.sweep(now);
     while (this.map.size > this.maxEntries) {
       const oldest = this.map.keys().next();
       if (oldest.done) break;
       this.map.delete(oldest.value);
     }
+  }
+
+  replace(key: string, value: V): void {
+    const slot = this.map.get(key);
+    if (slot && slot.expires > this.now()) slot.value = value;
   }
 
   delete(key: string): void {

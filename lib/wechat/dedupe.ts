@@ -59,7 +59,10 @@ export class DedupeCache {
   complete(key: string, reply: CachedReply | null): void {
     const entry = this.store.get(key);
     if (entry && entry.reply !== undefined) reply = entry.reply;
-    else if (entry) this.store.set(key, { ...entry, reply }, entry.ttlMs);
+    else if (entry) {
+      entry.reply = reply;
+      this.store.replace(key, entry); // in memory the same object; a shared store needs the write
+    }
     const waiting = this.waiters.get(key);
     if (waiting) {
       this.waiters.delete(key);

@@ -66,14 +66,14 @@ describe(`wechat-push and token-refresh against the simulator (Node-RED ${nodeRe
     assert.equal(sim.stats().sendCalls - 100, sim.stats().errors['40001']);
   });
 
-  for (const [code, prepare] of [
+  for (const [code, prepare, push = {}] of [
     [45015, (f) => { f.windowStart = Date.now() - 49 * 3600 * 1000; }],
     [45047, (f) => { f.used = 5; }],
-    [43004, () => sim.interact(APPID, 'oE', 'unsubscribe')],
+    [43004, () => sim.interact(APPID, 'oE', 'unsubscribe'), { msgtype: 'template', templateId: 'TPL' }],
     [40003, () => 'oNobody'],
   ]) {
-    it(`errcode ${code} reaches a Catch node with msg.error.code = ${code}`, async () => {
-      await helper.load(NODES, pushFlow(), CREDS);
+    it(`errcode ${code} reaches a Catch node with msg.error.code = ${code}${push.msgtype ? ` (${push.msgtype})` : ''}`, async () => {
+      await helper.load(NODES, pushFlow(push), CREDS);
       const f = sim.interact(APPID, 'oE', 'message');
       const to = prepare(f) || 'oE';
       const caught = gather('caught', 1);

@@ -141,7 +141,7 @@ describe('WeChatClient against the WeChat API simulator', function () {
   for (const [name, setup, code] of [
     ['45015 outside the window', () => undefined, 45015],
     ['45047 quota used', () => { const f = sim.interact(APPID, 'oX', 'subscribe'); f.used = 3; }, 45047],
-    ['43004 unsubscribed', () => { sim.interact(APPID, 'oX', 'subscribe'); sim.interact(APPID, 'oX', 'unsubscribe'); }, 43004],
+    ['45015 unsubscribed', () => { sim.interact(APPID, 'oX', 'subscribe'); sim.interact(APPID, 'oX', 'unsubscribe'); }, 45015],
     ['40003 unknown openid', () => 'oUnknown', 40003],
   ]) {
     it(`${name} -> WeChatApiError with code ${code}`, async () => {
@@ -159,6 +159,14 @@ describe('WeChatClient against the WeChat API simulator', function () {
     sim.interact(APPID, 'oF', 'subscribe');
     for (let i = 0; i < 3; i++) await c.sendCustom({ touser: 'oF', msgtype: 'text', text: { content: String(i) } });
     await assert.rejects(c.sendCustom({ touser: 'oF', msgtype: 'text', text: { content: '4' } }), (e) => e.code === 45047);
+    c.close();
+  });
+
+  it('template message to somebody who unfollowed: 43004', async () => {
+    const c = client();
+    sim.interact(APPID, 'oGone', 'subscribe');
+    sim.interact(APPID, 'oGone', 'unsubscribe');
+    await assert.rejects(c.sendTemplate({ touser: 'oGone', template_id: 'tpl', data: { k: { value: 'v' } } }), (e) => e.code === 43004 && /follow/.test(e.hint));
     c.close();
   });
 
