@@ -82,7 +82,7 @@
     if (report.failed) {
       bubble('error', report.shown || '该公众号暂时无法提供服务，请稍后再试');
     } else if (report.shown) {
-      bubble('account', report.shown, t('reply'));
+      bubble('from-account', report.shown, t('reply'));
     }
     var bad = report.checks.filter(function (c) { return !c.ok; });
     logLine((bad.length ? t('checksBad') : t('checksOk')) + ' — ' + report.checks.map(function (c) { return (c.ok ? '✓ ' : '✗ ') + c.name; }).join(', '), bad.length ? 'bad' : 'ok');
@@ -128,7 +128,7 @@
   events.onmessage = function (m) {
     var e = JSON.parse(m.data);
     if (e.type === 'customer') { addCustomer(e.customer); logLine('C4C: customer ' + e.customer.CustomerID + ' created for ' + e.customer.LastName, 'ok'); }
-    else if (e.type === 'push') { if (e.openid === openid) bubble('account push', e.text, t('push')); logLine('push → ' + e.openid + ': ' + e.text); }
+    else if (e.type === 'push') { if (e.openid === openid) bubble('from-account push', e.text, t('push')); logLine('push → ' + e.openid + ': ' + e.text); }
     else if (e.type === 'log') logLine(e.text);
     else if (e.type === 'mode') $('mode').value = e.mode;
   };

@@ -106,7 +106,7 @@ describe('browser: the editor and the sandbox page (Debian Chromium)', function 
     const openid = (await page.locator('#openid').innerText()).trim();
     assert.match(openid, /^o[\w-]{27}$/);
     await page.click('#follow');
-    const reply = page.locator('.bubble.account:not(.push)');
+    const reply = page.locator('.bubble.from-account:not(.push)');
     await reply.first().waitFor({ timeout: 15000 });
     assert.match(await reply.first().innerText(), /Welcome|欢迎/);
     const push = page.locator('.bubble.push');
