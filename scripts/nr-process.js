@@ -53,7 +53,7 @@ function get(url) {
  * Start Node-RED. Resolves once its HTTP server answers. `readyPath` is polled (default: the
  * admin root). Output is kept (last 200 lines) for diagnostics; `stdio: 'inherit'` shows it.
  */
-async function startNodeRed({ port, userDir, flows, credentials, settings, env = {}, nodeArgs = [], inherit = false, readyPath = '/', timeoutMs = 60000, nodeBinary = process.execPath }) {
+async function startNodeRed({ port, userDir, flows, credentials, settings, env = {}, nodeArgs = [], inherit = false, readyPath = '/', timeoutMs = 60000, nodeBinary = process.env.NODE_RED_NODE || process.execPath }) {
   const dir = userDir || fs.mkdtempSync(path.join(os.tmpdir(), 'wechat-c4c-nr-'));
   prepareUserDir({ userDir: dir, flows, credentials, settings });
   const args = [...nodeArgs, nodeRedMain(), '--userDir', dir, '--port', String(port), '--settings', path.join(dir, 'settings.js')];

@@ -10,6 +10,8 @@ describe('the bundled flow end to end (sandbox + real Node-RED process)', functi
   let d;
   before(async () => {
     d = await demo({ mode: 'safe' });
+    const settings = await fetch(`${d.nr.url}/settings`).then((r) => r.json());
+    console.log(`      (Node-RED ${settings.version} on ${process.env.NODE_RED_NODE ? 'NODE_RED_NODE' : `Node ${process.version}`})`);
   });
   after(async () => {
     if (d) await d.stop();
