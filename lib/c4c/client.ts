@@ -119,7 +119,8 @@ export class C4CClient {
   private sessionGen = 0;
   private csrfFetch: Promise<void> | undefined;
   private closed = false;
-  private readonly sleeps = new Set<NodeJS.Timeout>();
+  /** Aborted on close: a pause between retries ends at once and the request fails as stopped. */
+  private readonly stopping = new AbortController();
   readonly stats = { requests: 0, gets: 0, posts: 0, csrfFetches: 0, csrfRetries: 0, retries: 0 };
 
   constructor(opts: C4CClientOptions) {
@@ -181,7 +182,8 @@ export class C4CClient {
         if (!retryable || ambiguous || attempt >= this.retries || this.closed) throw err;
         this.stats.retries++;
         const wait = Math.max(backoffDelay(attempt, this.backoffBaseMs, this.backoffMaxMs), Math.min((e as C4CError & { retryAfterMs?: number }).retryAfterMs ?? 0, 120000));
-        await sleep(wait, this.sleeps);
+        await sleep(wait, this.stopping.signal);
+        if (this.closed) throw new C4CError(`C4C ${req.what} stopped: the tenant configuration was closed (redeploy)`, 'C4C_CLOSED');
       }
     }
   }
@@ -322,7 +324,6 @@ export class C4CClient {
 
   close(): void {
     this.closed = true;
-    for (const t of this.sleeps) clearTimeout(t);
-    this.sleeps.clear();
+    this.stopping.abort();
   }
 }

@@ -163,7 +163,8 @@ export class WeChatClient extends EventEmitter {
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
   private closed = false;
-  private readonly sleeps = new Set<NodeJS.Timeout>();
+  /** Aborted on close: a pause between retries ends at once and the call fails as stopped. */
+  private readonly stopping = new AbortController();
   /** Counters for status and benchmarks. */
   readonly stats = { tokenRequests: 0, calls: 0, tokenRetries: 0, busyRetries: 0 };
 
@@ -214,7 +215,7 @@ export class WeChatClient extends EventEmitter {
         const e = this.toHttpError(api, err);
         const retryable = CONNECT_ERRORS.has(e.code) || (idempotent && (e.code === 'ECONNRESET' || e.code === 'ETIMEDOUT' || e.code === 'ECONNABORTED' || /^HTTP_5/.test(e.code)));
         if (retryable && attempt < this.retries && !this.closed) {
-          await sleep(backoffDelay(attempt, this.backoffBaseMs, this.backoffMaxMs), this.sleeps);
+          await this.pause(api, attempt);
           continue;
         }
         throw e;
@@ -222,12 +223,17 @@ export class WeChatClient extends EventEmitter {
       const errcode = answer && answer.errcode !== undefined ? Number(answer.errcode) : 0;
       if (errcode === -1 && attempt < this.retries && !this.closed) {
         this.stats.busyRetries++;
-        await sleep(backoffDelay(attempt, this.backoffBaseMs, this.backoffMaxMs), this.sleeps);
+        await this.pause(api, attempt);
         continue;
       }
       if (errcode !== 0) throw new WeChatApiError(api, errcode, this.redact(answer.errmsg ?? ''));
       return answer;
     }
+  }
+
+  private async pause(api: string, attempt: number): Promise<void> {
+    await sleep(backoffDelay(attempt, this.backoffBaseMs, this.backoffMaxMs), this.stopping.signal);
+    if (this.closed) throw new WeChatHttpError(api, 'CLOSED', 'stopped: the account was closed (redeploy)');
   }
 
   private toHttpError(api: string, err: unknown): WeChatHttpError {
@@ -396,8 +402,7 @@ export class WeChatClient extends EventEmitter {
     this.closed = true;
     this.owners.clear();
     this.clearTimer();
-    for (const t of this.sleeps) clearTimeout(t);
-    this.sleeps.clear();
+    this.stopping.abort();
     this.removeAllListeners();
   }
 }

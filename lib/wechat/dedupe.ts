@@ -70,25 +70,25 @@ export class DedupeCache {
     }
   }
 
-  /** Wait up to `timeoutMs` for the first delivery's reply. Resolves `null` on timeout. */
-  waitFor(key: string, timeoutMs: number, timers: Set<NodeJS.Timeout>): Promise<CachedReply | null> {
+  /** Wait up to `timeoutMs` for the first delivery's reply. Resolves `null` on timeout or abort. */
+  waitFor(key: string, timeoutMs: number, signal?: AbortSignal): Promise<CachedReply | null> {
     const entry = this.store.get(key);
     if (entry && entry.reply !== undefined) return Promise.resolve(entry.reply);
+    if (signal?.aborted) return Promise.resolve(null);
     return new Promise((resolve) => {
       let set = this.waiters.get(key);
       if (!set) this.waiters.set(key, (set = new Set()));
       const waiters = set;
       const finish = (reply: CachedReply | null): void => {
         clearTimeout(timer);
-        timers.delete(timer);
+        signal?.removeEventListener('abort', abort);
         waiters.delete(finish);
+        if (waiters.size === 0 && this.waiters.get(key) === waiters) this.waiters.delete(key);
         resolve(reply);
       };
-      const timer = setTimeout(() => {
-        finish(null);
-        if (waiters.size === 0 && this.waiters.get(key) === waiters) this.waiters.delete(key);
-      }, timeoutMs);
-      timers.add(timer);
+      const abort = (): void => finish(null);
+      const timer = setTimeout(abort, timeoutMs);
+      signal?.addEventListener('abort', abort, { once: true });
       waiters.add(finish);
     });
   }

@@ -19,7 +19,8 @@ module.exports = function (RED: NodeRED) {
     const accountNode = RED.nodes.getNode(config.account) as WeChatConfigNode | null;
     const dedupeWindowMs = seconds(config.dedupeWindow, 60) * 1000;
     const ackTimeoutMs = seconds(config.ackTimeout, 4500);
-    const timers = new Set<NodeJS.Timeout>();
+    // Aborted on close: retries waiting for a first reply are answered `success` at once.
+    const stopping = new AbortController();
     // Requests still waiting for an answer sit in a deadline queue (one timer for all of them).
     // ackTimeout 0 turns the safety net off: nothing is tracked.
     let closing = false;
@@ -101,7 +102,7 @@ module.exports = function (RED: NodeRED) {
           done();
         };
         if (seen.reply !== undefined) reply(seen.reply);
-        else account.dedupe.waitFor(key, ackTimeoutMs, timers).then(reply, () => reply(null));
+        else account.dedupe.waitFor(key, ackTimeoutMs, stopping.signal).then(reply, () => reply(null));
         return;
       }
 
@@ -127,8 +128,7 @@ module.exports = function (RED: NodeRED) {
 
     node.on('close', (_removed, done) => {
       status.close();
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
+      stopping.abort();
       // Requests still in the flow get `success` now rather than a WeChat retry into a redeploy.
       closing = true;
       acks?.flush();

@@ -185,6 +185,15 @@ describe('C4CClient and CustomerService against the C4C simulator', function () 
     assert.equal(sim.customers.filter((x) => x.LastName === 'oLost').length, 1);
   });
 
+  it('close() during a retry pause ends the request at once as C4C_CLOSED', async () => {
+    sim.injectErrors(503, 10, { retryAfter: 60 });
+    const c = client({ retries: 5 });
+    const pending = new lib.CustomerService(c).createOrFind(request('oClosed'));
+    await new Promise((r) => setTimeout(r, 100));
+    c.close();
+    await assert.rejects(pending, (e) => e.code === 'C4C_CLOSED');
+  });
+
   it('a permanent 400: the OData message and code, no retry', async () => {
     const c = client();
     const svc = new lib.CustomerService(c, { namespace: '', entityTypes: new Map(), entitySets: new Map() }); // skip local validation

@@ -187,6 +187,17 @@ describe('WeChatClient against the WeChat API simulator', function () {
     await assert.rejects(client().getToken(), (e) => e.code === 40164 && /127\.0\.0\.1/.test(e.hint));
   });
 
+  it('close() during a backoff pause ends the call at once as CLOSED (nothing hangs after a redeploy)', async () => {
+    const c = client({ backoffBaseMs: 60000, backoffMaxMs: 60000 });
+    sim.interact(APPID, 'oClose', 'message');
+    await c.getToken();
+    sim.faults.busy = 5;
+    const sending = c.sendCustom({ touser: 'oClose', msgtype: 'text', text: { content: 'x' } });
+    await new Promise((r) => setTimeout(r, 50));
+    c.close();
+    await assert.rejects(sending, (e) => e.code === 'CLOSED');
+  });
+
   it('a network failure is a WeChatHttpError without URL, token or secret', async () => {
     const c = client();
     await c.getToken();
