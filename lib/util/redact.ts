@@ -19,8 +19,3 @@ export function redact(text: unknown, secrets: readonly (string | undefined)[] =
     .replace(SECRET_JSON, `$1${REDACTED}$2`)
     .replace(AUTH_HEADER, `$1 ${REDACTED}`);
 }
-
-/** A URL without its query secrets (for error messages). */
-export function redactUrl(url: string): string {
-  return redact(url);
-}

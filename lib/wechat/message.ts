@@ -57,15 +57,22 @@ export class MessageParseError extends WeChatCryptoError {
  * and a root other than <xml>. Returns the fields of <xml> with every value a string.
  */
 export function parseMessageXml(xml: string): WeChatMessage {
-  if (typeof xml !== 'string' || xml.trim() === '') throw new MessageParseError('empty body');
-  if (DTD_RE.test(xml)) throw new MessageParseError('XML with a DOCTYPE or ENTITY declaration is refused');
-  return (parseFlatXml(xml) as WeChatMessage | undefined) ?? parseMessageXmlFull(xml);
+  refuseUnsafe(xml);
+  return (parseFlatXml(xml) as WeChatMessage | undefined) ?? parseValidated(xml);
 }
 
-/** The full path: fast-xml-parser's validator, then its parser. Exported for the differential test. */
+/** The full path alone: fast-xml-parser's validator, then its parser. For the differential test. */
 export function parseMessageXmlFull(xml: string): WeChatMessage {
+  refuseUnsafe(xml);
+  return parseValidated(xml);
+}
+
+function refuseUnsafe(xml: string): void {
   if (typeof xml !== 'string' || xml.trim() === '') throw new MessageParseError('empty body');
   if (DTD_RE.test(xml)) throw new MessageParseError('XML with a DOCTYPE or ENTITY declaration is refused');
+}
+
+function parseValidated(xml: string): WeChatMessage {
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
     throw new MessageParseError(`malformed XML (line ${valid.err.line}, column ${valid.err.col})`);

@@ -1,17 +1,12 @@
 import { C4CClient } from '../../lib/c4c/client';
 import { CustomerService } from '../../lib/c4c/customer';
-import { configured } from '../shared/env';
+import { configured, numberOr } from '../shared/config';
 import type { NodeInstance, NodeRED } from '../shared/types';
 
 export interface C4CConfigNode extends NodeInstance {
   client: C4CClient | undefined;
   customers: CustomerService | undefined;
   problem: string | undefined;
-}
-
-function num(value: unknown, fallback: number, min: number): number {
-  const n = value === '' || value === undefined || value === null ? fallback : Number(value);
-  return Number.isFinite(n) && n >= min ? n : fallback;
 }
 
 module.exports = function (RED: NodeRED) {
@@ -38,10 +33,10 @@ module.exports = function (RED: NodeRED) {
         servicePath: String(config.servicePath || '/sap/c4c/odata/v1/c4codataapi'),
         username,
         password,
-        maxConcurrency: num(config.maxConcurrency, 4, 1),
-        timeoutMs: num(config.timeout, 30000, 100),
-        retries: num(config.retries, 3, 0),
-        backoffBaseMs: num(config.backoffBase, 1000, 1),
+        maxConcurrency: numberOr(config.maxConcurrency, 4, 1),
+        timeoutMs: numberOr(config.timeout, 30000, 100),
+        retries: numberOr(config.retries, 3),
+        backoffBaseMs: numberOr(config.backoffBase, 1000, 1),
       });
       this.customers = new CustomerService(this.client);
     }

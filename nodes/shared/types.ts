@@ -1,6 +1,4 @@
 /* Minimal typings for the parts of the Node-RED runtime API these nodes use. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-
 export type NodeMessage = Record<string, any> & { _msgid?: string };
 
 export interface NodeStatus {
@@ -36,10 +34,3 @@ export interface NodeRED {
   settings: Record<string, any>;
   _: (key: string, substitutions?: Record<string, unknown>) => string;
 }
-
-/** What `http in` puts in msg.res: a wrapper whose `_res` is the Express response. */
-export interface ResponseWrapper {
-  _res: ServerResponse & { headersSent: boolean };
-}
-
-export type HttpRequest = IncomingMessage & { query?: Record<string, unknown>; body?: unknown };

@@ -1,5 +1,6 @@
 import type { TokenInfo } from '../../lib/wechat/api';
 import { WeChatApiError } from '../../lib/wechat/api';
+import { numberOr } from '../shared/config';
 import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
 import type { WeChatConfigNode } from '../wechat-config/wechat-config';
 
@@ -13,8 +14,7 @@ module.exports = function (RED: NodeRED) {
     RED.nodes.createNode(this, config);
     const node = this;
     const accountNode = RED.nodes.getNode(config.account) as WeChatConfigNode | null;
-    const ahead = Number(config.refreshAhead);
-    const refreshAhead = config.refreshAhead === '' || config.refreshAhead === undefined || !Number.isFinite(ahead) || ahead < 0 ? 300 : ahead;
+    const refreshAhead = numberOr(config.refreshAhead, 300);
     const emitToken = config.emitToken === true || config.emitToken === 'true';
     const client = accountNode?.client;
 

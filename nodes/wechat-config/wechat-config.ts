@@ -1,6 +1,6 @@
 import { WeChatClient } from '../../lib/wechat/api';
 import { WeChatAccount } from '../../lib/wechat/account';
-import { configured } from '../shared/env';
+import { configured, numberOr } from '../shared/config';
 import type { NodeInstance, NodeRED } from '../shared/types';
 
 export interface WeChatConfigNode extends NodeInstance {
@@ -33,8 +33,7 @@ module.exports = function (RED: NodeRED) {
     const encodingAESKey = read(creds.encodingAESKey);
     const previousKey = configured(creds.previousEncodingAESKey).value; // optional
     this.tokenMode = config.tokenMode === 'classic' ? 'classic' : 'stable';
-    const window = config.replayWindow === '' || config.replayWindow === undefined ? 300 : Number(config.replayWindow);
-    this.replayWindow = Number.isFinite(window) && window >= 0 ? window : 300;
+    this.replayWindow = numberOr(config.replayWindow, 300);
     this.account = new WeChatAccount({
       appId: this.appId,
       token,

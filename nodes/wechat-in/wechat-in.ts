@@ -2,23 +2,19 @@ import { SUCCESS_REPLY, type CachedReply } from '../../lib/wechat/dedupe';
 import type { ServerResponse } from 'node:http';
 import { DeadlineQueue } from '../../lib/util/deadline-queue';
 import { handleInbound } from '../../lib/wechat/inbound';
+import { numberOr } from '../shared/config';
 import { answer, answered, rawResponse } from '../shared/http';
 import { ThrottledStatus } from '../shared/status';
 import type { NodeInstance, NodeRED } from '../shared/types';
 import type { WeChatConfigNode } from '../wechat-config/wechat-config';
-
-function seconds(value: unknown, fallback: number): number {
-  const n = value === '' || value === undefined || value === null ? fallback : Number(value);
-  return Number.isFinite(n) && n >= 0 ? n : fallback;
-}
 
 module.exports = function (RED: NodeRED) {
   function WeChatIn(this: NodeInstance, config: Record<string, any>) {
     RED.nodes.createNode(this, config);
     const node = this;
     const accountNode = RED.nodes.getNode(config.account) as WeChatConfigNode | null;
-    const dedupeWindowMs = seconds(config.dedupeWindow, 60) * 1000;
-    const ackTimeoutMs = seconds(config.ackTimeout, 4500);
+    const dedupeWindowMs = numberOr(config.dedupeWindow, 60) * 1000;
+    const ackTimeoutMs = numberOr(config.ackTimeout, 4500);
     // Aborted on close: retries waiting for a first reply are answered `success` at once.
     const stopping = new AbortController();
     // Requests still waiting for an answer sit in a deadline queue (one timer for all of them).

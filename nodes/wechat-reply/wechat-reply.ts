@@ -1,5 +1,6 @@
 import { SUCCESS_REPLY, type CachedReply } from '../../lib/wechat/dedupe';
 import { buildReplyXml, encryptReply, normaliseFields, REPLY_TYPES, type ReplyType } from '../../lib/wechat/reply';
+import { evaluate } from '../shared/evaluate';
 import { answered, rawResponse } from '../shared/http';
 import { ThrottledStatus } from '../shared/status';
 import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
@@ -30,13 +31,7 @@ module.exports = function (RED: NodeRED) {
 
     if (!accountNode || !accountNode.account) node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-reply.status.no-account') });
 
-    const evaluate = (msg: NodeMessage): Promise<unknown> => new Promise((resolve, reject) => {
-      if (!hasContent) {
-        resolve(msg.payload);
-        return;
-      }
-      RED.util.evaluateNodeProperty(content, contentType, node, msg, (err, value) => (err ? reject(err) : resolve(value)));
-    });
+    const replyInput = (msg: NodeMessage): Promise<unknown> => (hasContent ? evaluate(RED, node, msg, content, contentType) : Promise.resolve(msg.payload));
 
     node.on('input', (msg, send, done) => {
       const wechat = msg.wechat;
@@ -53,7 +48,7 @@ module.exports = function (RED: NodeRED) {
       const key: string = wechat.key;
       // The incoming message, if the payload still is it (no content configured and nothing changed it).
       const incoming = isIncoming(msg.payload) ? msg.payload : undefined;
-      evaluate(msg).then((value) => {
+      replyInput(msg).then((value) => {
         const input = value === incoming ? undefined : value;
         let reply: CachedReply;
         if (replyType === 'success' || (replyType !== 'transfer_customer_service' && (input === undefined || input === null || input === ''))) {

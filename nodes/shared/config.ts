@@ -7,3 +7,10 @@ export function configured(value: unknown): { value: string; missing?: string } 
   const m = /^\$\{([^}]+)\}$/.exec(text);
   return m ? { value: '', missing: m[1] } : { value: text };
 }
+
+/** A numeric property: empty, unset `${VAR}`, not a number or below `min` → `fallback`. */
+export function numberOr(value: unknown, fallback: number, min = 0): number {
+  const text = configured(value).value;
+  const n = text === '' ? NaN : Number(text);
+  return Number.isFinite(n) && n >= min ? n : fallback;
+}
