@@ -1,6 +1,6 @@
 import { decodeAESKey } from './crypto';
 import { DedupeCache } from './dedupe';
-import type { InboundAccount } from './inbound';
+import { ReplayGuard, type InboundAccount } from './inbound';
 
 export interface AccountSettings {
   appId?: string;
@@ -40,6 +40,7 @@ export class WeChatAccount {
       token,
       keys,
       replayWindow: Number.isFinite(window) && window >= 0 ? window : 300,
+      replayGuard: new ReplayGuard(),
     };
   }
 

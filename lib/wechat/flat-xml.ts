@@ -49,7 +49,7 @@ export function parseFlatXml(xml: string): Record<string, string> | undefined {
     j++;
     while (j < n && isNameChar(xml.charCodeAt(j))) j++;
     const name = xml.slice(i + 1, j);
-    if (name === '__proto__' || Object.prototype.hasOwnProperty.call(out, name)) return undefined;
+    if (name === '__proto__' || name === 'List' || name === 'item' || Object.prototype.hasOwnProperty.call(out, name)) return undefined;
     if (xml.startsWith('/>', j)) {
       out[name] = '';
       fields++;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { decryptWithKeys } from './crypto';
 import { CryptoErrorCode, WeChatCryptoError } from './errors';
 import { dedupeKeyOf, parseMessageXml, topicOf, type WeChatMessage } from './message';
@@ -13,6 +14,8 @@ export interface InboundAccount {
   replayWindow: number;
   /** Largest body accepted, in bytes. */
   maxBodyBytes?: number;
+  /** Plaintext mode: refuses a signature reused with another body (absent: not checked). */
+  replayGuard?: ReplayGuard;
 }
 
 export interface InboundRequest {
@@ -90,14 +93,23 @@ export function handleInbound(req: InboundRequest, account: InboundAccount, nowM
     return { kind: 'echo', echostr: echostr as string };
   }
 
-  // POST: the body.
+  // POST. Everything the query can prove is checked before the body is looked at, so an
+  // unsigned caller costs one SHA-1 and learns nothing about the parser (403 before any parse).
+  if (!encrypted) {
+    if (!verifySignature(signature, account.token, timestamp as string, nonce as string)) {
+      return reject(403, 'bad-signature', 'signature mismatch');
+    }
+    const replay = checkWindow(timestamp as string, account.replayWindow, nowMs);
+    if (replay) return replay;
+  }
+
   const max = account.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   let xml: string;
   if (Buffer.isBuffer(req.body)) {
     if (req.body.length > max) return reject(413, 'too-large', `body larger than ${max} bytes`);
     xml = req.body.toString('utf8');
   } else if (typeof req.body === 'string') {
-    if (Buffer.byteLength(req.body, 'utf8') > max) return reject(413, 'too-large', `body larger than ${max} bytes`);
+    if (req.body.length > max || Buffer.byteLength(req.body, 'utf8') > max) return reject(413, 'too-large', `body larger than ${max} bytes`);
     xml = req.body;
   } else if (req.body === undefined || req.body === null) {
     return reject(400, 'empty-body', 'empty body');
@@ -106,18 +118,13 @@ export function handleInbound(req: InboundRequest, account: InboundAccount, nowM
   }
   if (xml.trim() === '') return reject(400, 'empty-body', 'empty body');
 
-  let outer: WeChatMessage;
-  try {
-    outer = parseMessageXml(xml);
-  } catch (err) {
-    return reject(400, 'bad-xml', (err as Error).message);
-  }
-
-  let message = outer;
+  let message: WeChatMessage;
   let keyIndex = -1;
   if (encrypted) {
-    const encrypt = typeof outer.Encrypt === 'string' ? outer.Encrypt : '';
-    if (!encrypt) return reject(400, 'no-encrypt', 'encrypt_type=aes but the body has no <Encrypt>');
+    // Safe mode: the one <Encrypt> value by a bounded scan (no parse), msg_signature over it and
+    // the timestamp, and only then decryption and parsing of what WeChat itself encrypted.
+    const encrypt = findEncrypt(xml);
+    if (encrypt === undefined) return reject(400, 'no-encrypt', 'encrypt_type=aes but the body has no single <Encrypt>');
     if (!verifySignature(msgSignature, account.token, timestamp as string, nonce as string, encrypt)) {
       return reject(403, 'bad-signature', 'msg_signature mismatch');
     }
@@ -141,15 +148,31 @@ export function handleInbound(req: InboundRequest, account: InboundAccount, nowM
       return reject(400, 'bad-xml', `decrypted ${(err as Error).message}`);
     }
   } else {
-    if (!verifySignature(signature, account.token, timestamp as string, nonce as string)) {
-      return reject(403, 'bad-signature', 'signature mismatch');
+    // Plaintext: the signature does not cover the body. The same signature with another body is a
+    // forgery (a captured query replayed with a made-up message); the same body is WeChat's retry.
+    if (account.replayGuard && !account.replayGuard.check(signature as string, xml, account.replayWindow, nowMs)) {
+      return reject(403, 'replayed', 'this signature was already used with another body');
     }
-    const replay = checkWindow(timestamp as string, account.replayWindow, nowMs);
-    if (replay) return replay;
+    try {
+      message = parseMessageXml(xml);
+    } catch (err) {
+      return reject(400, 'bad-xml', (err as Error).message);
+    }
   }
 
   if (typeof message.MsgType !== 'string' || message.MsgType === '' || typeof message.FromUserName !== 'string' || message.FromUserName === '') {
     return reject(400, 'not-a-message', 'not a WeChat message (no MsgType or FromUserName)');
+  }
+  for (const field of ['FromUserName', 'ToUserName'] as const) {
+    const v = message[field];
+    if (typeof v === 'string' && v.length > MAX_ID_CHARS) return reject(400, 'field-too-long', `${field} longer than ${MAX_ID_CHARS} characters`);
+  }
+  if (typeof message.CreateTime === 'string' && !DIGITS.test(message.CreateTime)) return reject(400, 'bad-field', 'CreateTime is not a number of seconds');
+  const msgId = typeof message.MsgId === 'string' ? message.MsgId : typeof message.MsgID === 'string' ? message.MsgID : undefined;
+  if (msgId !== undefined && !/^\d{0,20}$/.test(msgId)) return reject(400, 'bad-field', 'MsgId is not a number');
+  if (typeof message.Event === 'string' && message.Event.length > 64) return reject(400, 'field-too-long', 'Event longer than 64 characters');
+  if (typeof message.EventKey === 'string' && message.EventKey.length > MAX_EVENT_KEY_CHARS) {
+    return reject(400, 'field-too-long', `EventKey longer than ${MAX_EVENT_KEY_CHARS} characters`);
   }
   return {
     kind: 'message',
@@ -162,6 +185,71 @@ export function handleInbound(req: InboundRequest, account: InboundAccount, nowM
     nonce: nonce as string,
     openid: message.FromUserName,
   };
+}
+
+/** OpenIDs are 28 characters, gh_ ids 15; WeChat documents neither above 64. */
+export const MAX_ID_CHARS = 64;
+/** EventKey: a menu key (128 bytes) or qrscene_ + a scene string (64): 256 is generous. */
+export const MAX_EVENT_KEY_CHARS = 256;
+
+const ENCRYPT_OPEN = '<Encrypt>';
+const ENCRYPT_CLOSE = '</Encrypt>';
+const BASE64_VALUE = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * The value of the single `<Encrypt>` element, by a bounded scan: exactly one `<Encrypt>`, its
+ * content a CDATA section or plain text of base64 only. Anything else: undefined. The rest of
+ * the outer XML is never parsed (WeChat signs only this value).
+ */
+export function findEncrypt(xml: string): string | undefined {
+  const open = xml.indexOf(ENCRYPT_OPEN);
+  if (open < 0 || xml.indexOf(ENCRYPT_OPEN, open + 1) >= 0) return undefined;
+  const close = xml.indexOf(ENCRYPT_CLOSE, open);
+  if (close < 0) return undefined;
+  let value = xml.slice(open + ENCRYPT_OPEN.length, close);
+  if (value.startsWith('<![CDATA[') && value.endsWith(']]>')) value = value.slice(9, -3);
+  return BASE64_VALUE.test(value) ? value : undefined;
+}
+
+/**
+ * Plaintext mode's signature covers only token, timestamp and nonce. Each signature is
+ * remembered with a hash of its body for the replay window; the same signature with another
+ * body is refused. Bounded: past `maxEntries` the oldest go first (~200 bytes an entry).
+ */
+export class ReplayGuard {
+  private readonly seen = new Map<string, { hash: string; expires: number }>();
+  private sweepAt = 0;
+
+  constructor(private readonly maxEntries = 100000) {}
+
+  get size(): number {
+    return this.seen.size;
+  }
+
+  /** true = first use of `signature`, or the same body again (a retry). */
+  check(signature: string, body: string, windowSeconds: number, nowMs: number): boolean {
+    const key = signature.toLowerCase();
+    const hash = createHash('sha256').update(body, 'utf8').digest('base64');
+    const known = this.seen.get(key);
+    if (known && known.expires > nowMs) return known.hash === hash;
+    this.seen.delete(key);
+    const ttl = (windowSeconds > 0 ? windowSeconds : 300) * 1000;
+    this.seen.set(key, { hash, expires: nowMs + ttl });
+    if (nowMs >= this.sweepAt) {
+      this.sweepAt = nowMs + 1000;
+      for (const [k, v] of this.seen) if (v.expires <= nowMs) this.seen.delete(k);
+    }
+    while (this.seen.size > this.maxEntries) {
+      const oldest = this.seen.keys().next();
+      if (oldest.done) break;
+      this.seen.delete(oldest.value);
+    }
+    return true;
+  }
+
+  clear(): void {
+    this.seen.clear();
+  }
 }
 
 function checkWindow(timestamp: string, windowSeconds: number, nowMs: number): InboundResult | undefined {

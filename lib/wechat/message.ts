@@ -18,15 +18,64 @@ export interface WeChatMessage {
 
 const DTD_RE = /<!DOCTYPE|<!ENTITY/i;
 
+/** Elements WeChat repeats (PicList/item, ArticleUrlResult/item, SubscribeMsgPopupEvent/List): always arrays. */
+export const LIST_FIELDS: ReadonlySet<string> = new Set(['item', 'List']);
+
+/** Fields WeChat always sends as text: an element inside one of them is refused. */
+export const TEXT_FIELDS: ReadonlySet<string> = new Set([
+  'ToUserName', 'FromUserName', 'CreateTime', 'MsgType', 'Event', 'EventKey', 'MsgId', 'MsgID', 'Content',
+  'Encrypt', 'PicUrl', 'MediaId', 'Format', 'Recognition', 'ThumbMediaId', 'Title', 'Description', 'Url',
+  'Ticket', 'Latitude', 'Longitude', 'Precision', 'Label', 'Status',
+]);
+
+// Characters XML 1.0 forbids (Char production), raw in the document.
+// eslint-disable-next-line no-control-regex
+const FORBIDDEN_RAW = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const REFERENCE = /^&(?:(lt|gt|amp|apos|quot)|#([0-9]{1,7})|#x([0-9a-fA-F]{1,6}));/;
+
+/** XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]. */
+function isXmlChar(cp: number): boolean {
+  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+/**
+ * One rule for both parser paths: every `&` outside CDATA must be one of the five predefined
+ * entities or a character reference to a character XML allows (XML 1.0 §4.1, §2.2). Undefined
+ * entities (`&foo;`), `&#1;`, `&#xD800;` and a bare `&` are refused.
+ */
+function checkReferences(xml: string): void {
+  let i = xml.indexOf('&');
+  while (i >= 0) {
+    const cdataStart = xml.lastIndexOf('<![CDATA[', i);
+    if (cdataStart >= 0) {
+      const cdataEnd = xml.indexOf(']]>', cdataStart + 9);
+      if (cdataEnd < 0 || cdataEnd > i) { // inside a CDATA section: characters, not a reference
+        i = cdataEnd < 0 ? -1 : xml.indexOf('&', cdataEnd + 3);
+        continue;
+      }
+    }
+    const m = REFERENCE.exec(xml.slice(i, i + 12));
+    if (!m) throw new MessageParseError('undefined entity or bare & (only &lt; &gt; &amp; &apos; &quot; and character references)');
+    if (!m[1]) {
+      const cp = m[2] !== undefined ? Number(m[2]) : parseInt(m[3], 16);
+      if (!isXmlChar(cp)) throw new MessageParseError(`character reference to a character XML forbids (${m[0]})`);
+    }
+    i = xml.indexOf('&', i + m[0].length);
+  }
+}
+
 const parser = new XMLParser({
   ignoreAttributes: true,
   parseTagValue: false, // every value stays a string: MsgId is 64-bit, Content keeps leading zeros
   trimValues: false, // Content keeps its whitespace exactly
-  processEntities: true, // the five XML entities and numeric references only; DTDs are refused below
-  htmlEntities: false,
+  // The five XML entities and numeric character references: `checkReferences` has already refused
+  // every other `&` (undefined entities, references to characters XML forbids), so the HTML
+  // entity table only ever sees numeric references here.
+  processEntities: true,
+  htmlEntities: true,
   ignoreDeclaration: true,
   ignorePiTags: true,
-  isArray: (name: string) => name === 'item', // PicList/item, ArticleUrlResult/item, ... always arrays
+  isArray: (name: string) => LIST_FIELDS.has(name), // always arrays, whatever the count
 });
 
 /** Whitespace text between child elements is layout, not data: drop it. */
@@ -70,6 +119,17 @@ export function parseMessageXmlFull(xml: string): WeChatMessage {
 function refuseUnsafe(xml: string): void {
   if (typeof xml !== 'string' || xml.trim() === '') throw new MessageParseError('empty body');
   if (DTD_RE.test(xml)) throw new MessageParseError('XML with a DOCTYPE or ENTITY declaration is refused');
+  if (FORBIDDEN_RAW.test(xml)) throw new MessageParseError('a character XML forbids');
+  if (xml.includes('&')) checkReferences(xml);
+}
+
+/** Field rules both paths share: no repeated field, text where WeChat sends text. */
+function checkFields(message: WeChatMessage): WeChatMessage {
+  for (const [name, value] of Object.entries(message)) {
+    if (Array.isArray(value) && !LIST_FIELDS.has(name)) throw new MessageParseError(`duplicate <${name}>`);
+    if (TEXT_FIELDS.has(name) && typeof value !== 'string') throw new MessageParseError(`<${name}> must be text, not elements`);
+  }
+  return message;
 }
 
 function parseValidated(xml: string): WeChatMessage {
@@ -86,7 +146,7 @@ function parseValidated(xml: string): WeChatMessage {
   }
   const message = clean(root) as WeChatMessage;
   if ('#text' in message) throw new MessageParseError('<xml> mixes text with fields');
-  return message;
+  return checkFields(message);
 }
 
 /** `msg.topic`: the MsgType, or `event.<Event>` for events. */
@@ -98,7 +158,8 @@ export function topicOf(message: WeChatMessage): string {
 
 /**
  * The key WeChat's retries share: MsgId (scoped by the sender, since MsgId alone has been seen
- * to collide across users), else FromUserName + CreateTime + Event.
+ * to collide across users), else FromUserName + CreateTime + Event + EventKey (two menu clicks in
+ * one second are two events).
  */
 export function dedupeKeyOf(message: WeChatMessage): string {
   const from = typeof message.FromUserName === 'string' ? message.FromUserName : '';
@@ -107,5 +168,6 @@ export function dedupeKeyOf(message: WeChatMessage): string {
   if (msgId) return `m:${from}:${msgId}`;
   const created = typeof message.CreateTime === 'string' ? message.CreateTime : '';
   const event = typeof message.Event === 'string' ? message.Event : '';
-  return `e:${from}:${created}:${event}`;
+  const eventKey = typeof message.EventKey === 'string' ? message.EventKey : '';
+  return `e:${from}:${created}:${event}:${eventKey}`;
 }

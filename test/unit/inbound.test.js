@@ -33,7 +33,7 @@ describe('handleInbound', () => {
     assert.equal(r.openid, 'oUser1');
     assert.equal(r.encrypted, false);
     assert.equal(r.message.Event, 'subscribe');
-    assert.match(r.dedupeKey, /^e:oUser1:\d+:subscribe$/);
+    assert.match(r.dedupeKey, /^e:oUser1:\d+:subscribe:$/);
   });
   it('plaintext POST body as a Buffer is accepted', () => {
     const req = W.plainRequest(W.text('oUser1', 'hi'));

@@ -68,10 +68,12 @@ describe('topicOf and dedupeKeyOf', () => {
     assert.equal(lib.topicOf({ MsgType: 'event', Event: 'subscribe' }), 'event.subscribe');
     assert.equal(lib.topicOf({ MsgType: 'event', Event: 'SCAN' }), 'event.SCAN');
   });
-  it('messages by sender + MsgId, events by FromUserName + CreateTime + Event', () => {
+  it('messages by sender + MsgId, events by FromUserName + CreateTime + Event + EventKey', () => {
     assert.equal(lib.dedupeKeyOf({ FromUserName: 'o1', MsgId: '123', CreateTime: '1' }), 'm:o1:123');
     assert.notEqual(lib.dedupeKeyOf({ FromUserName: 'o1', MsgId: '123' }), lib.dedupeKeyOf({ FromUserName: 'o2', MsgId: '123' }));
-    assert.equal(lib.dedupeKeyOf({ FromUserName: 'o1', CreateTime: '1', Event: 'subscribe' }), 'e:o1:1:subscribe');
+    assert.equal(lib.dedupeKeyOf({ FromUserName: 'o1', CreateTime: '1', Event: 'subscribe' }), 'e:o1:1:subscribe:');
+    // Two menu clicks in one second are two events.
+    assert.notEqual(lib.dedupeKeyOf({ FromUserName: 'o1', CreateTime: '1', Event: 'CLICK', EventKey: 'A' }), lib.dedupeKeyOf({ FromUserName: 'o1', CreateTime: '1', Event: 'CLICK', EventKey: 'B' }));
     assert.equal(lib.dedupeKeyOf({ FromUserName: 'o1', MsgID: '99', Event: 'TEMPLATESENDJOBFINISH' }), 'm:o1:99');
   });
 });

@@ -1,0 +1,72 @@
+'use strict';
+// Issue 9: check before parse, plaintext replay, field limits, exact XML on both parser paths.
+const assert = require('node:assert/strict');
+const lib = require('../../dist/lib');
+const W = require('../helpers/wechat');
+
+const fresh = () => new lib.WeChatAccount({ appId: W.ACCOUNT.appId, token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey }).inbound;
+const post = (r, acc = fresh()) => lib.handleInbound({ method: 'POST', query: r.query, body: r.body }, acc);
+
+function both(xml) {
+  const out = [];
+  for (const fn of [lib.parseMessageXml, lib.parseMessageXmlFull]) {
+    try { out.push({ ok: fn(xml) }); } catch (e) { out.push({ error: e.code }); }
+  }
+  assert.deepEqual(out[0], out[1], `both parser paths agree on ${JSON.stringify(xml)}`);
+  return out[0];
+}
+
+describe('inbound hardening', () => {
+  it('an unsigned plaintext request is 403 before the body is parsed (no parser message)', () => {
+    const r = W.plainRequest('<xml>' + '<a>1</a>'.repeat(30000) + '</xml>');
+    const bad = post({ query: { ...r.query, signature: '0'.repeat(40) }, body: r.body });
+    assert.equal(bad.status, 403);
+    assert.equal(bad.reason, 'signature mismatch');
+    const broken = post({ query: { ...r.query, signature: '0'.repeat(40) }, body: '<xml><oops' });
+    assert.equal(broken.status, 403, 'malformed XML with a bad signature: still 403, nothing about the parser');
+  });
+  it('safe mode: msg_signature is checked on the scanned <Encrypt> before any parse', () => {
+    const r = W.safeRequest(W.subscribe('oSafe'));
+    const bad = post({ query: { ...r.query, msg_signature: '0'.repeat(40) }, body: r.body + '<oops' });
+    assert.equal(bad.status, 403);
+    assert.equal(post({ query: r.query, body: r.body.replace('</xml>', `<Encrypt><![CDATA[${r.encrypt}]]></Encrypt></xml>`) }).code, 'no-encrypt', 'two <Encrypt> refused');
+    assert.equal(post(r).kind, 'message');
+    assert.equal(lib.findEncrypt('<xml><Encrypt>abc=</Encrypt></xml>'), 'abc=');
+    assert.equal(lib.findEncrypt('<xml><Encrypt><x/></Encrypt></xml>'), undefined);
+  });
+  it('plaintext replay: the same signature with another body is 403; the same body is a retry', () => {
+    const acc = fresh();
+    const r = W.plainRequest(W.subscribe('oGenuine'));
+    assert.equal(post(r, acc).kind, 'message');
+    assert.equal(post(r, acc).kind, 'message', "WeChat's retry (same body) passes, to be deduped");
+    const forged = post({ query: r.query, body: r.body.replace('oGenuine', 'oSOMEONE_ELSE') }, acc);
+    assert.equal(forged.status, 403);
+    assert.equal(forged.code, 'replayed');
+  });
+  it('fields over WeChat limits are refused before anything is cached', () => {
+    const long = post(W.plainRequest(W.subscribe('o'.repeat(200000))));
+    assert.equal(long.status, 400);
+    assert.equal(long.code, 'field-too-long');
+    assert.equal(post(W.plainRequest({ ...W.subscribe('oX'), ToUserName: 'g'.repeat(65) })).code, 'field-too-long');
+    assert.equal(post(W.plainRequest(W.text('oX', 'hi', '12ab'))).code, 'bad-field');
+  });
+  it('character references decoded as XML 1.0 says, forbidden characters and undefined entities refused', () => {
+    assert.equal(both('<xml><A>a&#43;b&#x41;&#x1F600;&amp;&lt;&gt;&apos;&quot;</A></xml>').ok.A, 'a+bA😀&<>\'"');
+    assert.equal(both('<xml><A><![CDATA[&foo; &#1;]]></A></xml>').ok.A, '&foo; &#1;', 'CDATA is characters');
+    for (const xml of ['<xml><A>&#1;</A></xml>', '<xml><A>&#xD800;</A></xml>', '<xml><A>&foo;</A></xml>', '<xml><A>&nbsp;</A></xml>',
+      '<xml><A>a & b</A></xml>', '<xml><A>\u0000</A></xml>', '<xml><A><![CDATA[\u0000]]></A></xml>', '<xml><A>&#xFFFE;</A></xml>']) {
+      assert.equal(both(xml).error, -40002, xml);
+    }
+  });
+  it('a duplicate MsgId is refused; nested elements in text fields are refused; list fields always arrays', () => {
+    assert.equal(both('<xml><FromUserName>o</FromUserName><MsgId>1</MsgId><MsgId>2</MsgId></xml>').error, -40002);
+    assert.equal(both('<xml><ToUserName><a>gh</a></ToUserName><FromUserName>o</FromUserName></xml>').error, -40002);
+    const one = both('<xml><MsgType>event</MsgType><SubscribeMsgPopupEvent><List><TemplateId>t1</TemplateId></List></SubscribeMsgPopupEvent></xml>').ok;
+    assert.ok(Array.isArray(one.SubscribeMsgPopupEvent.List));
+    assert.equal(one.SubscribeMsgPopupEvent.List.length, 1);
+    const two = both('<xml><SubscribeMsgPopupEvent><List><TemplateId>t1</TemplateId></List><List><TemplateId>t2</TemplateId></List></SubscribeMsgPopupEvent></xml>').ok;
+    assert.equal(two.SubscribeMsgPopupEvent.List.length, 2);
+    const r = post(W.plainRequest('<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName><MsgType>text</MsgType><MsgId>1</MsgId><MsgId>2</MsgId></xml>'));
+    assert.equal(r.status, 400);
+  });
+});
