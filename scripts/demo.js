@@ -63,7 +63,7 @@ async function startDemo(opts = {}) {
   try {
     nr = await startNodeRed({
       port: nrPort, userDir, flows, credentials: CREDENTIALS, env, inherit: opts.inherit,
-      settings: { uiHost: host, ...(opts.settings || {}) }, readyPath: opts.readyPath ?? '/',
+      settings: { uiHost: host, bodyLimit: { limit: 262144, paths: ['/wechat'] }, ...(opts.settings || {}) }, readyPath: opts.readyPath ?? '/',
       nodeBinary: opts.nodeBinary,
     });
   } catch (err) {

@@ -36,7 +36,9 @@ function prepareUserDir({ userDir, flows, credentials = {}, settings = {} }) {
     externalModules: { autoInstall: false, palette: { allowInstall: false }, modules: { allowInstall: false } },
     ...settings,
   };
-  fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(allSettings, null, 2)};\n`);
+  const { bodyLimit, ...plain } = allSettings; // bodyLimit: wechat-in's body-limit middleware (a function, not JSON)
+  const middleware = bodyLimit ? `module.exports.httpNodeMiddleware = require(${JSON.stringify(path.join(root, 'dist', 'lib', 'http', 'middleware.js'))})(${JSON.stringify(bodyLimit)});\n` : '';
+  fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(plain, null, 2)};\n${middleware}`);
   if (flows) fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows, null, 2));
   if (flows) fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify(credentials, null, 2));
 }

@@ -20,8 +20,11 @@ export class DeadlineQueue<T> {
     return this.items.length - this.head;
   }
 
-  push(item: T): void {
-    this.items.push({ item, due: this.now() + this.delayMs });
+  /** `startMs`: when the delay started (e.g. the request's arrival); default now. */
+  push(item: T, startMs?: number): void {
+    const now = this.now();
+    const start = startMs !== undefined && Number.isFinite(startMs) && startMs <= now ? startMs : now;
+    this.items.push({ item, due: start + this.delayMs });
     if (!this.timer) this.schedule();
   }
 

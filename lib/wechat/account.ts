@@ -49,3 +49,29 @@ export class WeChatAccount {
     return this.inbound.keys[keyIndex] ?? this.inbound.keys[0];
   }
 }
+
+/**
+ * Rejection warnings without a flood: the first of each reason is reported at once, the next
+ * ones at most every `intervalMs` per reason, with how many there were since the last report.
+ */
+export class RejectionLog {
+  private readonly reasons = new Map<string, { last: number; count: number }>();
+
+  constructor(private readonly intervalMs = 10000, private readonly maxReasons = 256) {}
+
+  /** Count one rejection; returns how many to report now (this one included), or 0 to stay quiet. */
+  note(reason: string, now = Date.now()): number {
+    let r = this.reasons.get(reason);
+    if (!r) {
+      if (this.reasons.size >= this.maxReasons) this.reasons.clear();
+      r = { last: -Infinity, count: 0 };
+      this.reasons.set(reason, r);
+    }
+    r.count++;
+    if (now - r.last < this.intervalMs) return 0;
+    const count = r.count;
+    r.last = now;
+    r.count = 0;
+    return count;
+  }
+}

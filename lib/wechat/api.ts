@@ -38,6 +38,8 @@ export class WeChatHttpError extends Error {
 }
 
 export const TOKEN_ERRORS = new Set([40001, 40014, 42001]);
+/** stable_token force_refresh: at most one every 30 s (WeChat's rule), never retried automatically. */
+export const FORCE_REFRESH_INTERVAL_MS = 30000;
 // Connection never made: the request cannot have reached WeChat, so any call may be retried.
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
@@ -162,6 +164,7 @@ export class WeChatClient extends EventEmitter {
   private readonly owners = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
+  private lastForcedAt = -Infinity;
   private closed = false;
   /** Aborted on close: a pause between retries ends at once and the call fails as stopped. */
   private readonly stopping = new AbortController();
@@ -198,7 +201,7 @@ export class WeChatClient extends EventEmitter {
 
   // ---- HTTP ---------------------------------------------------------------------------------
 
-  private async exchange(api: string, method: 'GET' | 'POST', path: string, params: Record<string, string>, body: unknown, idempotent: boolean): Promise<RawAnswer> {
+  private async exchange(api: string, method: 'GET' | 'POST', path: string, params: Record<string, string>, body: unknown, idempotent: boolean, retries = this.retries): Promise<RawAnswer> {
     for (let attempt = 0; ; attempt++) {
       let answer: RawAnswer;
       try {
@@ -214,14 +217,14 @@ export class WeChatClient extends EventEmitter {
       } catch (err) {
         const e = this.toHttpError(api, err);
         const retryable = CONNECT_ERRORS.has(e.code) || (idempotent && (e.code === 'ECONNRESET' || e.code === 'ETIMEDOUT' || e.code === 'ECONNABORTED' || /^HTTP_5/.test(e.code)));
-        if (retryable && attempt < this.retries && !this.closed) {
+        if (retryable && attempt < retries && !this.closed) {
           await this.pause(api, attempt);
           continue;
         }
         throw e;
       }
       const errcode = answer && answer.errcode !== undefined ? Number(answer.errcode) : 0;
-      if (errcode === -1 && attempt < this.retries && !this.closed) {
+      if (errcode === -1 && attempt < retries && !this.closed) {
         this.stats.busyRetries++;
         await this.pause(api, attempt);
         continue;
@@ -261,8 +264,18 @@ export class WeChatClient extends EventEmitter {
 
   /** Renew the token now. Concurrent calls share one request. `force` = stable_token force_refresh. */
   refresh(opts: { force?: boolean } = {}): Promise<TokenRecord> {
+    // A forced refresh joins the one in flight (forced or not: either gives a fresh token).
     if (this.inflight) return this.inflight;
-    const p = this.fetchToken(!!opts.force).then(async (record) => {
+    const force = !!opts.force && this.mode === 'stable';
+    if (force) {
+      // WeChat allows 20 force_refresh calls a day, at least 30 s apart: never retried, never sooner.
+      const wait = this.lastForcedAt + FORCE_REFRESH_INTERVAL_MS - Date.now();
+      if (wait > 0) {
+        return Promise.reject(new WeChatHttpError('stable_token', 'FORCE_REFRESH_TOO_SOON', `a forced refresh ran less than 30 s ago: try again in ${Math.ceil(wait / 1000)} s`));
+      }
+      this.lastForcedAt = Date.now();
+    }
+    const p = this.fetchToken(force).then(async (record) => {
       await this.store.set(this.appId, record);
       this.failures = 0;
       this.emit('token', this.publicInfo(record));
@@ -283,7 +296,7 @@ export class WeChatClient extends EventEmitter {
   private async fetchToken(force: boolean): Promise<TokenRecord> {
     this.stats.tokenRequests++;
     const answer = this.mode === 'stable'
-      ? await this.exchange('stable_token', 'POST', '/cgi-bin/stable_token', {}, { grant_type: 'client_credential', appid: this.appId, secret: this.secret, force_refresh: force }, true)
+      ? await this.exchange('stable_token', 'POST', '/cgi-bin/stable_token', {}, { grant_type: 'client_credential', appid: this.appId, secret: this.secret, force_refresh: force }, true, force ? 0 : this.retries)
       : await this.exchange('token', 'GET', '/cgi-bin/token', { grant_type: 'client_credential', appid: this.appId, secret: this.secret }, undefined, true);
     const token = typeof answer.access_token === 'string' ? answer.access_token : '';
     const expiresIn = Number(answer.expires_in);

@@ -35,23 +35,36 @@ module.exports = function (RED: NodeRED) {
     const showValid = (info: TokenInfo): void => {
       node.status({ fill: 'green', shape: 'dot', text: RED._('token-refresh.status.valid', { until: clock(info.expiresAt), mode: info.mode }) });
     };
+    const codeOf = (err: Error): string | number => (err instanceof WeChatApiError ? err.errcode : (err as Error & { code?: string }).code || 'ERROR');
     const showError = (err: Error): void => {
-      const text = err instanceof WeChatApiError ? `errcode ${err.errcode}` : (err as Error & { code?: string }).code || err.message;
-      node.status({ fill: 'red', shape: 'ring', text: client.redact(RED._('token-refresh.status.failed', { reason: text })).slice(0, 64) });
+      node.status({ fill: 'red', shape: 'ring', text: RED._('token-refresh.status.failed', { code: String(codeOf(err)).slice(0, 22) }) });
+    };
+    /** An Error for Catch nodes: redacted message, `code` = the errcode (or the HTTP code), never null. */
+    const asError = (err: Error): Error => {
+      const out = new Error(client.redact(err.message)) as Error & { code?: string | number; errcode?: number };
+      out.name = err.name;
+      out.code = codeOf(err);
+      if (err instanceof WeChatApiError) out.errcode = err.errcode;
+      return out;
     };
 
     // Every refresh of the account's token, whoever caused it (the timer, a push that needed one,
-    // another token-refresh node, an input), is shown and sent.
+    // another token-refresh node, an input), is shown and sent. An outage (the timer's retries
+    // failing one after the other) is reported once, when it starts; the status follows each try.
     let inputPending = false;
+    let outage = false;
     const onToken = (info: TokenInfo): void => {
+      outage = false;
       showValid(info);
       if (inputPending) return; // the input handler sends its own message
       void withToken(output(info)).then((m) => node.send(m), () => undefined);
     };
     const onError = (err: Error): void => {
       showError(err);
-      if (inputPending) return;
-      node.error(client.redact(err.message), { topic: 'wechat/token', payload: { errcode: (err as WeChatApiError).errcode, errmsg: (err as WeChatApiError).errmsg } });
+      if (inputPending || outage) return;
+      outage = true;
+      const e = asError(err);
+      node.error(e, { topic: 'wechat/token', error: e, payload: { code: (e as Error & { code?: unknown }).code } });
     };
     client.on('token', onToken);
     client.on('token-error', onError);
@@ -70,8 +83,11 @@ module.exports = function (RED: NodeRED) {
           done();
         }, (err: Error) => {
           inputPending = false;
-          err.message = client.redact(err.message);
-          done(err);
+          // One report per outage: an input during an outage already reported only updates the status.
+          const report = !outage || (err as Error & { code?: string }).code === 'FORCE_REFRESH_TOO_SOON';
+          if ((err as Error & { code?: string }).code !== 'FORCE_REFRESH_TOO_SOON') outage = true;
+          if (report) done(asError(err));
+          else done();
         });
     });
 

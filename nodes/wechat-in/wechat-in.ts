@@ -2,6 +2,8 @@ import { SUCCESS_REPLY, type CachedReply } from '../../lib/wechat/dedupe';
 import type { ServerResponse } from 'node:http';
 import { DeadlineQueue } from '../../lib/util/deadline-queue';
 import { handleInbound } from '../../lib/wechat/inbound';
+import { RejectionLog } from '../../lib/wechat/account';
+import { ARRIVED_AT } from '../../lib/http/body-limit';
 import { numberOr } from '../shared/config';
 import { answer, answered, rawResponse } from '../shared/http';
 import { ThrottledStatus } from '../shared/status';
@@ -32,20 +34,23 @@ module.exports = function (RED: NodeRED) {
       },
     }) : undefined;
     const counts = { accepted: 0, rejected: 0, duplicate: 0 };
-    let lastRejection = '';
+    let lastRejected = false;
+    const rejections = new RejectionLog(10000);
 
     const status = new ThrottledStatus(node);
     const showCounts = (): void => status.set(() => {
       const text = RED._('wechat-in.status.counts', counts);
-      return lastRejection ? { fill: 'yellow', shape: 'ring', text: `${text} · ${lastRejection}` } : { fill: 'green', shape: 'dot', text };
+      return lastRejected ? { fill: 'yellow', shape: 'ring', text } : { fill: 'green', shape: 'dot', text };
     });
 
     if (!accountNode || !accountNode.account) {
       node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.no-account') });
     } else if (accountNode.problems.length) {
-      node.status({ fill: 'red', shape: 'ring', text: accountNode.problems.join('; ') });
+      // Short in the status; the whole list in the log.
+      node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.config-error') });
+      node.error(RED._('wechat-in.errors.config', { problems: accountNode.problems.join('; ') }));
     } else {
-      node.status({});
+      node.status({ fill: 'grey', shape: 'dot', text: RED._('wechat-in.status.ready') });
     }
 
     node.on('input', (msg, send, done) => {
@@ -58,7 +63,7 @@ module.exports = function (RED: NodeRED) {
       if (!accountNode || !accountNode.account || accountNode.problems.length) {
         const reason = accountNode && accountNode.problems.length ? accountNode.problems.join('; ') : RED._('wechat-in.status.no-account');
         answer(res, { statusCode: 500, contentType: 'text/plain; charset=utf-8', body: 'wechat-in: account not configured' });
-        node.status({ fill: 'red', shape: 'ring', text: reason });
+        node.status({ fill: 'red', shape: 'ring', text: RED._(accountNode ? 'wechat-in.status.config-error' : 'wechat-in.status.no-account') });
         done(new Error(reason));
         return;
       }
@@ -75,9 +80,11 @@ module.exports = function (RED: NodeRED) {
       if (result.kind === 'reject') {
         answer(res, { statusCode: result.status, contentType: 'text/plain; charset=utf-8', body: result.reason });
         counts.rejected++;
-        lastRejection = `${result.status} ${result.reason}`.slice(0, 60);
+        lastRejected = true;
         showCounts();
-        node.warn(RED._('wechat-in.warn.rejected', { status: result.status, reason: result.reason }));
+        // One warning per distinct reason at most every 10 s, with the count since the last one.
+        const count = rejections.note(`${result.status} ${result.code}`);
+        if (count) node.warn(RED._('wechat-in.warn.rejected', { status: result.status, reason: result.reason, count }));
         done();
         return;
       }
@@ -103,10 +110,12 @@ module.exports = function (RED: NodeRED) {
       }
 
       counts.accepted++;
-      lastRejection = '';
+      lastRejected = false;
       showCounts();
 
-      acks?.push({ res, key, topic: result.topic });
+      // The deadline counts from the request's arrival: stamped by the body-limit middleware
+      // (lib/http/body-limit.ts); without it, from now.
+      acks?.push({ res, key, topic: result.topic }, Number((req as Record<string, unknown>)[ARRIVED_AT]) || undefined);
 
       msg.payload = result.message;
       msg.topic = result.topic;

@@ -30,6 +30,7 @@ module.exports = function (RED: NodeRED) {
     });
 
     if (!accountNode || !accountNode.account) node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-reply.status.no-account') });
+    else node.status({ fill: 'grey', shape: 'dot', text: RED._('wechat-reply.status.ready') });
 
     const replyInput = (msg: NodeMessage): Promise<unknown> => (hasContent ? evaluate(RED, node, msg, content, contentType) : Promise.resolve(msg.payload));
 
@@ -41,6 +42,7 @@ module.exports = function (RED: NodeRED) {
         return;
       }
       if (!accountNode || !accountNode.account) {
+        node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-reply.status.no-account') });
         done(new Error(RED._('wechat-reply.status.no-account')));
         return;
       }
@@ -86,12 +88,11 @@ module.exports = function (RED: NodeRED) {
         msg.headers = { ...(msg.headers && typeof msg.headers === 'object' ? msg.headers : {}), 'content-type': reply.contentType };
         msg.statusCode = reply.statusCode;
         replies++;
-        const type = reply === SUCCESS_REPLY ? 'success' : replyType;
-        status.set(() => ({ fill: 'green', shape: 'dot', text: RED._('wechat-reply.status.sent', { type, count: replies }) }));
+        status.set(() => ({ fill: 'green', shape: 'dot', text: RED._('wechat-reply.status.sent', { count: replies }) }));
         send(msg);
         done();
       }).catch((err: Error) => {
-        status.set(() => ({ fill: 'red', shape: 'ring', text: String(err && err.message).slice(0, 60) }));
+        status.set(() => ({ fill: 'red', shape: 'ring', text: RED._('wechat-reply.status.failed') }));
         done(err);
       });
     });

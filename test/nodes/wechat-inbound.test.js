@@ -244,10 +244,41 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
     const agent = request(httpNodeApp());
     const status = helper._NodePrototype.status.getCalls().filter((c) => c.thisValue.id === 'in').pop();
     assert.equal(status.args[0].fill, 'red');
-    assert.match(status.args[0].text, /encodingAESKey-invalid/);
+    assert.doesNotMatch(status.args[0].text, /encodingAESKey/, 'short in the status');
+    assert.ok(status.args[0].text.length <= 32);
+    assert.match(everythingSaid(), /encodingAESKey-invalid/, "long in the log");
     const res = await postXml(agent, W.plainRequest(W.subscribe('o')));
     assert.equal(res.status, 500);
     assert.doesNotMatch(everythingSaid(), /too-short-key/);
+  });
+
+  it('rejections: one warning per reason per 10 s with a count; the status keeps counting in 32 characters', async () => {
+    const agent = await load();
+    const r = W.plainRequest(W.subscribe('oX'));
+    for (let i = 0; i < 20; i++) {
+      const res = await postXml(agent, { query: { ...r.query, signature: '0'.repeat(40) }, body: r.body });
+      assert.equal(res.status, 403);
+    }
+    await postXml(agent, { query: { ...r.query, timestamp: 'abc' }, body: r.body });
+    const warns = helper._NodePrototype.warn.getCalls().filter((c) => c.thisValue.id === 'in');
+    assert.equal(warns.length, 2, 'one for bad signatures, one for the bad timestamp');
+    await new Promise((resolve) => setTimeout(resolve, 700)); // the throttled status lands
+    const statuses = helper._NodePrototype.status.getCalls().filter((c) => c.thisValue.id === 'in').map((c) => c.args[0]);
+    const last = statuses.pop();
+    assert.equal(last.text, 'wechat-in.status.counts', 'the counts (catalog key: the helper does not translate)');
+    assert.equal(last.fill, 'yellow');
+    assert.match(warns[0].args[0], /wechat-in.warn.rejected/);
+  });
+
+  it('the plaintext forgery: a captured signature with another body is 403 and never reaches the flow', async () => {
+    const agent = await load();
+    const out = collect('out');
+    const r = W.plainRequest(W.subscribe('oGenuine'));
+    const forged = await postXml(agent, { query: r.query, body: r.body.replace('oGenuine', 'oSOMEONE_ELSE') });
+    assert.equal(forged.status, 200, 'the forgery came first: it is the first use of the signature');
+    const genuine = await postXml(agent, r);
+    assert.equal(genuine.status, 403, 'the same signature with another body is refused, whichever came first');
+    assert.equal(out.length, 1);
   });
 
   it('nothing logged, warned or shown in a status carries the token, AES keys or secret', async () => {

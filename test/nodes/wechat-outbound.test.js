@@ -162,7 +162,13 @@ describe(`wechat-push and token-refresh against the simulator (Node-RED ${nodeRe
     { acc: { ...CREDS.acc, appSecret: 'not-the-secret-xyz' } });
     const caught = gather('caught', 1);
     const [m] = await caught.done;
-    assert.equal(m.payload.errcode, 40125);
+    assert.equal(m.payload.code, 40125, 'err.code is the errcode');
+    // The outage goes on: further tries (inputs here) update the status but report nothing new.
+    const inputsDone = [];
+    for (let i = 0; i < 2; i++) inputsDone.push(new Promise((resolve) => { helper.getNode('tr').receive({ payload: i }); setTimeout(resolve, 300); }));
+    await Promise.all(inputsDone);
+    assert.equal(caught.got.length, 1, 'one report per outage');
+    assert.ok(helper._NodePrototype.status.getCalls().filter((c) => c.thisValue.id === 'tr').every((c) => !c.args[0].text || c.args[0].text.length <= 32));
     const status = helper._NodePrototype.status.getCalls().filter((c) => c.thisValue.id === 'tr').pop();
     assert.equal(status.args[0].fill, 'red');
     assert.doesNotMatch(everythingSaid(), /not-the-secret-xyz/);

@@ -114,13 +114,18 @@ describe('WeChatClient against the WeChat API simulator', function () {
     assert.deepEqual(Object.keys(infos[0]).sort(), ['expiresAt', 'expiresIn', 'mode', 'refreshedAt']);
   });
 
-  it('force refresh: a new token; a second force within 30 s is WeChat\'s 45011', async () => {
+  it('force refresh: a new token; a second force within 30 s is refused here, never sent to WeChat', async () => {
     const c = client();
     const t1 = await c.getToken();
-    await c.refresh({ force: true });
+    const before = c.stats.tokenRequests;
+    const [a, b, d] = await Promise.all([c.refresh({ force: true }), c.refresh({ force: true }), c.refresh({ force: true })]);
+    assert.equal(a, b, 'extra forced refreshes join the running one');
+    assert.equal(a, d);
+    assert.equal(c.stats.tokenRequests, before + 1, 'one force_refresh call for three inputs');
     const t2 = await c.getToken();
     assert.notEqual(t1, t2);
-    await assert.rejects(c.refresh({ force: true }), (e) => e.code === 45011);
+    await assert.rejects(c.refresh({ force: true }), (e) => e.code === 'FORCE_REFRESH_TOO_SOON');
+    assert.equal(c.stats.tokenRequests, before + 1);
     assert.equal(await c.getToken(), t2, 'the stored token is kept');
     c.close();
   });
