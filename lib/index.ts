@@ -19,3 +19,4 @@ export * from './c4c/client';
 export * from './c4c/metadata';
 export * from './c4c/customer';
 export * from './http/body-limit';
+export * from './store/memory-delivery';

@@ -1,6 +1,23 @@
+import { MemoryDeliveryStore } from '../store/memory-delivery';
+import type { ClaimResult, DeliveryStore, SealedReply } from '../store/types';
 import { decodeAESKey } from './crypto';
-import { DedupeCache } from './dedupe';
-import { ReplayGuard, type InboundAccount } from './inbound';
+import type { DeliveryInfo } from './dedupe';
+import { handleInbound, ReplayGuard, type InboundAccount, type InboundRequest, type InboundResult } from './inbound';
+import { buildReplyXml, encryptReply, normaliseFields, type ReplyType } from './reply';
+
+export interface AccountStores {
+  /** Retry claims and sealed replies (default: a MemoryDeliveryStore). */
+  deliveries?: DeliveryStore;
+}
+
+/** What `receive` found: the inbound result, and for a message whether it is the first delivery. */
+export type Received =
+  | Exclude<InboundResult, { kind: 'message' }>
+  | (Extract<InboundResult, { kind: 'message' }> & { claim: ClaimResult });
+
+export const XML_CONTENT_TYPE = 'application/xml; charset=utf-8';
+/** Deliveries tracked in process while in the flow; more than this and the oldest are forgotten. */
+const MAX_IN_FLIGHT = 200000;
 
 export interface AccountSettings {
   appId?: string;
@@ -16,10 +33,13 @@ export interface AccountSettings {
  */
 export class WeChatAccount {
   readonly inbound: InboundAccount;
-  readonly dedupe = new DedupeCache();
+  readonly deliveries: DeliveryStore;
   readonly problems: string[] = [];
+  /** What each reply needs to know about its request, only while the delivery is in the flow. */
+  private readonly inFlight = new Map<string, DeliveryInfo>();
 
-  constructor(settings: AccountSettings) {
+  constructor(settings: AccountSettings, stores: AccountStores = {}) {
+    this.deliveries = stores.deliveries ?? new MemoryDeliveryStore();
     const keys: Buffer[] = [];
     const appId = String(settings.appId ?? '').trim();
     const token = String(settings.token ?? '');
@@ -47,6 +67,79 @@ export class WeChatAccount {
   /** The AES key that decrypted a request (by index), for encrypting its reply with the same key. */
   keyFor(keyIndex: number): Buffer | undefined {
     return this.inbound.keys[keyIndex] ?? this.inbound.keys[0];
+  }
+
+  /**
+   * Receive one webhook request: check (query first, body after), decrypt, parse, then claim the
+   * retry key for `max(windowMs, holdMs)`. A first delivery is remembered in process until
+   * `settle`. `windowMs` 0 = no dedupe (every delivery is first).
+   */
+  async receive(req: InboundRequest, opts: { windowMs: number; holdMs: number }, nowMs = Date.now()): Promise<Received> {
+    const result = handleInbound(req, this.inbound, nowMs);
+    if (result.kind !== 'message') return result;
+    const claim: ClaimResult = opts.windowMs > 0 ? await this.deliveries.claim(result.dedupeKey, Math.max(opts.windowMs, opts.holdMs)) : { first: true };
+    if (claim.first) {
+      if (this.inFlight.size >= MAX_IN_FLIGHT) this.inFlight.delete(this.inFlight.keys().next().value as string);
+      this.inFlight.set(result.dedupeKey, {
+        keyIndex: result.keyIndex,
+        accountId: String(result.message.ToUserName ?? ''),
+        follower: result.openid,
+        msgType: String(result.message.MsgType),
+      });
+    }
+    return { ...result, claim };
+  }
+
+  /** The in-flight request behind `key`, if it is still in the flow on this instance. */
+  delivery(key: string): DeliveryInfo | undefined {
+    return this.inFlight.get(key);
+  }
+
+  /**
+   * Build and seal the passive reply for the delivery `key` (encrypted with the key that
+   * decrypted the request when it was encrypted). `fallback` covers a delivery this instance
+   * no longer tracks (settled by the ack timeout); nothing else of the request is needed.
+   */
+  sealReply(key: string, type: ReplyType, input: unknown, opts: { encrypted: boolean; fallback?: Partial<DeliveryInfo>; nowMs?: number }): { reply: SealedReply; droppedArticles: number } {
+    const info = this.inFlight.get(key);
+    const follower = info?.follower || opts.fallback?.follower || '';
+    const accountId = info?.accountId || opts.fallback?.accountId || '';
+    if (!follower || !accountId) throw new Error('unknown-request');
+    const msgType = info?.msgType ?? opts.fallback?.msgType ?? 'event';
+    const built = buildReplyXml(type, normaliseFields(type, input), {
+      toUser: follower,
+      fromUser: accountId,
+      createTime: Math.floor((opts.nowMs ?? Date.now()) / 1000),
+      maxArticles: msgType === 'event' ? 8 : 1,
+    });
+    let body = built.xml;
+    if (opts.encrypted) {
+      const aesKey = this.keyFor(info && info.keyIndex >= 0 ? info.keyIndex : 0);
+      if (!aesKey) throw new Error('no-aes-key');
+      body = encryptReply(body, { key: aesKey, appId: this.inbound.appId, token: this.inbound.token });
+    }
+    return { reply: { statusCode: 200, contentType: XML_CONTENT_TYPE, body }, droppedArticles: built.droppedArticles };
+  }
+
+  /** Share the first delivery's reply with its retries (first write wins) and forget the request. */
+  settle(key: string, reply: SealedReply | null): Promise<SealedReply | null> {
+    this.inFlight.delete(key);
+    return this.deliveries.complete(key, reply).catch(() => reply);
+  }
+
+  /** A retry: the first delivery's reply, waiting up to `timeoutMs` while it is still in the flow. */
+  async replyForRetry(key: string, claim: ClaimResult, timeoutMs: number, signal?: AbortSignal): Promise<SealedReply | null> {
+    if (!claim.first && claim.reply !== undefined) return claim.reply;
+    return this.deliveries.waitFor(key, timeoutMs, signal).catch(() => null);
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  async close(): Promise<void> {
+    this.inFlight.clear();
+    await this.deliveries.close();
   }
 }
 

@@ -55,9 +55,8 @@ module.exports = function (RED: NodeRED) {
     ];
     if (this.problems.length) this.warn(this.problems.join('; '));
     this.on('close', (_removed: boolean, done: () => void) => {
-      this.account.dedupe.clear();
       this.client?.close();
-      done();
+      this.account.close().then(() => done(), () => done());
     });
   }
   RED.nodes.registerType('wechat-config', WeChatConfig, {

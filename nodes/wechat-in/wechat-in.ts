@@ -1,7 +1,6 @@
 import { SUCCESS_REPLY, type CachedReply } from '../../lib/wechat/dedupe';
 import type { ServerResponse } from 'node:http';
 import { DeadlineQueue } from '../../lib/util/deadline-queue';
-import { handleInbound } from '../../lib/wechat/inbound';
 import { RejectionLog } from '../../lib/wechat/account';
 import { ARRIVED_AT } from '../../lib/http/body-limit';
 import { numberOr } from '../shared/config';
@@ -26,10 +25,10 @@ module.exports = function (RED: NodeRED) {
     const acks = ackTimeoutMs > 0 && accountNode && accountNode.account ? new DeadlineQueue<Delivery>(ackTimeoutMs, 100, {
       isSettled: (d) => answered(d.res),
       // Answered by something other than wechat-reply: retries get `success`.
-      onSettled: (d) => accountNode.account.dedupe.complete(d.key, null),
+      onSettled: (d) => void accountNode.account.settle(d.key, null),
       onExpired: (d) => {
         answer(d.res, SUCCESS_REPLY);
-        accountNode.account.dedupe.complete(d.key, SUCCESS_REPLY);
+        void accountNode.account.settle(d.key, SUCCESS_REPLY);
         if (!closing) node.warn(RED._('wechat-in.warn.ack-timeout', { timeout: ackTimeoutMs, topic: d.topic }));
       },
     }) : undefined;
@@ -69,66 +68,61 @@ module.exports = function (RED: NodeRED) {
       }
       const account = accountNode.account;
       const method = String(req.method || '').toUpperCase();
-      const result = handleInbound({ method, query: req.query || {}, body: method === 'POST' ? msg.payload : undefined }, account.inbound);
-
-      if (result.kind === 'echo') {
-        answer(res, { statusCode: 200, contentType: 'text/plain; charset=utf-8', body: result.echostr });
-        status.set(() => ({ fill: 'green', shape: 'dot', text: RED._('wechat-in.status.verified') }));
-        done();
-        return;
-      }
-      if (result.kind === 'reject') {
-        answer(res, { statusCode: result.status, contentType: 'text/plain; charset=utf-8', body: result.reason });
-        counts.rejected++;
-        lastRejected = true;
-        showCounts();
-        // One warning per distinct reason at most every 10 s, with the count since the last one.
-        const count = rejections.note(`${result.status} ${result.code}`);
-        if (count) node.warn(RED._('wechat-in.warn.rejected', { status: result.status, reason: result.reason, count }));
-        done();
-        return;
-      }
-
-      const key = result.dedupeKey;
-      const holdMs = ackTimeoutMs + 5000;
-      const seen = account.dedupe.begin(key, {
-        keyIndex: result.keyIndex,
-        accountId: String(result.message.ToUserName ?? ''),
-        follower: result.openid,
-        msgType: String(result.message.MsgType),
-      }, dedupeWindowMs, holdMs);
-      if (seen) {
-        counts.duplicate++;
-        showCounts();
-        const reply = (r: CachedReply | null | undefined): void => {
-          answer(res, r || SUCCESS_REPLY);
+      const arrived = Number((req as Record<string, unknown>)[ARRIVED_AT]) || undefined;
+      account.receive({ method, query: req.query || {}, body: method === 'POST' ? msg.payload : undefined }, { windowMs: dedupeWindowMs, holdMs: ackTimeoutMs + 5000 })
+        .then((result) => {
+          if (result.kind === 'echo') {
+            answer(res, { statusCode: 200, contentType: 'text/plain; charset=utf-8', body: result.echostr });
+            status.set(() => ({ fill: 'green', shape: 'dot', text: RED._('wechat-in.status.verified') }));
+            done();
+            return;
+          }
+          if (result.kind === 'reject') {
+            answer(res, { statusCode: result.status, contentType: 'text/plain; charset=utf-8', body: result.reason });
+            counts.rejected++;
+            lastRejected = true;
+            showCounts();
+            // One warning per distinct reason at most every 10 s, with the count since the last one.
+            const count = rejections.note(`${result.status} ${result.code}`);
+            if (count) node.warn(RED._('wechat-in.warn.rejected', { status: result.status, reason: result.reason, count }));
+            done();
+            return;
+          }
+          const key = result.dedupeKey;
+          if (!result.claim.first) {
+            counts.duplicate++;
+            showCounts();
+            const reply = (r: CachedReply | null | undefined): void => {
+              answer(res, r || SUCCESS_REPLY);
+              done();
+            };
+            account.replyForRetry(key, result.claim, ackTimeoutMs || 4500, stopping.signal).then(reply, () => reply(null));
+            return;
+          }
+          counts.accepted++;
+          lastRejected = false;
+          showCounts();
+          // The deadline counts from the request's arrival: stamped by the body-limit middleware
+          // (lib/http/body-limit.ts); without it, from now.
+          if (acks) acks.push({ res, key, topic: result.topic }, arrived);
+          msg.payload = result.message;
+          msg.topic = result.topic;
+          msg.wechat = {
+            openid: result.openid,
+            appId: account.inbound.appId,
+            encrypted: result.encrypted,
+            timestamp: result.timestamp,
+            nonce: result.nonce,
+            key,
+          };
+          send(msg);
           done();
-        };
-        if (seen.reply !== undefined) reply(seen.reply);
-        else account.dedupe.waitFor(key, ackTimeoutMs, stopping.signal).then(reply, () => reply(null));
-        return;
-      }
-
-      counts.accepted++;
-      lastRejected = false;
-      showCounts();
-
-      // The deadline counts from the request's arrival: stamped by the body-limit middleware
-      // (lib/http/body-limit.ts); without it, from now.
-      acks?.push({ res, key, topic: result.topic }, Number((req as Record<string, unknown>)[ARRIVED_AT]) || undefined);
-
-      msg.payload = result.message;
-      msg.topic = result.topic;
-      msg.wechat = {
-        openid: result.openid,
-        appId: account.inbound.appId,
-        encrypted: result.encrypted,
-        timestamp: result.timestamp,
-        nonce: result.nonce,
-        key,
-      };
-      send(msg);
-      done();
+        })
+        .catch((err: Error) => {
+          // The delivery store failed (Redis down): answer `success` rather than nothing, and say so.
+          answer(res, SUCCESS_REPLY);
+          done(err);
+        });
     });
 
     node.on('close', (_removed, done) => {

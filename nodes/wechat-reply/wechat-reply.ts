@@ -1,12 +1,11 @@
 import { SUCCESS_REPLY, type CachedReply } from '../../lib/wechat/dedupe';
-import { buildReplyXml, encryptReply, normaliseFields, REPLY_TYPES, type ReplyType } from '../../lib/wechat/reply';
+import { REPLY_TYPES, type ReplyType } from '../../lib/wechat/reply';
 import { evaluate } from '../shared/evaluate';
 import { answered, rawResponse } from '../shared/http';
 import { ThrottledStatus } from '../shared/status';
 import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
 import type { WeChatConfigNode } from '../wechat-config/wechat-config';
 
-const XML_TYPE = 'application/xml; charset=utf-8';
 
 function isIncoming(payload: unknown): payload is Record<string, string> {
   return !!payload && typeof payload === 'object' && !Array.isArray(payload) && !Buffer.isBuffer(payload) &&
@@ -56,27 +55,21 @@ module.exports = function (RED: NodeRED) {
         if (replyType === 'success' || (replyType !== 'transfer_customer_service' && (input === undefined || input === null || input === ''))) {
           reply = SUCCESS_REPLY;
         } else {
-          const entry = account.dedupe.get(key);
-          const follower = entry?.follower || String(wechat.openid ?? incoming?.FromUserName ?? '');
-          const accountId = entry?.accountId || String(incoming?.ToUserName ?? '');
-          if (!follower || !accountId) throw new Error(RED._('wechat-reply.errors.unknown-request'));
-          const msgType = entry?.msgType ?? String(incoming?.MsgType ?? 'event');
-          const built = buildReplyXml(replyType, normaliseFields(replyType, input), {
-            toUser: follower,
-            fromUser: accountId,
-            createTime: Math.floor(Date.now() / 1000),
-            maxArticles: msgType === 'event' ? 8 : 1,
-          });
-          if (built.droppedArticles) node.warn(RED._('wechat-reply.warn.articles', { dropped: built.droppedArticles }));
-          let body = built.xml;
-          if (wechat.encrypted) {
-            const aesKey = account.keyFor(entry && entry.keyIndex >= 0 ? entry.keyIndex : 0);
-            if (!aesKey) throw new Error(RED._('wechat-reply.errors.no-aes-key'));
-            body = encryptReply(body, { key: aesKey, appId: account.inbound.appId, token: account.inbound.token });
+          let sealed;
+          try {
+            sealed = account.sealReply(key, replyType, input, {
+              encrypted: !!wechat.encrypted,
+              fallback: { follower: String(wechat.openid ?? incoming?.FromUserName ?? ''), accountId: String(incoming?.ToUserName ?? ''), msgType: incoming?.MsgType },
+            });
+          } catch (err) {
+            const m = (err as Error).message;
+            if (m === 'unknown-request' || m === 'no-aes-key') throw new Error(RED._(`wechat-reply.errors.${m}`));
+            throw err;
           }
-          reply = { statusCode: 200, contentType: XML_TYPE, body };
+          if (sealed.droppedArticles) node.warn(RED._('wechat-reply.warn.articles', { dropped: sealed.droppedArticles }));
+          reply = sealed.reply;
         }
-        account.dedupe.complete(key, reply);
+        void account.settle(key, reply);
         const res = rawResponse(msg);
         if (res && answered(res)) {
           status.set(() => ({ fill: 'yellow', shape: 'ring', text: RED._('wechat-reply.status.late') }));
