@@ -161,7 +161,7 @@ async function main() {
   writeResults('inbound', { lib: libRows, webhook: webRows, settings: { messages: N, seconds: DURATION, connections: CONNECTIONS } });
 }
 
-main().catch((err) => {
+main().then(() => (process.env.BENCH_SKIP_ATTACK ? undefined : require('./inbound-attack').main())).catch((err) => {
   console.error(err);
   process.exitCode = 1;
 });

@@ -1,0 +1,161 @@
+'use strict';
+// npm run bench:inbound -- part of it (also alone: node bench/inbound-attack.js).
+//  attack: 64 clients flooding unsigned 256 KB bodies while signed follows are sent (p99 of the
+//          follows, every reply checked), then one unsigned 600 MB POST streamed at the webhook
+//          (Node-RED's RSS before/after) — Node-RED set up as `npm start` does (body-limit middleware).
+//  soak:   100,000 distinct signed messages; RSS above the idle baseline at the delivery cache's cap.
+// Loopback only; every run is bounded in time.
+const http = require('node:http');
+const fs = require('node:fs');
+const W = require('../test/helpers/wechat');
+const lib = require('../dist/lib');
+const { startNodeRed } = require('../scripts/nr-process');
+const { table, writeResults, round } = require('./util');
+
+const ATTACK_SECONDS = Number(process.env.BENCH_ATTACK_SECONDS || 10);
+const SOAK_MESSAGES = Number(process.env.BENCH_SOAK_MESSAGES || 100000);
+
+function flow() {
+  return [
+    { id: 'tab', type: 'tab', label: 'bench' },
+    { id: 'acc', type: 'wechat-config', appId: W.ACCOUNT.appId, replayWindow: 600 },
+    { id: 'hin', z: 'tab', type: 'http in', url: '/wechat', method: 'post', wires: [['win']] },
+    { id: 'win', z: 'tab', type: 'wechat-in', account: 'acc', dedupeWindow: 60, ackTimeout: 4500, wires: [['wrep']] },
+    { id: 'wrep', z: 'tab', type: 'wechat-reply', account: 'acc', replyType: 'text', content: 'welcome', contentType: 'str', wires: [['hres']] },
+    { id: 'hres', z: 'tab', type: 'http response', wires: [] },
+  ];
+}
+
+function rssMB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function post(port, path, body, agent) {
+  return new Promise((resolve) => {
+    const start = process.hrtime.bigint();
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path, agent, headers: { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(body) }, timeout: 15000 }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString(), ms: Number(process.hrtime.bigint() - start) / 1e6 }));
+    });
+    req.on('error', (err) => resolve({ error: err.code, ms: Number(process.hrtime.bigint() - start) / 1e6 }));
+    req.on('timeout', () => req.destroy());
+    req.end(body);
+  });
+}
+
+/** One unsigned POST of `totalBytes`, streamed from one reused 64 KB buffer (never allocated whole). */
+function streamHuge(port, totalBytes) {
+  return new Promise((resolve) => {
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    let sent = 0;
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/wechat?signature=x&timestamp=1&nonce=1', headers: { 'content-type': 'text/xml', 'content-length': totalBytes } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode, sent }));
+    });
+    req.on('error', (err) => resolve({ error: err.code, sent }));
+    const pump = () => {
+      while (sent < totalBytes) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
+    setTimeout(() => { req.destroy(); resolve({ timeout: true, sent }); }, 60000).unref();
+  });
+}
+
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(s.length * p))] : NaN; };
+
+async function attack(nr, port) {
+  const flood = Buffer.from(`<xml>${'<a>1</a>'.repeat(32700)}</xml>`).toString();
+  const badQuery = `/wechat?signature=${'0'.repeat(40)}&timestamp=${W.now()}&nonce=1`;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const until = Date.now() + ATTACK_SECONDS * 1000;
+  let floodCount = 0;
+  const flooders = Array.from({ length: 64 }, async () => {
+    while (Date.now() < until) { await post(port, badQuery, flood, agent); floodCount++; }
+  });
+  const follows = [];
+  let wrong = 0;
+  const follower = (async () => {
+    let i = 0;
+    while (Date.now() < until) {
+      const r = W.plainRequest(W.subscribe(`oAttack${i++}`));
+      const res = await post(port, `/wechat?${W.toQueryString(r.query)}`, r.body);
+      follows.push(res.ms);
+      if (res.status !== 200 || !res.body.includes(`oAttack${i - 1}`)) wrong++;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  await Promise.all([...flooders, follower]);
+  agent.destroy();
+  const before = rssMB(nr.child.pid);
+  const huge = await streamHuge(port, 600 * 1024 * 1024);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const after = rssMB(nr.child.pid);
+  return {
+    rows: [
+      { run: `flood: 64 clients x unsigned 256 KB, ${ATTACK_SECONDS}s`, value: `${floodCount} rejected; ${follows.length} signed follows, p50 ${round(pct(follows, 0.5), 1)} ms, p99 ${round(pct(follows, 0.99), 1)} ms, ${wrong} wrong`, target: 'p99 < 1000 ms, 0 wrong' },
+      { run: 'unsigned 600 MB POST (streamed)', value: `${huge.status || huge.error || 'timeout'} after ${round(huge.sent / 2 ** 20, 1)} MB sent; RSS ${round(before, 0)} -> ${round(after, 0)} MB (+${round(after - before, 1)})`, target: '< +50 MB' },
+    ],
+    data: { floodRequests: floodCount, follows: follows.length, followP50: pct(follows, 0.5), followP99: pct(follows, 0.99), wrongReplies: wrong, huge, rssBefore: before, rssAfter: after },
+  };
+}
+
+async function soak(nr, port) {
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const idle = rssMB(nr.child.pid);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+  let next = 0;
+  let bad = 0;
+  const deadline = Date.now() + 240000;
+  const workers = Array.from({ length: 32 }, async () => {
+    while (next < SOAK_MESSAGES && Date.now() < deadline) {
+      const i = next++;
+      const r = W.safeRequest(W.text(`oSoak${String(i).padStart(22, '0')}`, `message ${i}`, String(7000000000000000000n + BigInt(i))));
+      const res = await post(port, `/wechat?${W.toQueryString(r.query)}`, r.body, agent);
+      if (res.status !== 200) bad++;
+    }
+  });
+  await Promise.all(workers);
+  agent.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const after = rssMB(nr.child.pid);
+  const cached = Math.min(next, Math.floor(lib.DEFAULT_DELIVERY_BYTES / 1024)); // deliveries the byte-bounded cache can hold
+  return {
+    rows: [{ run: `soak: ${next} distinct signed safe-mode messages`, value: `RSS idle ${round(idle, 0)} MB -> ${round(after, 0)} MB (+${round(after - idle, 1)}); ~${round(((after - idle) * 2 ** 20) / cached, 0)} B per cached delivery (${cached} at the cap); ${bad} non-200`, target: '<= +100 MB' }],
+    data: { messages: next, idle, after, cachedAtCap: cached, nonOk: bad },
+  };
+}
+
+async function main(parts = ['attack', 'soak']) {
+  const rows = [];
+  const data = {};
+  for (const part of parts) {
+    const port = 19400 + Math.floor(Math.random() * 500);
+    const nr = await startNodeRed({
+      port, flows: flow(),
+      credentials: { acc: { token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey } },
+      settings: { httpAdminRoot: false, disableEditor: true, bodyLimit: { limit: 262144, paths: ['/wechat'] } },
+      readyPath: '/nothing',
+    });
+    try {
+      const r = part === 'attack' ? await attack(nr, port) : await soak(nr, port);
+      rows.push(...r.rows);
+      data[part] = r.data;
+    } finally {
+      await nr.stop();
+    }
+  }
+  console.log('\ninbound under attack and soak (Node-RED set up as `npm start`: body-limit middleware)');
+  table(rows, ['run', 'value', 'target']);
+  writeResults('inbound-attack', data);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2).length ? process.argv.slice(2) : undefined).catch((err) => { console.error(err); process.exitCode = 1; });
+}
+module.exports = { main };
