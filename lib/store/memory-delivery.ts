@@ -20,6 +20,12 @@ interface Entry {
   reply: SealedReply | null | undefined;
 }
 
+/**
+ * A fresh flat copy of a string. A key cut out of the decrypted message (a V8 sliced string) would
+ * otherwise keep the whole request text alive, and a reply built by concatenation keeps its parts.
+ */
+const own = (text: string): string => Buffer.from(text, 'utf8').toString('utf8');
+
 const sizeOf = (key: string, reply: SealedReply | null | undefined): number =>
   ENTRY_OVERHEAD + key.length * 2 + (reply ? (reply.body.length + reply.contentType.length) * 2 : 0);
 
@@ -69,7 +75,7 @@ export class MemoryDeliveryStore implements DeliveryStore {
     const existing = this.live(key, now);
     if (existing) return existing.reply === undefined ? { first: false } : { first: false, reply: existing.reply };
     const e: Entry = { expires: now + Math.max(1, ttlMs), bytes: sizeOf(key, undefined), reply: undefined };
-    this.entries.set(key, e);
+    this.entries.set(own(key), e);
     this.total += e.bytes;
     if (now >= this.sweepAt) this.sweep(now);
     this.evict();
@@ -82,7 +88,7 @@ export class MemoryDeliveryStore implements DeliveryStore {
     if (e) {
       if (e.reply !== undefined) winner = e.reply;
       else {
-        const copy = reply ? { statusCode: reply.statusCode, contentType: reply.contentType, body: reply.body } : null;
+        const copy = reply ? { statusCode: reply.statusCode, contentType: reply.contentType, body: own(reply.body) } : null;
         e.reply = copy;
         const bytes = sizeOf(key, copy);
         this.total += bytes - e.bytes;

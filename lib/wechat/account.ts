@@ -29,7 +29,7 @@ export interface AccountSettings {
 
 /**
  * Per-account state shared by the nodes of one wechat-config: the decoded AES keys, the inbound
- * settings, and the dedupe/reply cache. `problems` lists configuration errors (never a secret).
+ * settings, and the inbound lifecycle over the injected DeliveryStore. `problems` lists configuration errors (never a secret).
  */
 export class WeChatAccount {
   readonly inbound: InboundAccount;

@@ -112,46 +112,6 @@ describe('WeChatAccount', () => {
   });
 });
 
-describe('DedupeCache', () => {
-  const info = { keyIndex: 0, accountId: 'gh', follower: 'o', msgType: 'event' };
-  it('a retry within the window finds the first delivery, then its reply', async () => {
-    const c = new lib.DedupeCache();
-    assert.equal(c.begin('k', info, 60000, 10000), undefined);
-    const again = c.begin('k', info, 60000, 10000);
-    assert.ok(again);
-    assert.equal(again.reply, undefined);
-    const waiting = c.waitFor('k', 1000);
-    const reply = { statusCode: 200, contentType: 'application/xml', body: '<xml/>' };
-    c.complete('k', reply);
-    assert.deepEqual(await waiting, reply);
-    assert.deepEqual(c.begin('k', info, 60000, 10000).reply, reply);
-    c.complete('k', null); // the first reply wins
-    assert.deepEqual(c.get('k').reply, reply);
-    assert.equal(c['waiters'].size, 0, 'no waiter left behind');
-  });
-  it('waitFor resolves null at the timeout', async () => {
-    const c = new lib.DedupeCache();
-    c.begin('k', info, 60000, 10000);
-    assert.equal(await c.waitFor('k', 5), null);
-    assert.equal(c['waiters'].size, 0);
-  });
-  it('waitFor resolves null at once when its signal is aborted (a redeploy)', async () => {
-    const c = new lib.DedupeCache();
-    c.begin('k', info, 60000, 10000);
-    const stop = new AbortController();
-    const waiting = c.waitFor('k', 60000, stop.signal);
-    stop.abort();
-    assert.equal(await waiting, null);
-    assert.equal(c['waiters'].size, 0);
-  });
-  it('window 0: every delivery is new', () => {
-    const c = new lib.DedupeCache();
-    assert.equal(c.begin('k', info, 0, 10000), undefined);
-    assert.equal(c.begin('k', info, 0, 10000), undefined);
-    assert.equal(c.get('k').keyIndex, 0);
-  });
-});
-
 describe('TtlCache', () => {
   it('expires entries and bounds its size', () => {
     let t = 0;
