@@ -20,7 +20,7 @@ function flow() {
     { id: 'tab', type: 'tab', label: 'bench' },
     { id: 'acc', type: 'wechat-config', appId: W.ACCOUNT.appId, replayWindow: 600 },
     { id: 'hin', z: 'tab', type: 'http in', url: '/wechat', method: 'post', wires: [['win']] },
-    { id: 'win', z: 'tab', type: 'wechat-in', account: 'acc', dedupeWindow: 60, ackTimeout: 4500, wires: [['wrep']] },
+    { id: 'win', z: 'tab', type: 'wechat-in', account: 'acc', dedupeWindow: Number(process.env.BENCH_DEDUPE_WINDOW ?? 60), ackTimeout: 4500, wires: [['wrep']] },
     { id: 'wrep', z: 'tab', type: 'wechat-reply', account: 'acc', replyType: 'text', content: 'welcome', contentType: 'str', wires: [['hres']] },
     { id: 'hres', z: 'tab', type: 'http response', wires: [] },
     // The same load on a bare flow: how much RSS Node-RED itself gains (BENCH_SOAK_PATH=/bare).

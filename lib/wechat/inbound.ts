@@ -194,11 +194,11 @@ export const MAX_EVENT_KEY_CHARS = 256;
 
 const ENCRYPT_OPEN = '<Encrypt>';
 const ENCRYPT_CLOSE = '</Encrypt>';
-const BASE64_VALUE = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /**
  * The value of the single `<Encrypt>` element, by a bounded scan: exactly one `<Encrypt>`, its
- * content a CDATA section or plain text of base64 only. Anything else: undefined. The rest of
+ * content a CDATA section or plain text without markup (base64 is checked by the decryption).
+ * Anything else: undefined. The rest of
  * the outer XML is never parsed (WeChat signs only this value).
  */
 export function findEncrypt(xml: string): string | undefined {
@@ -208,7 +208,8 @@ export function findEncrypt(xml: string): string | undefined {
   if (close < 0) return undefined;
   let value = xml.slice(open + ENCRYPT_OPEN.length, close);
   if (value.startsWith('<![CDATA[') && value.endsWith(']]>')) value = value.slice(9, -3);
-  return BASE64_VALUE.test(value) ? value : undefined;
+  // Strict base64 is checked once, by the decryption (decodeBase64Strict); here only that no markup is inside.
+  return value !== '' && !value.includes('<') && !value.includes('&') ? value : undefined;
 }
 
 /**

@@ -65,4 +65,18 @@ describe('Limiter', () => {
     await new Promise((r) => setImmediate(r));
     assert.equal(s.size, 0, 'finished keys are forgotten');
   });
+  it('the deadline counts from the given start (the request arrival), not from the push', () => {
+    let t = 1000;
+    const expired = [];
+    const q = new DeadlineQueue(4500, 100, { isSettled: () => false, onExpired: (x) => expired.push(x) }, () => t);
+    q.push('arrived-3s-ago', t - 3000); // e.g. queued behind a CPU-heavy burst
+    q.push('no-stamp');
+    q.push('future-stamp-ignored', t + 60000);
+    t += 1500;
+    q.tick();
+    assert.deepEqual(expired, ['arrived-3s-ago']);
+    t += 3000;
+    q.tick();
+    assert.deepEqual(expired, ['arrived-3s-ago', 'no-stamp', 'future-stamp-ignored']);
+  });
 });
