@@ -18,3 +18,6 @@ export * from './util/limiter';
 export * from './c4c/client';
 export * from './c4c/metadata';
 export * from './c4c/customer';
+export * from './c4c/errors';
+export * from './c4c/locks';
+export * from './util/http';
