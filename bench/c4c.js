@@ -4,6 +4,7 @@
 // (target <= 2: lookup + create, CSRF amortised) and per returning follower (target 1).
 const autocannon = require('autocannon');
 const { C4CSimulator } = require('../dist/sandbox/c4c');
+const lib = require('../dist/lib');
 const { startNodeRed } = require('../scripts/nr-process');
 const { table, writeResults, round } = require('./util');
 
@@ -51,6 +52,7 @@ async function main() {
           'p50 ms': result.latency.p50, 'p99 ms': result.latency.p99,
           'requests/follower': round((after.requests - before.requests) / c.followers, 2),
           'CSRF fetches': after.csrfFetches - before.csrfFetches,
+          '$metadata': after.metadata - before.metadata,
           customers: after.customers,
           failed: result.non2xx + result.errors,
           target: phase === 'new' ? '<= 2' : '1',
@@ -62,8 +64,26 @@ async function main() {
   }
   await sim.close();
   console.log('bench:c4c — c4c-create-customer in a real Node-RED process against the C4C simulator');
-  table(rows, ['C4C latency', 'maxConcurrency', 'followers', 'followers/s', 'p50 ms', 'p99 ms', 'requests/follower', 'CSRF fetches', 'customers', 'failed', 'target']);
-  writeResults('c4c', { rows });
+  table(rows, ['C4C latency', 'maxConcurrency', 'followers', 'followers/s', 'p50 ms', 'p99 ms', 'requests/follower', 'CSRF fetches', '$metadata', 'customers', 'failed', 'target']);
+  // The settle period: a create committed after the client's timeout and answered 3x later.
+  const settle = [];
+  for (const drop of [false, true]) {
+    const s2 = new C4CSimulator({ users: { [USER]: PASSWORD } });
+    const srv = await s2.listen(0);
+    const timeoutMs = 1000;
+    const client = new lib.C4CClient({ baseUrl: `http://127.0.0.1:${srv.address().port}`, username: USER, password: PASSWORD, timeoutMs });
+    const svc = new lib.CustomerService(client, { timeoutMs });
+    await svc.metadataFor('IndividualCustomerCollection');
+    s2.slowCommit(drop ? { drop: true, commitAfterMs: 1500 } : { commitAfterMs: 1500, answerAfterMs: 3000 });
+    const t0 = Date.now();
+    const r = await svc.createOrFind(svc.buildRequest({ firstName: 'Wechat', lastName: 'oSettle', openid: 'oSettle' }));
+    settle.push({ case: drop ? 'commit at 1.5 s, connection dropped' : 'commit at 1.5 s, answer at 3 s', timeout: `${timeoutMs} ms`, 'ms to result': Date.now() - t0, created: r.created, customers: s2.customers.length, POSTs: s2.stats().posts, 'settle lookups': svc.stats.settleLookups, target: '1 customer, created: true' });
+    client.close();
+    await s2.close();
+  }
+  console.log('settle period (no duplicate on an ambiguous create)');
+  table(settle, ['case', 'timeout', 'ms to result', 'created', 'customers', 'POSTs', 'settle lookups', 'target']);
+  writeResults('c4c', { rows, settle });
 }
 
 main().catch((err) => {

@@ -20,3 +20,6 @@ export * from './c4c/metadata';
 export * from './c4c/customer';
 export * from './http/body-limit';
 export * from './store/memory-delivery';
+export * from './c4c/errors';
+export * from './c4c/locks';
+export * from './util/http';

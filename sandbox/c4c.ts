@@ -1,20 +1,99 @@
 /**
  * An offline SAP C4C OData service for /sap/c4c/odata/v1/c4codataapi/: Basic auth, service
- * document and $metadata, CSRF tokens bound to a session cookie, IndividualCustomerCollection
- * GET ($filter eq/and, $top, $skip, $select, $format=json) and POST validated against the real
- * metadata (required, creatable, MaxLength), C4C's {"d":{"results":...}} wrapping, 201 + location
- * + etag, and a control API for tests (/__sim/c4c/...).
+ * document and $metadata (the real excerpt plus extension fields given on the command line),
+ * CSRF tokens bound to a session cookie (SAP's cookie names), IndividualCustomerCollection and
+ * IndividualCustomerIdentificationCollection GET ($filter eq/and, $top, $skip, $select, $expand,
+ * $format=json) and POST with deep insert, validated against its OWN reading of the metadata
+ * (required, creatable, MaxLength in UTF-16 units as ABAP counts), C4C's quirks (`*` is a
+ * wildcard inside `eq`, name fields compare without case), {"d":{"results":...}} wrapping, 201 +
+ * location + etag, and a control API for tests (/__sim/c4c/...) with the faults a real tenant
+ * shows: commit-then-delay, commit-then-drop, 307, an HTML logon page with 200, a technical user
+ * (no CSRF token), errors with an empty code in the logon language.
+ *
+ * It imports nothing from lib/: a simulator that shares the client's code shares its bugs.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { URL } from 'node:url';
-import { builtInMetadata, builtInMetadataXml, describeProblems, validateCreate, type EntityTypeInfo } from '../lib/c4c/metadata';
 import { delay, readBody, sendJson, sendText } from './http-util';
 
 export const C4C_SERVICE = '/sap/c4c/odata/v1/c4codataapi';
 
+// ---- the simulator's own $metadata reading (a scanner, deliberately not the client's parser) ----
+
+interface SimProperty {
+  name: string;
+  maxLength?: number;
+  nullable: boolean;
+  creatable: boolean;
+  filterable: boolean;
+}
+
+interface SimType {
+  name: string;
+  key: string;
+  properties: Map<string, SimProperty>;
+  navigation: Map<string, string>;
+}
+
+function simAttrs(tag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of tag.matchAll(/([\w:.-]+)\s*=\s*"([^"]*)"/g)) out[m[1]] = m[2];
+  return out;
+}
+
+/** Entity types of a $metadata document: properties (with C4C's sap: flags) and navigation targets. */
+export function simReadMetadata(xml: string): Map<string, SimType> {
+  const types = new Map<string, SimType>();
+  for (const m of xml.matchAll(/<EntityType\s([^>]*)>([\s\S]*?)<\/EntityType>/g)) {
+    const name = simAttrs(m[1]).Name;
+    const key = simAttrs(/<PropertyRef\s([^>]*)>/.exec(m[2])?.[1] ?? '').Name ?? 'ObjectID';
+    const properties = new Map<string, SimProperty>();
+    for (const p of m[2].matchAll(/<Property\s([^>]*?)\/?>/g)) {
+      const a = simAttrs(p[1]);
+      properties.set(a.Name, { name: a.Name, maxLength: a.MaxLength ? Number(a.MaxLength) : undefined, nullable: a.Nullable !== 'false', creatable: a['sap:creatable'] !== 'false', filterable: a['sap:filterable'] !== 'false' });
+    }
+    const navigation = new Map<string, string>();
+    for (const n of m[2].matchAll(/<NavigationProperty\s([^>]*?)\/?>/g)) {
+      const a = simAttrs(n[1]);
+      navigation.set(a.Name, a.ToRole);
+    }
+    types.set(name, { name, key, properties, navigation });
+  }
+  return types;
+}
+
+/** The served document: the excerpt with the tenant's extension fields added to IndividualCustomer. */
+export function simMetadataXml(extensionFields: string[] = []): string {
+  const xml = readFileSync(join(__dirname, 'c4c-metadata.xml'), 'utf8');
+  if (!extensionFields.length) return xml;
+  const props = extensionFields.map((f) => `<Property Name="${f}" Type="Edm.String" Nullable="true" MaxLength="60" FixedLength="true" sap:creatable="true" sap:updatable="true" sap:filterable="true" c4c:extension-field="true" sap:label="${f}"/>\n                `).join('');
+  return xml.replace(/(<EntityType Name="IndividualCustomer"[^>]*>[\s\S]*?)(<NavigationProperty)/, `$1${props}$2`);
+}
+
+/** Fields C4C compares without regard to case (names). */
+const NAME_FIELDS = new Set(['FirstName', 'LastName', 'MiddleName', 'AdditionalLastName', 'FormattedName', 'Initials', 'NickName', 'BirthName']);
+
+/** C4C's `eq`: `*` is a wildcard anywhere in the literal; name fields ignore case. */
+export function simMatches(field: string, actual: string, literal: string): boolean {
+  const fold = NAME_FIELDS.has(field);
+  if (!literal.includes('*')) return fold ? actual.toUpperCase() === literal.toUpperCase() : actual === literal;
+  const re = new RegExp('^' + literal.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$', fold ? 'is' : 's');
+  return re.test(actual);
+}
+
+const EMPTY_CODE_TEXT: Record<string, (status: number) => string> = {
+  de: (status) => (status >= 500 ? 'Bei der Verarbeitung der Anfrage ist ein interner Fehler aufgetreten' : 'Ungültiger Wert für Eigenschaft RoleCode'),
+  zh: (status) => (status >= 500 ? '处理请求时发生内部错误' : '属性 RoleCode 的值无效'),
+  en: (status) => (status >= 500 ? 'An internal error occurred while processing the request' : 'Invalid value for property RoleCode'),
+};
+
 export interface C4CSimOptions {
   users?: Record<string, string>;
+  /** extension fields (…_KUT) added to IndividualCustomer in $metadata and accepted on create */
+  extensionFields?: string[];
   /** CSRF token lifetime in seconds (the security session; C4C: tens of minutes). */
   csrfLifetime?: number;
   /** public base URL used in __metadata.uri and location (default: from the Host header) */
@@ -23,6 +102,7 @@ export interface C4CSimOptions {
 
 interface Session {
   id: string;
+  xsrf: string;
   token: string | undefined;
   tokenExpiresAt: number;
   user: string;
@@ -41,31 +121,67 @@ interface InjectedError {
   body?: unknown;
   /** only requests of this kind: 'get' | 'post' | 'any' */
   kind: 'get' | 'post' | 'any';
+  /** 'redirect': 307 to the path with a slash; 'login': an HTML logon page with 200; 'empty-code': an OData error with code "" */
+  mode?: 'status' | 'redirect' | 'login' | 'empty-code';
+  /** language of an empty-code error text: 'de' | 'zh' | 'en' */
+  lang?: string;
+}
+
+/** How the next POSTs behave: commit, then answer late or drop the connection. */
+interface SlowCommit {
+  count: number;
+  /** ms before the customer is committed */
+  commitAfterMs: number;
+  /** ms (after arrival) before the answer; ignored with drop */
+  answerAfterMs: number;
+  /** close the connection after the commit instead of answering */
+  drop: boolean;
+}
+
+export interface Identification {
+  [field: string]: unknown;
+  ObjectID: string;
+  ParentObjectID: string;
+  IDTypeCode: string;
+  IDNumber: string;
 }
 
 export class C4CSimulator {
   readonly opts: Required<Omit<C4CSimOptions, 'publicBase'>> & { publicBase?: string };
   private readonly sessions = new Map<string, Session>();
   readonly customers: Customer[] = [];
+  readonly identifications: Identification[] = [];
   private nextCustomerId = 1000000;
-  private readonly type: EntityTypeInfo;
+  private types!: Map<string, SimType>;
+  private metadataXml!: string;
+  private extensionFields: string[] = [];
   private server: Server | undefined;
-  readonly faults = { latencyMs: 0, outageUntil: 0, errors: [] as InjectedError[] };
+  readonly faults = { latencyMs: 0, outageUntil: 0, errors: [] as InjectedError[], slowCommits: [] as SlowCommit[], technicalUser: false };
   counters = C4CSimulator.zero();
   readonly onChange = new Set<(c: Customer) => void>();
   /** One line per request handled (the sandbox page's event log). */
   readonly onLog = new Set<(line: string) => void>();
 
   static zero() {
-    return { inFlight: 0, maxInFlight: 0, requests: 0, gets: 0, posts: 0, csrfFetches: 0, csrfRejected: 0, authFailures: 0, created: 0, rejected400: 0, injected: 0, byKind: {} as Record<string, number> };
+    return { inFlight: 0, maxInFlight: 0, requests: 0, gets: 0, posts: 0, csrfFetches: 0, csrfRejected: 0, authFailures: 0, created: 0, rejected400: 0, injected: 0, logons: 0, metadata: 0, byKind: {} as Record<string, number>, languages: {} as Record<string, number> };
   }
 
   constructor(opts: C4CSimOptions = {}) {
-    this.opts = { users: opts.users ?? { SANDBOX_USER: 'sandbox-password' }, csrfLifetime: opts.csrfLifetime ?? 1800, publicBase: opts.publicBase };
-    const md = builtInMetadata();
-    const type = md.entityTypes.get('IndividualCustomer');
-    if (!type) throw new Error('metadata without IndividualCustomer');
-    this.type = type;
+    this.opts = { users: opts.users ?? { SANDBOX_USER: 'sandbox-password' }, csrfLifetime: opts.csrfLifetime ?? 1800, publicBase: opts.publicBase, extensionFields: opts.extensionFields ?? [] };
+    this.setExtensionFields(opts.extensionFields ?? []);
+  }
+
+  /** Add the tenant's own fields (names ending _KUT / _SDK in a real tenant). */
+  setExtensionFields(fields: string[]): void {
+    for (const f of fields) if (!/^[A-Za-z_][A-Za-z0-9_]{0,59}$/.test(f)) throw new Error(`invalid extension field name ${f}`);
+    this.extensionFields = fields.slice();
+    this.metadataXml = simMetadataXml(this.extensionFields);
+    this.types = simReadMetadata(this.metadataXml);
+    if (!this.types.get('IndividualCustomer')) throw new Error('metadata without IndividualCustomer');
+  }
+
+  private get type(): SimType {
+    return this.types.get('IndividualCustomer') as SimType;
   }
 
   handle(req: IncomingMessage, res: ServerResponse): boolean {
@@ -128,13 +244,17 @@ export class C4CSimulator {
     const method = String(req.method || 'GET').toUpperCase();
     if (method === 'GET') this.counters.gets++;
     else this.counters.posts++;
+    const lang = String(req.headers['sap-language'] || url.searchParams.get('sap-language') || '').toLowerCase() || String(req.headers['accept-language'] || '').slice(0, 2).toLowerCase() || 'en';
+    this.counters.languages[lang] = (this.counters.languages[lang] || 0) + 1;
 
-    // Basic auth: 401 without a known user.
+    // Basic auth: 401 without a known user. (A TLS client certificate is the sandbox's https
+    // front's business; see the tests.)
     const auth = String(req.headers.authorization || '');
     const decoded = auth.startsWith('Basic ') ? Buffer.from(auth.slice(6), 'base64').toString('utf8') : '';
     const colon = decoded.indexOf(':');
     const user = colon > 0 ? decoded.slice(0, colon) : '';
-    if (!user || this.opts.users[user] === undefined || this.opts.users[user] !== decoded.slice(colon + 1)) {
+    const certUser = (req.socket as { getPeerCertificate?: () => { subject?: { CN?: string } } }).getPeerCertificate?.()?.subject?.CN;
+    if (!certUser && (!user || this.opts.users[user] === undefined || this.opts.users[user] !== decoded.slice(colon + 1))) {
       this.counters.authFailures++;
       this.kind('401');
       sendText(res, 401, '<html><body>Logon failed</body></html>', 'text/html', { 'WWW-Authenticate': 'Basic realm="SAP NetWeaver Application Server [LDCIMYT/001]"' });
@@ -146,31 +266,50 @@ export class C4CSimulator {
     if (injected) {
       injected.count--;
       this.counters.injected++;
-      this.kind(`injected ${injected.status}`);
-      const headers: Record<string, string> = injected.retryAfter !== undefined ? { 'Retry-After': String(injected.retryAfter) } : {};
-      if (injected.body !== undefined) sendJson(res, injected.status, injected.body, headers);
-      else this.error(res, injected.status, `SIM_${injected.status}`, injected.status === 429 ? 'Rate limit exceeded' : 'Service unavailable', headers);
       this.faults.errors = this.faults.errors.filter((e) => e.count > 0);
+      const mode = injected.mode ?? 'status';
+      this.kind(`injected ${mode === 'status' ? injected.status : mode}`);
+      if (mode === 'redirect') {
+        res.writeHead(307, { Location: `${this.base(req)}${url.pathname}/${url.search}`, 'Content-Length': '0' });
+        res.end();
+        return;
+      }
+      if (mode === 'login') {
+        sendText(res, 200, '<!DOCTYPE html><html><head><title>Logon</title></head><body><form method="post" action="/sap/bc/ui5_ui5/ui2/ushell/shells/abap/FioriLaunchpad.html"><input name="sap-user"><input name="sap-password" type="password"></form></body></html>', 'text/html; charset=utf-8');
+        return;
+      }
+      const status = injected.status || 400;
+      if (mode === 'empty-code') {
+        const text = (EMPTY_CODE_TEXT[injected.lang ?? lang] ?? EMPTY_CODE_TEXT.en)(status);
+        sendJson(res, status, { error: { code: '', message: { lang: injected.lang ?? lang, value: text } } });
+        return;
+      }
+      const headers: Record<string, string> = injected.retryAfter !== undefined ? { 'Retry-After': String(injected.retryAfter) } : {};
+      if (injected.body !== undefined) sendJson(res, status, injected.body, headers);
+      else this.error(res, status, `SIM_${status}`, status === 429 ? 'Rate limit exceeded' : 'Service unavailable', headers);
       return;
     }
 
-    // The session: an existing cookie, or a new one.
+    // The session: an existing cookie, or a new one (a logon).
     const cookies = this.cookies(req);
     const sessionCookie = Object.keys(cookies).find((k) => k.startsWith('SAP_SESSIONID_'));
     let session = sessionCookie ? this.sessions.get(cookies[sessionCookie]) : undefined;
     const setCookies: string[] = [];
-    if (!session && method === 'GET') {
-      session = { id: randomBytes(24).toString('base64url'), token: undefined, tokenExpiresAt: 0, user };
+    if (!session && (method === 'GET' || this.faults.technicalUser)) {
+      session = { id: randomBytes(24).toString('base64url'), xsrf: randomBytes(18).toString('base64url'), token: undefined, tokenExpiresAt: 0, user: user || String(certUser) };
       this.sessions.set(session.id, session);
+      this.counters.logons++;
       setCookies.push(`SAP_SESSIONID_MYT_123=${session.id}; path=/; secure; HttpOnly; SameSite=None`);
+      setCookies.push(`sap-XSRF_MYT_123=${session.xsrf}; path=/sap/c4c/odata; secure; HttpOnly; SameSite=None`);
       setCookies.push('sap-usercontext=sap-client=123; path=/');
     }
     const headers: Record<string, string | string[]> = { dataserviceversion: '2.0' };
     if (setCookies.length) headers['set-cookie'] = setCookies;
 
-    // CSRF: a fetch on any GET; modifying requests need the token of THEIR session.
+    // CSRF: a fetch on any GET; modifying requests need the token of THEIR session. A technical
+    // user gets no token and needs none (but still a session: a request without the cookies logs on again).
     const csrfHeader = String(req.headers['x-csrf-token'] || '');
-    if (method === 'GET' && csrfHeader.toLowerCase() === 'fetch' && session) {
+    if (method === 'GET' && csrfHeader.toLowerCase() === 'fetch' && session && !this.faults.technicalUser) {
       if (!session.token || session.tokenExpiresAt <= Date.now()) {
         session.token = randomBytes(16).toString('base64');
         session.tokenExpiresAt = Date.now() + this.opts.csrfLifetime * 1000;
@@ -179,7 +318,7 @@ export class C4CSimulator {
       this.counters.csrfFetches++;
       this.kind('csrf fetch');
     }
-    if (method !== 'GET') {
+    if (method !== 'GET' && !this.faults.technicalUser) {
       const valid = session && session.token && session.tokenExpiresAt > Date.now() && csrfHeader === session.token;
       if (!valid) {
         this.counters.csrfRejected++;
@@ -201,16 +340,17 @@ export class C4CSimulator {
       this.kind('service document');
       if (!json) {
         for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-        sendText(res, 200, `<?xml version="1.0" encoding="utf-8"?><app:service xmlns:app="http://www.w3.org/2007/app" xml:base="${this.base(req)}${C4C_SERVICE}/"><app:workspace><app:collection href="IndividualCustomerCollection"/></app:workspace></app:service>`, 'application/xml');
+        sendText(res, 200, `<?xml version="1.0" encoding="utf-8"?><app:service xmlns:app="http://www.w3.org/2007/app" xml:base="${this.base(req)}${C4C_SERVICE}/"><app:workspace><app:collection href="IndividualCustomerCollection"/><app:collection href="IndividualCustomerIdentificationCollection"/></app:workspace></app:service>`, 'application/xml');
         return;
       }
-      send(200, { d: { EntitySets: ['IndividualCustomerCollection'] } });
+      send(200, { d: { EntitySets: ['IndividualCustomerCollection', 'IndividualCustomerIdentificationCollection'] } });
       return;
     }
     if (rest === '$metadata' && method === 'GET') {
       this.kind('metadata');
+      this.counters.metadata++;
       for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-      sendText(res, 200, builtInMetadataXml(), 'application/xml');
+      sendText(res, 200, this.metadataXml, 'application/xml');
       return;
     }
     const single = /^IndividualCustomerCollection\('([^']*)'\)$/.exec(rest);
@@ -221,13 +361,19 @@ export class C4CSimulator {
       send(200, { d: { results: this.present(c, req) } });
       return;
     }
-    if (rest === 'IndividualCustomerCollection' && method === 'GET') {
-      this.kind('query');
+    const collections: Record<string, { type: string; rows: () => Record<string, unknown>[] }> = {
+      IndividualCustomerCollection: { type: 'IndividualCustomer', rows: () => this.customers },
+      IndividualCustomerIdentificationCollection: { type: 'IndividualCustomerIdentification', rows: () => this.identifications },
+    };
+    const coll = collections[rest];
+    if (coll && method === 'GET') {
+      this.kind(rest === 'IndividualCustomerCollection' ? 'query' : 'query identification');
       if (!json) return this.error(res, 406, 'SIM_FORMAT', 'the simulator answers JSON only: use $format=json or Accept: application/json');
-      let list = this.customers.slice();
+      const type = this.types.get(coll.type) as SimType;
+      let list = coll.rows().slice();
       const filter = url.searchParams.get('$filter');
       if (filter !== null) {
-        const pred = this.parseFilter(filter);
+        const pred = this.parseFilter(filter, type);
         if (typeof pred === 'string') return this.error(res, 400, 'SY/530', `Invalid filter: ${pred}`);
         list = list.filter(pred);
       }
@@ -235,9 +381,11 @@ export class C4CSimulator {
       const top = url.searchParams.has('$top') ? Number(url.searchParams.get('$top')) : 1000;
       if (!Number.isInteger(skip) || skip < 0 || !Number.isInteger(top) || top < 0) return this.error(res, 400, 'SY/530', 'Invalid $top/$skip');
       list = list.slice(skip, skip + Math.min(top, 1000));
+      const expand = (url.searchParams.get('$expand') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      for (const e of expand) if (!type.navigation.has(e)) return this.error(res, 400, 'SY/530', `Invalid $expand: ${e}`);
       const select = url.searchParams.get('$select');
       const fields = select ? select.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-      send(200, { d: { results: list.map((c) => this.present(c, req, fields)) } });
+      send(200, { d: { results: list.map((row) => (rest === 'IndividualCustomerCollection' ? this.present(row as Customer, req, fields) : this.presentIdentification(row as Identification, req, expand, fields))) } });
       return;
     }
     if (rest === 'IndividualCustomerCollection' && method === 'POST') {
@@ -253,33 +401,93 @@ export class C4CSimulator {
       delete body.__metadata;
       // ObjectID is ignored on create (server generated), as C4C does.
       delete body.ObjectID;
-      const problems = validateCreate(this.type, body);
-      if (problems.length) {
+      const problem = this.check(this.type, body, false);
+      if (problem) {
         this.counters.rejected400++;
-        const p = problems[0];
-        const message = p.problem === 'not-creatable' ? `Property '${p.field}' is not creatable` : p.problem === 'unknown' ? `Property '${p.field}' is invalid` : describeProblems([p]);
-        return this.error(res, 400, 'SY/530', message);
+        return this.error(res, 400, 'SY/530', problem);
       }
-      const now = Date.now();
-      const c: Customer = {
-        ...body,
-        ObjectID: randomBytes(16).toString('hex').toUpperCase(),
-        CustomerID: typeof body.CustomerID === 'string' && body.CustomerID ? body.CustomerID : String(this.nextCustomerId++),
-        FormattedName: [body.FirstName, body.LastName].filter(Boolean).join(' '),
-        LifeCycleStatusCode: body.LifeCycleStatusCode ?? '2',
-        CreationOn: `/Date(${now})/`,
-        ChangedOn: `/Date(${now})/`,
-        ETag: `/Date(${now})/`,
-      };
-      this.customers.push(c);
-      this.counters.created++;
-      for (const l of this.onChange) l(c);
-      const uri = `${this.base(req)}${C4C_SERVICE}/IndividualCustomerCollection('${c.ObjectID}')`;
-      const etag = `W/"datetimeoffset'${new Date(now).toISOString().replace(/:/g, '%3A')}'"`;
-      send(201, { d: { results: this.present(c, req) } }, { location: uri, etag, 'cache-control': 'no-cache, no-store' });
-      return;
+      if (typeof body.UUID === 'string' && this.customers.some((c) => String(c.UUID).toLowerCase() === String(body.UUID).toLowerCase())) {
+        this.counters.rejected400++;
+        return this.error(res, 400, 'SY/530', `Instance with UUID ${body.UUID} already exists`);
+      }
+      const slow = this.faults.slowCommits.find((x) => x.count > 0);
+      if (slow) {
+        slow.count--;
+        this.faults.slowCommits = this.faults.slowCommits.filter((x) => x.count > 0);
+        const arrived = Date.now();
+        this.kind(slow.drop ? 'create: commit, then drop' : 'create: commit, answer late');
+        if (slow.commitAfterMs > 0) await delay(slow.commitAfterMs);
+        const c = this.commit(body);
+        if (slow.drop) {
+          req.socket.destroy();
+          return;
+        }
+        await delay(Math.max(0, slow.answerAfterMs - (Date.now() - arrived)));
+        if (res.destroyed || req.socket.destroyed) return;
+        return this.sendCreated(c, req, send);
+      }
+      return this.sendCreated(this.commit(body), req, send);
     }
     this.error(res, method === 'GET' ? 404 : 405, 'SY/530', `Resource not found for segment '${rest}'`);
+  }
+
+  /** The first problem C4C would answer 400 for, or undefined. Lengths in UTF-16 units (ABAP). */
+  private check(type: SimType, body: Record<string, unknown>, child: boolean): string | undefined {
+    for (const [field, value] of Object.entries(body)) {
+      const p = type.properties.get(field);
+      if (!p) {
+        const target = type.navigation.get(field);
+        if (!target) return `Property '${field}' is invalid`;
+        const targetType = this.types.get(target);
+        if (!targetType) return `Deep insert of '${field}' is not supported`;
+        const items = Array.isArray(value) ? value : [value];
+        for (const item of items) {
+          if (!item || typeof item !== 'object' || Array.isArray(item)) return `Invalid payload for '${field}'`;
+          const problem = this.check(targetType, item as Record<string, unknown>, true);
+          if (problem) return problem;
+        }
+        continue;
+      }
+      if (!p.creatable) return `Property '${field}' is not creatable`;
+      if (typeof value === 'string' && p.maxLength !== undefined && value.length > p.maxLength) return `Value of '${field}' exceeds the maximum length ${p.maxLength}`;
+    }
+    for (const p of type.properties.values()) {
+      if (p.nullable || !p.creatable || p.name === type.key || (child && (p.name === 'ParentObjectID' || p.name === 'CustomerID'))) continue;
+      const v = body[p.name];
+      if (v === undefined || v === null || v === '') return `Property '${p.name}' is mandatory`;
+    }
+    return undefined;
+  }
+
+  private commit(body: Record<string, unknown>): Customer {
+    const now = Date.now();
+    const nested = body.IndividualCustomerIdentification;
+    delete body.IndividualCustomerIdentification;
+    const c: Customer = {
+      ...body,
+      ObjectID: randomBytes(16).toString('hex').toUpperCase(),
+      CustomerID: typeof body.CustomerID === 'string' && body.CustomerID ? body.CustomerID : String(this.nextCustomerId++),
+      UUID: typeof body.UUID === 'string' ? body.UUID : randomUUID(),
+      FormattedName: [body.FirstName, body.LastName].filter(Boolean).join(' '),
+      LifeCycleStatusCode: body.LifeCycleStatusCode ?? '2',
+      CreationOn: `/Date(${now})/`,
+      ChangedOn: `/Date(${now})/`,
+      ETag: `/Date(${now})/`,
+    };
+    for (const item of nested === undefined ? [] : Array.isArray(nested) ? nested : [nested]) {
+      const i = item as Record<string, unknown>;
+      this.identifications.push({ ...i, ObjectID: randomBytes(16).toString('hex').toUpperCase(), ParentObjectID: c.ObjectID, CustomerID: c.CustomerID, IDTypeCode: String(i.IDTypeCode), IDNumber: String(i.IDNumber), ETag: `/Date(${now})/` });
+    }
+    this.customers.push(c);
+    this.counters.created++;
+    for (const l of this.onChange) l(c);
+    return c;
+  }
+
+  private sendCreated(c: Customer, req: IncomingMessage, send: (status: number, body: unknown, extra?: Record<string, string>) => void): void {
+    const uri = `${this.base(req)}${C4C_SERVICE}/IndividualCustomerCollection('${c.ObjectID}')`;
+    const etag = `W/"datetimeoffset'${String(c.ETag)}'"`;
+    send(201, { d: { results: this.present(c, req) } }, { location: uri, etag, 'cache-control': 'no-cache, no-store' });
   }
 
   /** An entity as C4C shows it: __metadata, *Text siblings, deferred navigation. */
@@ -289,8 +497,9 @@ export class C4CSimulator {
       __metadata: { uri, type: 'c4codata.IndividualCustomer', etag: `W/"datetimeoffset'${String(c.ETag)}'"` },
       ...c,
       RoleCodeText: c.RoleCode === 'CRM000' ? 'Customer' : c.RoleCode === 'BUP002' ? 'Prospect' : '',
-      LifeCycleStatusCodeText: c.LifeCycleStatusCode === '2' ? 'Active' : '',
+      LifeCycleStatusCodeText: c.LifeCycleStatusCode === '2' ? 'Active' : c.LifeCycleStatusCode === '4' ? 'Obsolete' : '',
       IndividualCustomerAddress: { __deferred: { uri: `${uri}/IndividualCustomerAddress` } },
+      IndividualCustomerIdentification: { __deferred: { uri: `${uri}/IndividualCustomerIdentification` } },
     };
     if (!fields) return full;
     const out: Record<string, unknown> = { __metadata: full.__metadata };
@@ -298,9 +507,22 @@ export class C4CSimulator {
     return out;
   }
 
-  /** $filter: `Field eq 'literal'` ('' inside = '), `Field eq 'pre*'`, joined by `and`. */
-  private parseFilter(filter: string): ((c: Customer) => boolean) | string {
-    const clauses: { field: string; value: string }[] = [];
+  private presentIdentification(i: Identification, req: IncomingMessage, expand: string[], fields?: string[]): Record<string, unknown> {
+    const uri = `${this.base(req)}${C4C_SERVICE}/IndividualCustomerIdentificationCollection('${i.ObjectID}')`;
+    const full: Record<string, unknown> = { __metadata: { uri, type: 'c4codata.IndividualCustomerIdentification' }, ...i };
+    const parent = this.customers.find((c) => c.ObjectID === i.ParentObjectID);
+    const sub = (fields ?? []).filter((f) => f.startsWith('IndividualCustomer/')).map((f) => f.slice('IndividualCustomer/'.length));
+    full.IndividualCustomer = expand.includes('IndividualCustomer') && parent ? this.present(parent, req, sub.length ? sub : undefined) : { __deferred: { uri: `${uri}/IndividualCustomer` } };
+    if (!fields) return full;
+    const out: Record<string, unknown> = { __metadata: full.__metadata };
+    for (const f of fields) if (!f.includes('/') && f in full) out[f] = full[f];
+    if (sub.length || fields.includes('IndividualCustomer')) out.IndividualCustomer = full.IndividualCustomer;
+    return out;
+  }
+
+  /** $filter: `Field eq 'literal'` ('' inside = ') or `Field eq guid'…'`, joined by `and`; C4C's `eq` rules. */
+  private parseFilter(filter: string, type: SimType): ((c: Record<string, unknown>) => boolean) | string {
+    const clauses: { field: string; value: string; guid: boolean }[] = [];
     let i = 0;
     const s = filter;
     const ws = (): void => {
@@ -308,10 +530,12 @@ export class C4CSimulator {
     };
     for (;;) {
       ws();
-      const m = /^([A-Za-z_][A-Za-z0-9_]*)\s+eq\s+'/.exec(s.slice(i));
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)\s+eq\s+(guid)?'/.exec(s.slice(i));
       if (!m) return `expected <Property> eq '<value>' at position ${i}`;
       const field = m[1];
-      if (!this.type.properties.has(field)) return `property ${field} does not exist`;
+      const p = type.properties.get(field);
+      if (!p) return `property ${field} does not exist`;
+      if (!p.filterable) return `property ${field} is not filterable`;
       i += m[0].length;
       let value = '';
       for (;;) {
@@ -327,16 +551,16 @@ export class C4CSimulator {
         }
         value += s[i++];
       }
-      clauses.push({ field, value });
+      clauses.push({ field, value, guid: !!m[2] });
       ws();
       if (i >= s.length) break;
       const and = /^and\s+/.exec(s.slice(i));
       if (!and) return `unexpected "${s.slice(i, i + 10)}"`;
       i += and[0].length;
     }
-    return (c: Customer) => clauses.every(({ field, value }) => {
+    return (c: Record<string, unknown>) => clauses.every(({ field, value, guid }) => {
       const v = c[field] === undefined || c[field] === null ? '' : String(c[field]);
-      return value.endsWith('*') && !value.endsWith("\\*") ? v.startsWith(value.slice(0, -1)) : v === value;
+      return guid ? v.toLowerCase() === value.toLowerCase() : simMatches(field, v, value);
     });
   }
 
@@ -347,22 +571,37 @@ export class C4CSimulator {
     for (const s of this.sessions.values()) s.tokenExpiresAt = 0;
   }
 
-  injectErrors(status: number, count: number, opts: { retryAfter?: number; body?: unknown; kind?: 'get' | 'post' | 'any' } = {}): void {
-    this.faults.errors.push({ status, count, retryAfter: opts.retryAfter, body: opts.body, kind: opts.kind ?? 'any' });
+  injectErrors(status: number, count: number, opts: { retryAfter?: number; body?: unknown; kind?: 'get' | 'post' | 'any'; mode?: InjectedError['mode']; lang?: string } = {}): void {
+    this.faults.errors.push({ status, count, retryAfter: opts.retryAfter, body: opts.body, kind: opts.kind ?? 'any', mode: opts.mode, lang: opts.lang });
+  }
+
+  /** The next `count` creates: committed after `commitAfterMs`, answered after `answerAfterMs` (or the connection dropped). */
+  slowCommit(opts: { count?: number; commitAfterMs?: number; answerAfterMs?: number; drop?: boolean }): void {
+    this.faults.slowCommits.push({ count: opts.count ?? 1, commitAfterMs: opts.commitAfterMs ?? 0, answerAfterMs: opts.answerAfterMs ?? 0, drop: !!opts.drop });
+  }
+
+  /** Change a customer as a C4C user would (rename, set obsolete with LifeCycleStatusCode '4'). */
+  update(objectId: string, fields: Record<string, unknown>): Customer | undefined {
+    const c = this.customers.find((x) => x.ObjectID === objectId);
+    if (c) Object.assign(c, fields, { ChangedOn: `/Date(${Date.now()})/` });
+    return c;
   }
 
   reset(): void {
     this.sessions.clear();
     this.customers.length = 0;
+    this.identifications.length = 0;
     this.nextCustomerId = 1000000;
     this.faults.latencyMs = 0;
     this.faults.outageUntil = 0;
     this.faults.errors = [];
+    this.faults.slowCommits = [];
+    this.faults.technicalUser = false;
     this.counters = C4CSimulator.zero();
   }
 
   stats() {
-    return { ...this.counters, customers: this.customers.length, sessions: this.sessions.size };
+    return { ...this.counters, customers: this.customers.length, identifications: this.identifications.length, sessions: this.sessions.size };
   }
 
   private async control(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -374,7 +613,11 @@ export class C4CSimulator {
       case 'GET customers':
         return sendJson(res, 200, this.customers);
       case 'POST faults':
+        // {latencyMs, outageMs, errors: [{status, count, kind, retryAfter, mode: status|redirect|login|empty-code, lang: de|zh}],
+        //  slowCommit: {count, commitAfterMs, answerAfterMs, drop}, technicalUser: true|false}
         if (body.latencyMs !== undefined) this.faults.latencyMs = Number(body.latencyMs);
+        if (body.slowCommit) this.slowCommit(body.slowCommit);
+        if (body.technicalUser !== undefined) this.faults.technicalUser = body.technicalUser === true;
         if (body.outageMs !== undefined) this.faults.outageUntil = Date.now() + Number(body.outageMs);
         if (body.errors) for (const e of [].concat(body.errors)) this.injectErrors(Number((e as InjectedError).status), Number((e as InjectedError).count ?? 1), e);
         return sendJson(res, 200, this.faults);
@@ -383,7 +626,14 @@ export class C4CSimulator {
         return sendJson(res, 200, { ok: true });
       case 'POST config':
         if (body.csrfLifetime !== undefined) this.opts.csrfLifetime = Number(body.csrfLifetime);
-        return sendJson(res, 200, { csrfLifetime: this.opts.csrfLifetime });
+        if (Array.isArray(body.extensionFields)) this.setExtensionFields(body.extensionFields.map(String));
+        return sendJson(res, 200, { csrfLifetime: this.opts.csrfLifetime, extensionFields: this.extensionFields });
+      case 'GET identifications':
+        return sendJson(res, 200, this.identifications);
+      case 'POST update': {
+        const c = this.update(String(body.objectId), body.fields ?? {});
+        return c ? sendJson(res, 200, c) : sendJson(res, 404, { error: 'no such customer' });
+      }
       case 'POST reset':
         this.reset();
         return sendJson(res, 200, { ok: true });

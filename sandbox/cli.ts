@@ -13,6 +13,7 @@ const HELP = `Usage: wechat-c4c-sandbox [options]
   --aes-key K         its EncodingAESKey (43 characters)
   --c4c-user U        the C4C user (default ${SANDBOX_DEFAULTS.c4cUser})
   --c4c-password P    the C4C password
+  --extension-field F a C4C extension field on IndividualCustomer (repeatable), e.g. WeChatOpenID_KUT
   -h, --help          this text
 
 Secrets not given on the command line are read from WECHAT_APP_SECRET, WECHAT_TOKEN,
@@ -22,7 +23,7 @@ export function parseArgs(argv: string[]): SandboxOptions & { help?: boolean } {
   const out: SandboxOptions & { help?: boolean } = {};
   const names: Record<string, keyof SandboxOptions> = {
     '--port': 'port', '--host': 'host', '--webhook': 'webhook', '--mode': 'mode', '--app-id': 'appId', '--app-secret': 'appSecret',
-    '--token': 'token', '--aes-key': 'encodingAESKey', '--c4c-user': 'c4cUser', '--c4c-password': 'c4cPassword',
+    '--token': 'token', '--aes-key': 'encodingAESKey', '--c4c-user': 'c4cUser', '--c4c-password': 'c4cPassword', '--extension-field': 'extensionFields',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -39,6 +40,8 @@ export function parseArgs(argv: string[]): SandboxOptions & { help?: boolean } {
       const port = Number(value);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port needs a port number');
       out.port = port;
+    } else if (key === 'extensionFields') {
+      out.extensionFields = [...(out.extensionFields ?? []), value];
     } else if (key === 'mode') {
       if (value !== 'plain' && value !== 'safe') throw new Error('--mode is plain or safe');
       out.mode = value;

@@ -26,6 +26,8 @@ export interface SandboxOptions {
   encodingAESKey?: string;
   c4cUser?: string;
   c4cPassword?: string;
+  /** C4C extension fields added to IndividualCustomer (--extension-field, repeatable) */
+  extensionFields?: string[];
   /** WeChat's per-try timeout (ms) */
   timeoutMs?: number;
 }
@@ -66,7 +68,7 @@ export class Sandbox extends EventEmitter {
     super();
     this.opts = { ...SANDBOX_DEFAULTS, timeoutMs: 5000, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as Required<SandboxOptions>;
     this.wechatApi = new WeChatApiSimulator({ accounts: [{ appId: this.opts.appId, secret: this.opts.appSecret }] });
-    this.c4c = new C4CSimulator({ users: { [this.opts.c4cUser]: this.opts.c4cPassword } });
+    this.c4c = new C4CSimulator({ users: { [this.opts.c4cUser]: this.opts.c4cPassword }, extensionFields: opts.extensionFields });
     this.wechat = new SimulatedWeChatServer({
       webhook: this.opts.webhook, mode: this.opts.mode, token: this.opts.token, encodingAESKey: this.opts.encodingAESKey,
       appId: this.opts.appId, ghId: this.opts.ghId, timeoutMs: this.opts.timeoutMs,

@@ -18,6 +18,9 @@ for (const rel of ['lib/c4c/IndividualCustomer.metadata.xml']) {
   fs.copyFileSync(path.join(root, rel), path.join(dist, rel));
 }
 
+// The C4C simulator serves (and parses with its own code) its copy of the real $metadata excerpt.
+fs.copyFileSync(path.join(root, 'sandbox', 'c4c-metadata.xml'), path.join(dist, 'sandbox', 'c4c-metadata.xml'));
+
 // The sandbox page is served from dist/sandbox/page.
 fs.cpSync(path.join(root, 'sandbox', 'page'), path.join(dist, 'sandbox', 'page'), { recursive: true });
 

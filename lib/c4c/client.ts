@@ -1,29 +1,30 @@
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import { backoffDelay, sleep } from '../util/backoff';
+import { Agent as HttpsAgent } from 'node:https';
+import { createSecureContext } from 'node:tls';
+import type { AxiosInstance, AxiosResponse } from 'axios';
 import { Limiter } from '../util/limiter';
 import { redact } from '../util/redact';
+import { AMBIGUOUS_STATUS, createHttp, isTransientNetworkCode, retryAfterMs, sendState, withRetries } from '../util/http';
+import { C4CError, notODataError, odataError, redirectError } from './errors';
 
-/** A failed C4C request. `code` is the OData error code, or C4C_<status>, or the network code. */
-export class C4CError extends Error {
-  readonly code: string;
-  readonly statusCode: number | undefined;
-  readonly transient: boolean;
-  constructor(message: string, code: string, statusCode?: number, transient = false) {
-    super(message);
-    this.name = 'C4CError';
-    this.code = code;
-    this.statusCode = statusCode;
-    this.transient = transient;
-  }
-}
+export { C4CError, C4CInputError, odataError } from './errors';
 
 export interface C4CClientOptions {
   /** e.g. https://my000000.crm.ondemand.com */
   baseUrl: string;
   /** default /sap/c4c/odata/v1/c4codataapi */
   servicePath?: string;
-  username: string;
-  password: string;
+  /** 'basic' (default): user + password; 'certificate': a TLS client certificate (communication arrangement) */
+  auth?: 'basic' | 'certificate';
+  username?: string;
+  password?: string;
+  /** PEM certificate (chain) and private key, for auth 'certificate' */
+  certificate?: string;
+  privateKey?: string;
+  passphrase?: string;
+  /** extra trusted CA(s), PEM (besides NODE_EXTRA_CA_CERTS) */
+  ca?: string;
+  /** logon language: sent as sap-language and Accept-Language (default en) */
+  language?: string;
   /** in-flight requests per tenant (default 4) */
   maxConcurrency?: number;
   /** ms per request (default 30000) */
@@ -34,15 +35,10 @@ export interface C4CClientOptions {
   backoffMaxMs?: number;
 }
 
-const TRANSIENT_STATUS = new Set([429, 502, 503, 504]);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ECONNABORTED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_SOCKET_CONNECTION_TIMEOUT', 'ERR_BAD_RESPONSE']);
-// The request surely never reached C4C: a modifying request may be sent again.
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-
 export interface ODataResult {
   status: number;
   headers: Record<string, string>;
-  /** the parsed JSON body, unwrapped from d / d.results */
+  /** the parsed JSON body, unwrapped from d / d.results (the text for $metadata) */
   data: unknown;
 }
 
@@ -60,60 +56,39 @@ export function unwrapOData(body: unknown): unknown {
   return d;
 }
 
-/** Turn an OData v2 error answer into a C4CError: message = error.message.value, code = error.code. */
-export function odataError(status: number, body: string, what: string): C4CError {
-  let message = '';
-  let code = '';
-  try {
-    const parsed = JSON.parse(body) as { error?: { code?: string; message?: { value?: string } | string } };
-    if (parsed && parsed.error) {
-      code = typeof parsed.error.code === 'string' ? parsed.error.code : '';
-      const m = parsed.error.message;
-      message = typeof m === 'string' ? m : m && typeof m.value === 'string' ? m.value : '';
-    }
-  } catch {
-    const xmlMessage = /<message[^>]*>([^<]*)<\/message>/.exec(body)?.[1];
-    if (xmlMessage) message = xmlMessage;
-    const xmlCode = /<code>([^<]*)<\/code>/.exec(body)?.[1];
-    if (xmlCode) code = xmlCode;
-  }
-  if (status === 401) message = message || 'C4C rejected the credentials: check the user and password in c4c-config';
-  if (!message) message = `HTTP ${status}`;
-  return new C4CError(`C4C ${what} failed (${status}): ${message}`, code || `C4C_${status}`, status, TRANSIENT_STATUS.has(status));
-}
-
-function retryAfterMs(header: string | undefined): number | undefined {
-  if (!header) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
-  const date = Date.parse(header);
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
-}
-
 interface Attempt {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
-  query?: Record<string, string>;
+  query?: [string, string][];
   body?: unknown;
   what: string;
+  /** the answer is XML ($metadata), not OData JSON */
+  xml?: boolean;
 }
 
 /**
- * One OData session per tenant: Basic auth, the CSRF token fetched on a GET the client makes
- * anyway (or the service document), every Set-Cookie kept and sent back, token and cookies reused
- * until C4C answers 403 + `x-csrf-token: Required` (then refetched once, shared by all waiting
- * requests, and the request retried once), at most `maxConcurrency` requests in flight, transient
- * failures retried with backoff honouring Retry-After. Nothing secret reaches an error message.
+ * One OData session per tenant: Basic auth or a client certificate, the CSRF token fetched on a
+ * GET the client makes anyway (or the service document), every Set-Cookie kept and sent back —
+ * also when C4C hands out no token (a technical user): the session is the cookies then —, token
+ * and cookies reused until C4C answers 403 + `x-csrf-token: Required` (then refetched once, shared
+ * by all waiting requests, and the request retried once), at most `maxConcurrency` requests in
+ * flight (one queue: `slot()`), transient failures retried with backoff honouring Retry-After.
+ * Only a real OData answer is success: a 3xx is C4C_REDIRECT, an HTML page or empty body
+ * C4C_NOT_ODATA. Nothing secret reaches an error message.
  */
 export class C4CClient {
   readonly servicePath: string;
+  readonly language: string;
   private readonly http: AxiosInstance;
   private readonly limiter: Limiter;
   private readonly retries: number;
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
   private readonly secrets: string[];
-  private readonly authHeader: string;
+  private readonly authHeader: string | undefined;
   private csrfToken: string | undefined;
+  /** a session is open: cookies (and a token, unless C4C gives none) */
+  private sessionOpen = false;
   private readonly cookies = new Map<string, string>();
   /** Changes whenever the session is dropped or a new one opened: stale answers cannot touch the jar. */
   private sessionGen = 0;
@@ -121,24 +96,31 @@ export class C4CClient {
   private closed = false;
   /** Aborted on close: a pause between retries ends at once and the request fails as stopped. */
   private readonly stopping = new AbortController();
-  readonly stats = { requests: 0, gets: 0, posts: 0, csrfFetches: 0, csrfRetries: 0, retries: 0 };
+  readonly stats = { requests: 0, gets: 0, posts: 0, csrfFetches: 0, csrfRetries: 0, retries: 0, metadata: 0 };
 
   constructor(opts: C4CClientOptions) {
     this.servicePath = '/' + String(opts.servicePath || '/sap/c4c/odata/v1/c4codataapi').replace(/^\/+|\/+$/g, '');
+    this.language = String(opts.language || 'en').trim() || 'en';
     this.limiter = new Limiter(Math.max(1, Math.floor(opts.maxConcurrency ?? 4)));
     this.retries = Math.max(0, Math.floor(opts.retries ?? 3));
     this.backoffBaseMs = opts.backoffBaseMs ?? 1000;
     this.backoffMaxMs = opts.backoffMaxMs ?? 30000;
-    this.authHeader = `Basic ${Buffer.from(`${opts.username}:${opts.password}`, 'utf8').toString('base64')}`;
-    this.secrets = [opts.password, this.authHeader.slice(6)].filter((s) => !!s && s.length >= 4);
-    this.http = axios.create({
-      baseURL: String(opts.baseUrl || '').replace(/\/+$/, ''),
-      timeout: opts.timeoutMs ?? 30000,
-      responseType: 'text',
-      transformResponse: [(d: unknown) => d],
-      validateStatus: () => true,
-      maxRedirects: 0,
-    });
+    const certificate = opts.auth === 'certificate';
+    this.authHeader = certificate ? undefined : `Basic ${Buffer.from(`${opts.username ?? ''}:${opts.password ?? ''}`, 'utf8').toString('base64')}`;
+    this.secrets = [opts.password, this.authHeader?.slice(6), opts.passphrase].filter((s): s is string => !!s && s.length >= 4);
+    if (certificate) {
+      if (!opts.certificate || !opts.privateKey) throw new C4CError('C4C client certificate authentication needs a certificate and a private key (PEM)', 'C4C_CONFIG');
+      // Fails now (wrong passphrase, key not matching the certificate) rather than on the first follower.
+      try {
+        createSecureContext({ cert: opts.certificate, key: opts.privateKey, passphrase: opts.passphrase || undefined });
+      } catch (err) {
+        throw new C4CError(`C4C client certificate unusable: ${(err as Error).message}`, 'C4C_CONFIG');
+      }
+    }
+    const agent = certificate || opts.ca
+      ? new HttpsAgent({ keepAlive: true, cert: certificate ? opts.certificate : undefined, key: certificate ? opts.privateKey : undefined, passphrase: certificate ? opts.passphrase || undefined : undefined, ca: opts.ca || undefined })
+      : undefined;
+    this.http = createHttp({ baseURL: opts.baseUrl, timeoutMs: opts.timeoutMs ?? 30000, httpsAgent: agent });
   }
 
   redact(text: unknown): string {
@@ -147,18 +129,25 @@ export class C4CClient {
 
   /** GET a collection or entity; the first GET of a session also fetches the CSRF token. */
   async get(path: string, query: Record<string, string> = {}, what = 'query'): Promise<ODataResult> {
-    return this.send({ method: 'GET', path, query: { ...query, $format: 'json' }, what });
+    return this.send({ method: 'GET', path, query: [...Object.entries(query), ['$format', 'json']], what });
   }
 
-  /** POST an entity; needs the CSRF token (fetched first if there is none). */
+  /** POST an entity; needs the session (and its CSRF token, if C4C gives one). */
   async post(path: string, body: unknown, what = 'create'): Promise<ODataResult> {
     return this.send({ method: 'POST', path, body, what });
+  }
+
+  /** The tenant's $metadata (only the given entity sets, as C4C allows with ?entityset=), as text. */
+  async metadata(entitySets: string[] = []): Promise<string> {
+    this.stats.metadata++;
+    const res = await this.send({ method: 'GET', path: '$metadata', query: entitySets.map((s) => ['entityset', s] as [string, string]), what: '$metadata read', xml: true });
+    return String(res.data ?? '');
   }
 
   /** Fetch a CSRF token on the service document (single-flight). */
   fetchCsrf(): Promise<void> {
     if (!this.csrfFetch) {
-      const p = this.exchange({ method: 'GET', path: '', query: { $format: 'json' }, what: 'CSRF token fetch' }, true)
+      const p = this.exchange({ method: 'GET', path: '', query: [['$format', 'json']], what: 'CSRF token fetch' }, true)
         .then(() => undefined)
         .finally(() => {
           if (this.csrfFetch === p) this.csrfFetch = undefined;
@@ -168,45 +157,45 @@ export class C4CClient {
     return this.csrfFetch;
   }
 
-  private async send(req: Attempt): Promise<ODataResult> {
+  private send(req: Attempt): Promise<ODataResult> {
     const modifying = req.method !== 'GET';
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.sendOnce(req, modifying);
-      } catch (err) {
+    return withRetries(
+      () => this.sendOnce(req, modifying),
+      (err) => {
         const e = err as C4CError;
-        const retryable = e instanceof C4CError && e.transient;
+        if (!(e instanceof C4CError) || !e.transient || this.closed) return { retry: false };
         // A modifying request that may have reached C4C (timeout, reset, 502/504) is not repeated
         // here: the caller decides (the customer service looks the entity up before re-creating).
-        const ambiguous = modifying && (e.statusCode === 502 || e.statusCode === 504 || (e.statusCode === undefined && !NOT_SENT_CODES.has(e.code)));
-        if (!retryable || ambiguous || attempt >= this.retries || this.closed) throw err;
-        this.stats.retries++;
-        const wait = Math.max(backoffDelay(attempt, this.backoffBaseMs, this.backoffMaxMs), Math.min((e as C4CError & { retryAfterMs?: number }).retryAfterMs ?? 0, 120000));
-        await sleep(wait, this.stopping.signal);
-        if (this.closed) throw new C4CError(`C4C ${req.what} stopped: the tenant configuration was closed (redeploy)`, 'C4C_CLOSED');
-      }
-    }
+        if (modifying && e.ambiguous) return { retry: false };
+        return { retry: true, retryAfterMs: e.retryAfterMs };
+      },
+      { retries: this.retries, baseMs: this.backoffBaseMs, maxMs: this.backoffMaxMs, signal: this.stopping.signal },
+      {
+        onRetry: () => this.stats.retries++,
+        stopped: () => new C4CError(`C4C ${req.what} stopped: the tenant configuration was closed (redeploy)`, 'C4C_CLOSED'),
+      },
+    );
   }
 
   private async sendOnce(req: Attempt, modifying: boolean): Promise<ODataResult> {
     // Everybody joins the session being opened rather than opening one each.
     if (this.csrfFetch) await this.csrfFetch.catch(() => undefined);
     let carrier = false;
-    if (!this.csrfToken) {
+    if (!this.sessionOpen) {
       if (modifying) await this.fetchCsrf();
       else if (!this.csrfFetch) carrier = true; // this GET fetches the token for everyone
     }
-    const usedToken = this.csrfToken;
+    const usedGen = this.sessionGen;
     try {
       return await this.exchange(req, carrier);
     } catch (err) {
-      const e = err as C4CError & { csrfRequired?: boolean };
+      const e = err as C4CError;
       if (!modifying || !e.csrfRequired) throw err;
-      // 403 + x-csrf-token: Required: the session expired. Drop the token only if it is still the
-      // one that failed, refetch once (shared), and try once more.
+      // 403 + x-csrf-token: Required: the session expired. Drop it only if it is still the one
+      // that failed, reopen once (shared), and try once more.
       this.stats.csrfRetries++;
-      if (this.csrfToken === usedToken) this.dropSession();
-      if (!this.csrfToken) await this.fetchCsrf();
+      if (this.sessionGen === usedGen) this.dropSession();
+      if (!this.sessionOpen) await this.fetchCsrf();
       return this.exchange(req, false);
     }
   }
@@ -227,15 +216,27 @@ export class C4CClient {
     return this.exchangeRaw(req, fetchToken);
   }
 
+  /**
+   * The single place where every request waits for a slot (at most maxConcurrency in flight).
+   * A change (it completes a follower whose lookup already ran) goes before new lookups. Request
+   * coalescing and $batch can hook in here: whatever waits in this queue can be combined.
+   */
+  slot<T>(task: () => Promise<T>, priority: boolean): Promise<T> {
+    return this.limiter.run(task, priority);
+  }
+
   private exchangeRaw(req: Attempt, fetchToken: boolean): Promise<ODataResult> {
-    // A create (or any change) completes a follower whose lookup already ran: it goes before new
-    // lookups, so under a burst followers finish one by one instead of all waiting for all lookups.
-    return this.limiter.run(async () => {
+    return this.slot(async () => {
       this.stats.requests++;
       if (req.method === 'GET') this.stats.gets++;
       else this.stats.posts++;
       if (fetchToken) this.stats.csrfFetches++;
-      const headers: Record<string, string> = { Authorization: this.authHeader, Accept: 'application/json' };
+      const headers: Record<string, string> = {
+        Accept: req.xml ? 'application/xml' : 'application/json',
+        'Accept-Language': this.language,
+        'sap-language': this.language,
+      };
+      if (this.authHeader) headers.Authorization = this.authHeader;
       if (fetchToken) headers['x-csrf-token'] = 'fetch';
       else if (req.method !== 'GET' && this.csrfToken) headers['x-csrf-token'] = this.csrfToken;
       const gen = this.sessionGen;
@@ -246,7 +247,7 @@ export class C4CClient {
         headers['Content-Type'] = 'application/json';
         data = JSON.stringify(req.body);
       }
-      const qs = req.query && Object.keys(req.query).length ? '?' + Object.entries(req.query).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&') : '';
+      const qs = req.query && req.query.length ? '?' + req.query.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&') : '';
       const url = `${this.servicePath}/${req.path}${qs}`;
       let res: AxiosResponse<string>;
       try {
@@ -254,41 +255,52 @@ export class C4CClient {
       } catch (err) {
         const e = err as { code?: string; message?: string };
         const code = typeof e.code === 'string' ? e.code : 'ENETWORK';
-        throw new C4CError(this.redact(`C4C ${req.what} failed: ${code}${e.message ? ` (${e.message})` : ''}`), code, undefined, NETWORK_CODES.has(code) || code === 'ENETWORK');
+        const error = new C4CError(this.redact(`C4C ${req.what} failed: ${code}${e.message ? ` (${e.message})` : ''}`), code, undefined, isTransientNetworkCode(code));
+        if (req.method !== 'GET' && sendState(code) === 'maybe-sent') error.ambiguous = true;
+        throw error;
       }
       const token = res.headers['x-csrf-token'];
-      if (fetchToken && typeof token === 'string' && token && token.toLowerCase() !== 'required') {
-        // The token and the cookies of this answer belong together: they are the session now.
+      const tokenValue = typeof token === 'string' && token && token.toLowerCase() !== 'required' ? token : undefined;
+      if (fetchToken && res.status < 300) {
+        // The token (if any) and the cookies of this answer belong together: they are the session
+        // now. A technical user gets no token: the cookies alone are the session, kept as well.
         if (!hadCookies || gen !== this.sessionGen) {
           this.cookies.clear();
           this.sessionGen++;
         }
         this.keepCookies(res.headers['set-cookie']);
-        this.csrfToken = token;
+        this.csrfToken = tokenValue;
+        this.sessionOpen = true;
       } else if (hadCookies && gen === this.sessionGen) {
         // Cookie updates only from requests made in the current session; a request that went
         // without cookies opened a throw-away session on the server, which must not replace ours.
         this.keepCookies(res.headers['set-cookie']);
       }
       const body = typeof res.data === 'string' ? res.data : String(res.data ?? '');
+      const contentType = String(res.headers['content-type'] ?? '');
+      if (res.status >= 300 && res.status < 400) throw redirectError(res.status, String(res.headers.location ?? ''), req.what);
       if (res.status >= 400) {
-        const e = odataError(res.status, body, req.what) as C4CError & { csrfRequired?: boolean; retryAfterMs?: number };
+        const e = odataError(res.status, body, req.what);
         e.message = this.redact(e.message);
         if (res.status === 403 && String(token || '').toLowerCase() === 'required') e.csrfRequired = true;
         e.retryAfterMs = retryAfterMs(res.headers['retry-after'] as string | undefined);
+        if (req.method !== 'GET' && AMBIGUOUS_STATUS.has(res.status)) e.ambiguous = true;
         throw e;
-      }
-      let parsed: unknown = undefined;
-      if (body.trim()) {
-        try {
-          parsed = JSON.parse(body);
-        } catch {
-          if (req.path !== '' && req.path !== '$metadata') throw new C4CError(`C4C ${req.what} failed: the answer is not JSON`, 'C4C_BAD_RESPONSE', res.status);
-          parsed = body;
-        }
       }
       const headersOut: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headersOut[k.toLowerCase()] = v;
+      if (req.xml) {
+        if (!/xml/i.test(contentType) || !/<(edmx:)?Edmx\b/.test(body)) throw notODataError(res.status, contentType, body, req.what);
+        return { status: res.status, headers: headersOut, data: body };
+      }
+      if (res.status === 204 && req.method !== 'GET') return { status: res.status, headers: headersOut, data: undefined };
+      let parsed: unknown;
+      try {
+        if (!/json/i.test(contentType) || !body.trim()) throw new Error('not JSON');
+        parsed = JSON.parse(body);
+      } catch {
+        throw notODataError(res.status, contentType, body, req.what);
+      }
       return { status: res.status, headers: headersOut, data: unwrapOData(parsed) };
     }, req.method !== 'GET');
   }
@@ -314,12 +326,22 @@ export class C4CClient {
 
   private dropSession(): void {
     this.csrfToken = undefined;
+    this.sessionOpen = false;
     this.cookies.clear();
     this.sessionGen++;
   }
 
   get hasSession(): boolean {
-    return !!this.csrfToken;
+    return this.sessionOpen;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** An AbortSignal that fires on close (pauses of the customer service end with it). */
+  get signal(): AbortSignal {
+    return this.stopping.signal;
   }
 
   close(): void {

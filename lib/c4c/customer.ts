@@ -1,5 +1,17 @@
-import { C4CClient, C4CError, odataString } from './client';
-import { builtInMetadata, describeProblems, validateCreate, type ServiceMetadata } from './metadata';
+import { randomUUID } from 'node:crypto';
+import type { Locks } from '../store/types';
+import { sleep } from '../util/backoff';
+import { C4CClient, odataString } from './client';
+import { C4CError, C4CInputError } from './errors';
+import { InProcessLocks } from './locks';
+import { builtInMetadata, describeProblems, entityTypeOf, parseMetadata, validateCreate, type ServiceMetadata } from './metadata';
+
+export { C4CInputError } from './errors';
+
+/** The special lookupField: the OpenID kept as an IndividualCustomerIdentification. */
+export const IDENTIFICATION = 'identification';
+export const IDENTIFICATION_SET = 'IndividualCustomerIdentificationCollection';
+export const OBSOLETE = '4';
 
 export interface CustomerRequest {
   /** default IndividualCustomerCollection */
@@ -8,8 +20,30 @@ export interface CustomerRequest {
   body: Record<string, unknown>;
   /** look for an existing entity first (default true) */
   lookup: boolean;
-  /** the property that identifies the follower (default LastName) */
+  /** a filterable property (extension fields too) or 'identification' (default LastName) */
   lookupField: string;
+  /** the follower key; default body[lookupField] (identification: the OpenID) */
+  key?: string;
+  /** IDTypeCode of the identification (lookupField 'identification') */
+  identificationType?: string;
+  /** send a client-generated UUID with the create and look the create up by it when its outcome is unknown */
+  idempotentCreate?: boolean;
+}
+
+/** What the node evaluated; the service turns it into a request (and refuses bad input). */
+export interface CustomerInput {
+  entitySet?: string;
+  roleCode?: string;
+  firstName?: unknown;
+  lastName?: unknown;
+  /** more properties (an object) */
+  fields?: unknown;
+  lookup?: boolean;
+  lookupField?: string;
+  identificationType?: string;
+  idempotentCreate?: boolean;
+  /** the follower's OpenID (msg.wechat.openid): the IDNumber with lookupField 'identification' */
+  openid?: unknown;
 }
 
 export interface CustomerResult {
@@ -17,72 +51,254 @@ export interface CustomerResult {
   created: boolean;
   customerId: string | undefined;
   objectId: string | undefined;
-  /** how many entities matched the lookup (more than 1 = duplicates already in C4C) */
+  /** how many active entities matched the lookup exactly (more than 1 = duplicates already in C4C) */
   matches: number;
 }
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-
-/** Input the node can reject before anything is sent. */
-export class C4CInputError extends C4CError {
-  constructor(message: string) {
-    super(message, 'C4C_INPUT');
-    this.name = 'C4CInputError';
-  }
+export interface CustomerServiceOptions {
+  /** a fixed metadata (tests, custom set-ups); default: the tenant's live $metadata, the shipped excerpt as fallback */
+  metadata?: ServiceMetadata;
+  /** the per-follower lock (per tenant); default in-process. A Redis one serialises across instances. */
+  locks?: Locks;
+  /** how long to look for a create whose outcome is unknown before sending it again (default 2 × the client timeout) */
+  settleMs?: number;
+  /** the client's request timeout (default 30000) */
+  timeoutMs?: number;
+  /** new POSTs after a settle period that found nothing (default 1) */
+  ambiguousRetries?: number;
+  /** a warning for the log (e.g. $metadata unreadable: the shipped excerpt is used) */
+  onWarn?: (message: string) => void;
 }
 
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const PAGE = 50;
+const MAX_PAGES = 10;
+/** After a failed $metadata read, the fallback serves this long before the next try. */
+const METADATA_RETRY_MS = 60000;
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
 /**
- * Find-or-create on top of the OData client. Lookup before create (`<field> eq '<value>'`, the
- * value escaped), validation against the metadata before any request, and for a create that may
- * or may not have reached C4C (timeout, reset, 502/504) a fresh lookup before trying again, so a
- * retry never makes a duplicate.
+ * Find-or-create on top of the OData client, per tenant:
+ * - validation against the tenant's live $metadata (read once, re-read after a 400 naming an
+ *   unknown property; the shipped excerpt if it cannot be read) before any request;
+ * - one follower at a time per key (the lock), lookup before create, rows re-checked for exact,
+ *   case-sensitive equality (C4C's `*` wildcard and case rules never hand over another
+ *   follower's customer), obsolete customers (LifeCycleStatusCode 4) ignored, `$select` only
+ *   what is needed;
+ * - a create whose outcome is unknown (timeout, reset, 502/504) is followed by lookups over a
+ *   settle period (growing pauses, at least twice the timeout) before it is sent again; a
+ *   customer that appears is the result, `created: true`.
  */
 export class CustomerService {
-  constructor(private readonly client: C4CClient, private readonly metadata: ServiceMetadata = builtInMetadata(), private readonly ambiguousRetries = 2) {}
+  private readonly locks: Locks;
+  private readonly fixedMetadata: ServiceMetadata | undefined;
+  private readonly settleMs: number;
+  private readonly ambiguousRetries: number;
+  private readonly onWarn: (message: string) => void;
+  private readonly cache = new Map<string, { md: Promise<ServiceMetadata>; until: number }>();
+  readonly stats = { settleLookups: 0, settleFound: 0, metadataFallbacks: 0 };
 
-  validate(req: CustomerRequest): void {
-    if (!IDENTIFIER.test(req.entitySet)) throw new C4CInputError(`invalid entity set name "${req.entitySet}"`);
-    if (req.lookup) {
-      if (!IDENTIFIER.test(req.lookupField)) throw new C4CInputError(`invalid lookup field name "${req.lookupField}"`);
-      const v = req.body[req.lookupField];
-      if (v === undefined || v === null || String(v).trim() === '') throw new C4CInputError(`the lookup field ${req.lookupField} has no value (is the OpenID missing?)`);
+  constructor(private readonly client: C4CClient, opts: CustomerServiceOptions = {}) {
+    this.locks = opts.locks ?? new InProcessLocks();
+    this.fixedMetadata = opts.metadata;
+    this.settleMs = opts.settleMs ?? 2 * (opts.timeoutMs ?? 30000);
+    this.ambiguousRetries = opts.ambiguousRetries ?? 1;
+    this.onWarn = opts.onWarn ?? (() => undefined);
+  }
+
+  /** The metadata for an entity set: fixed, cached, or read from the tenant now. */
+  metadataFor(entitySet: string): Promise<ServiceMetadata> {
+    if (this.fixedMetadata) return Promise.resolve(this.fixedMetadata);
+    const hit = this.cache.get(entitySet);
+    if (hit && hit.until > Date.now()) return hit.md;
+    const sets = entitySet === 'IndividualCustomerCollection' ? [entitySet, IDENTIFICATION_SET] : [entitySet];
+    const entry = { until: Infinity, md: undefined as unknown as Promise<ServiceMetadata> };
+    entry.md = this.client.metadata(sets).then(parseMetadata).then((md) => {
+      if (!entityTypeOf(md, entitySet)) throw new Error(`the tenant's $metadata has no entity set ${entitySet}`);
+      return md;
+    }).catch((err: Error) => {
+      if (this.client.isClosed) throw err;
+      entry.until = Date.now() + METADATA_RETRY_MS;
+      this.stats.metadataFallbacks++;
+      this.onWarn(this.client.redact(`C4C $metadata could not be read (${err.message}); checking creates against the shipped IndividualCustomer excerpt (extension fields unknown to it are refused) until it can be read`));
+      return builtInMetadata();
+    });
+    this.cache.set(entitySet, entry);
+    return entry.md;
+  }
+
+  /** Forget the cached $metadata: the next create reads it again. */
+  invalidateMetadata(entitySet?: string): void {
+    if (entitySet) this.cache.delete(entitySet);
+    else this.cache.clear();
+  }
+
+  /** Turn evaluated node properties into a request; C4C_INPUT for anything C4C would refuse. */
+  buildRequest(input: CustomerInput): CustomerRequest {
+    const entitySet = String(input.entitySet || 'IndividualCustomerCollection');
+    if (input.fields !== undefined && (typeof input.fields !== 'object' || input.fields === null || Array.isArray(input.fields))) {
+      throw new C4CInputError('more fields must evaluate to an object of C4C properties');
     }
-    const typeName = this.metadata.entitySets.get(req.entitySet);
-    const type = typeName ? this.metadata.entityTypes.get(typeName) : undefined;
+    const body: Record<string, unknown> = { RoleCode: String(input.roleCode || 'CRM000') };
+    if (input.firstName !== undefined && input.firstName !== null && input.firstName !== '') body.FirstName = String(input.firstName);
+    body.LastName = input.lastName === undefined || input.lastName === null ? '' : String(input.lastName);
+    Object.assign(body, input.fields as Record<string, unknown> | undefined);
+    const lookupField = String(input.lookupField || 'LastName');
+    const lookup = input.lookup !== false;
+    const req: CustomerRequest = { entitySet, body, lookup, lookupField, idempotentCreate: input.idempotentCreate === true };
+    if (lookupField === IDENTIFICATION) {
+      const openid = input.openid === undefined || input.openid === null ? '' : String(input.openid);
+      if (!openid.trim()) throw new C4CInputError('lookupField identification needs the OpenID in msg.wechat.openid');
+      const type = String(input.identificationType || '').trim();
+      if (!type) throw new C4CInputError('lookupField identification needs an ID type (identificationType, an IDTypeCode of your tenant)');
+      req.identificationType = type;
+      req.key = openid;
+      const existing = body.IndividualCustomerIdentification;
+      const list = Array.isArray(existing) ? existing.slice() : existing ? [existing] : [];
+      list.push({ IDTypeCode: type, IDNumber: openid });
+      body.IndividualCustomerIdentification = list;
+    }
+    return req;
+  }
+
+  private keyOf(req: CustomerRequest): string {
+    return req.key ?? (req.body[req.lookupField] === undefined || req.body[req.lookupField] === null ? '' : String(req.body[req.lookupField]));
+  }
+
+  /** Checks needing no request, against the given (or the fallback) metadata. */
+  validate(req: CustomerRequest, md: ServiceMetadata = this.fixedMetadata ?? builtInMetadata()): void {
+    if (!IDENTIFIER.test(req.entitySet)) throw new C4CInputError(`invalid entity set name "${req.entitySet}"`);
+    const type = entityTypeOf(md, req.entitySet);
+    if (req.lookup) {
+      const identification = req.lookupField === IDENTIFICATION;
+      if (!identification && !IDENTIFIER.test(req.lookupField)) throw new C4CInputError(`invalid lookup field name "${req.lookupField}"`);
+      if (!this.keyOf(req).trim()) throw new C4CInputError(`the lookup field ${req.lookupField} has no value (is the OpenID missing?)`);
+      if (identification) {
+        if (!entityTypeOf(md, IDENTIFICATION_SET)) throw new C4CInputError(`lookupField identification needs ${IDENTIFICATION_SET}, which the tenant's $metadata does not have`);
+        if (type && !type.navigation.has('IndividualCustomerIdentification')) throw new C4CInputError(`${type.name} has no IndividualCustomerIdentification to keep the OpenID in`);
+      } else if (type) {
+        const p = type.properties.get(req.lookupField);
+        if (!p) throw new C4CInputError(`the lookup field ${req.lookupField} is not a property of ${type.name} in the tenant's $metadata`);
+        if (!p.filterable) throw new C4CInputError(`the lookup field ${req.lookupField} is not filterable in C4C`);
+      }
+    }
     if (type) {
-      const problems = validateCreate(type, req.body);
-      if (problems.length) throw new C4CInputError(`invalid ${typeName}: ${describeProblems(problems)}`);
+      const problems = validateCreate(type, req.body, md);
+      if (problems.length) throw new C4CInputError(`invalid ${type.name}: ${describeProblems(problems)}`);
     }
   }
 
-  async find(entitySet: string, field: string, value: string): Promise<{ entity: Record<string, unknown> | undefined; matches: number }> {
-    const res = await this.client.get(entitySet, { $filter: `${field} eq ${odataString(value)}`, $top: '2' }, 'lookup');
+  /** Look a follower up: only exact, case-sensitive matches of active customers count. */
+  async find(req: CustomerRequest, md?: ServiceMetadata): Promise<{ entity: Record<string, unknown> | undefined; matches: number }> {
+    const value = this.keyOf(req);
+    if (req.lookupField === IDENTIFICATION) {
+      const rows = await this.pages(IDENTIFICATION_SET, {
+        $filter: `IDTypeCode eq ${odataString(req.identificationType ?? '')} and IDNumber eq ${odataString(value)}`,
+        $expand: 'IndividualCustomer',
+        $select: 'IDTypeCode,IDNumber,ParentObjectID,IndividualCustomer/ObjectID,IndividualCustomer/CustomerID,IndividualCustomer/LifeCycleStatusCode',
+      }, (row) => row.IDNumber === value && row.IDTypeCode === req.identificationType);
+      const parents = rows.map((r) => {
+        const p = r.IndividualCustomer as Record<string, unknown> | { results?: unknown } | undefined;
+        const entity = p && typeof p === 'object' && 'results' in p ? (p.results as Record<string, unknown>) : (p as Record<string, unknown> | undefined);
+        return entity && typeof entity === 'object' ? entity : { ObjectID: r.ParentObjectID };
+      }).filter((e) => e.LifeCycleStatusCode !== OBSOLETE);
+      return { entity: parents[0], matches: parents.length };
+    }
+    const type = md ? entityTypeOf(md, req.entitySet) : undefined;
+    const wanted = ['ObjectID', 'CustomerID', 'LifeCycleStatusCode', req.lookupField].filter((f, i, a) => a.indexOf(f) === i && (!type || type.properties.has(f)));
+    const rows = await this.pages(req.entitySet, { $filter: `${req.lookupField} eq ${odataString(value)}`, $select: wanted.join(',') },
+      (row) => row[req.lookupField] !== undefined && row[req.lookupField] !== null && String(row[req.lookupField]) === value && row.LifeCycleStatusCode !== OBSOLETE);
+    return { entity: rows[0], matches: rows.length };
+  }
+
+  /** Rows that pass `exact`; pages on only while a full page had none (wildcard matches crowding it). */
+  private async pages(entitySet: string, query: Record<string, string>, exact: (row: Record<string, unknown>) => boolean): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const res = await this.client.get(entitySet, { ...query, $top: String(PAGE), ...(page ? { $skip: String(page * PAGE) } : {}) }, 'lookup');
+      if (!Array.isArray(res.data)) throw new C4CError(`C4C lookup failed: the answer has no result list`, 'C4C_NOT_ODATA', res.status);
+      const list = res.data as Record<string, unknown>[];
+      out.push(...list.filter((r) => r && typeof r === 'object' && exact(r)));
+      if (out.length || list.length < PAGE) break;
+    }
+    return out;
+  }
+
+  private async findByUuid(req: CustomerRequest, uuid: string): Promise<Record<string, unknown> | undefined> {
+    const res = await this.client.get(req.entitySet, { $filter: `UUID eq guid'${uuid}'`, $select: 'ObjectID,CustomerID,UUID', $top: '2' }, 'lookup');
     const list = Array.isArray(res.data) ? (res.data as Record<string, unknown>[]) : [];
-    return { entity: list[0], matches: list.length };
+    return list.find((r) => String(r.UUID ?? '').toLowerCase() === uuid.toLowerCase());
   }
 
   async createOrFind(req: CustomerRequest): Promise<CustomerResult> {
-    this.validate(req);
-    const value = req.lookup ? String(req.body[req.lookupField]) : '';
+    const md = await this.metadataFor(req.entitySet);
+    this.validate(req, md);
+    const key = req.lookup ? `${req.entitySet}\u0000${req.lookupField}\u0000${req.identificationType ?? ''}\u0000${this.keyOf(req)}` : undefined;
+    const run = (): Promise<CustomerResult> => this.findOrCreate(req, md);
+    if (!key) return run();
+    const hold = this.settleMs * (this.ambiguousRetries + 2) + 60000;
+    return this.locks.withLock(key, run, { ttlMs: 30000, waitMs: hold * 4, signal: this.client.signal });
+  }
+
+  private async findOrCreate(req: CustomerRequest, md: ServiceMetadata): Promise<CustomerResult> {
+    if (req.lookup) {
+      const found = await this.find(req, md);
+      if (found.entity) return result(found.entity, false, found.matches);
+    }
+    let body = req.body;
+    let uuid: string | undefined;
+    if (req.idempotentCreate) {
+      uuid = typeof body.UUID === 'string' && GUID.test(body.UUID) ? body.UUID : randomUUID();
+      body = { ...body, UUID: uuid };
+    }
     for (let attempt = 0; ; attempt++) {
-      if (req.lookup) {
-        const found = await this.find(req.entitySet, req.lookupField, value);
-        if (found.entity) return result(found.entity, false, found.matches);
-      }
       try {
-        const res = await this.client.post(req.entitySet, req.body);
-        const entity = (res.data && typeof res.data === 'object' && !Array.isArray(res.data) ? res.data : {}) as Record<string, unknown>;
+        const res = await this.client.post(req.entitySet, body);
+        const entity = res.data && typeof res.data === 'object' && !Array.isArray(res.data) ? (res.data as Record<string, unknown>) : undefined;
+        if (res.status !== 201 || !entity || !str(entity.ObjectID)) {
+          throw new C4CError(`C4C create failed: HTTP ${res.status} without a created entity (no ObjectID); check baseUrl and servicePath in c4c-config`, 'C4C_NOT_ODATA', res.status);
+        }
         return result(entity, true, 0);
       } catch (err) {
         const e = err as C4CError;
-        if (req.lookup && e instanceof C4CError && e.transient && attempt < this.ambiguousRetries) continue;
-        throw err;
+        if (e instanceof C4CError && e.statusCode === 400 && /propert/i.test(e.message) && !this.fixedMetadata) this.invalidateMetadata(req.entitySet);
+        const checkable = req.lookup || !!uuid;
+        if (!(e instanceof C4CError) || !e.ambiguous || !checkable) throw err;
+        // The create may have been committed: look for it over the settle period first.
+        const appeared = await this.settle(req, md, uuid);
+        if (appeared) return result(appeared, true, 1);
+        if (attempt >= this.ambiguousRetries || this.client.isClosed) {
+          e.message += ` (outcome unknown: no customer appeared within ${Math.round(this.settleMs / 1000)} s; not sent again)`;
+          throw e;
+        }
       }
+    }
+  }
+
+  /** Lookups with growing pauses (1/16, 1/8, then 1/4 of the period) until the settle period has passed. */
+  private async settle(req: CustomerRequest, md: ServiceMetadata, uuid: string | undefined): Promise<Record<string, unknown> | undefined> {
+    const started = Date.now();
+    for (let i = 0; ; i++) {
+      await sleep(Math.min(this.settleMs / 4, (this.settleMs / 16) * 2 ** i), this.client.signal);
+      if (this.client.isClosed) return undefined;
+      this.stats.settleLookups++;
+      try {
+        const entity = uuid ? await this.findByUuid(req, uuid) : (await this.find(req, md)).entity;
+        if (entity) {
+          this.stats.settleFound++;
+          return entity;
+        }
+      } catch (err) {
+        // A lookup that fails (C4C still busy) is one more reason to wait, not to create.
+        if (!(err instanceof C4CError) || !err.transient) throw err;
+      }
+      if (Date.now() - started >= this.settleMs) return undefined;
     }
   }
 }
 
 function result(entity: Record<string, unknown>, created: boolean, matches: number): CustomerResult {
-  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
   return { entity, created, customerId: str(entity.CustomerID), objectId: str(entity.ObjectID), matches };
 }

@@ -13,32 +13,50 @@ module.exports = function (RED: NodeRED) {
   function C4CConfig(this: C4CConfigNode, config: Record<string, any>) {
     RED.nodes.createNode(this, config);
     const creds = this.credentials || {};
+    const auth = config.auth === 'certificate' ? 'certificate' : 'basic';
     const base = configured(config.baseUrl);
     const user = configured(creds.username);
     const pass = configured(creds.password);
+    const cert = configured(creds.certificate);
+    const key = configured(creds.privateKey);
+    const language = configured(config.language).value || 'en';
     const baseUrl = base.value;
-    const username = user.value;
-    const password = pass.value;
-    const missing = [base.missing, user.missing, pass.missing].filter(Boolean);
+    const missing = (auth === 'basic' ? [base.missing, user.missing, pass.missing] : [base.missing, cert.missing, key.missing]).filter(Boolean);
     this.problem = missing.length ? RED._('c4c-config.errors.env-missing', { name: missing.join(', ') })
       : !/^https?:\/\/[^\s/]+/.test(baseUrl) ? RED._('c4c-config.errors.base-url')
-        : !username || !password ? RED._('c4c-config.errors.credentials') : undefined;
+        : auth === 'basic' && (!user.value || !pass.value) ? RED._('c4c-config.errors.credentials')
+          : auth === 'certificate' && (!/-----BEGIN [A-Z ]*CERTIFICATE-----/.test(cert.value) || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key.value)) ? RED._('c4c-config.errors.certificate')
+            : !/^[A-Za-z]{1,2}(-[A-Za-z0-9]{1,8})?$/.test(language) ? RED._('c4c-config.errors.language') : undefined;
     if (this.problem) {
       this.warn(this.problem);
       this.client = undefined;
       this.customers = undefined;
     } else {
-      this.client = new C4CClient({
-        baseUrl,
-        servicePath: String(config.servicePath || '/sap/c4c/odata/v1/c4codataapi'),
-        username,
-        password,
-        maxConcurrency: numberOr(config.maxConcurrency, 4, 1),
-        timeoutMs: numberOr(config.timeout, 30000, 100),
-        retries: numberOr(config.retries, 3),
-        backoffBaseMs: numberOr(config.backoffBase, 1000, 1),
-      });
-      this.customers = new CustomerService(this.client);
+      const timeoutMs = numberOr(config.timeout, 30000, 100);
+      try {
+        this.client = new C4CClient({
+          baseUrl,
+          servicePath: String(config.servicePath || '/sap/c4c/odata/v1/c4codataapi'),
+          auth,
+          username: user.value,
+          password: pass.value,
+          certificate: cert.value,
+          privateKey: key.value,
+          passphrase: configured(creds.passphrase).value,
+          language,
+          maxConcurrency: numberOr(config.maxConcurrency, 4, 1),
+          timeoutMs,
+          retries: numberOr(config.retries, 3),
+          backoffBaseMs: numberOr(config.backoffBase, 1000, 1),
+        });
+        this.customers = new CustomerService(this.client, { timeoutMs, onWarn: (text) => this.warn(text) });
+      } catch (err) {
+        // A key that does not match its certificate, a wrong passphrase: say so without the key.
+        this.problem = RED._('c4c-config.errors.tls', { error: (err as Error).message.replace(/-----BEGIN[\s\S]*?-----END[^-]*-----/g, '[PEM]') });
+        this.warn(this.problem);
+        this.client = undefined;
+        this.customers = undefined;
+      }
     }
     this.on('close', (_removed: boolean, done: () => void) => {
       this.client?.close();
@@ -49,6 +67,9 @@ module.exports = function (RED: NodeRED) {
     credentials: {
       username: { type: 'text' },
       password: { type: 'password' },
+      certificate: { type: 'password' },
+      privateKey: { type: 'password' },
+      passphrase: { type: 'password' },
     },
   });
 };

@@ -1,9 +1,11 @@
-import { C4CError } from '../../lib/c4c/client';
+import { C4CError } from '../../lib/c4c/errors';
 import type { CustomerResult } from '../../lib/c4c/customer';
-import { KeyedSerializer } from '../../lib/util/limiter';
 import { evaluate } from '../shared/evaluate';
 import type { NodeInstance, NodeRED } from '../shared/types';
 import type { C4CConfigNode } from '../c4c-config/c4c-config';
+
+/** Statuses are short (≤ 32 characters in both languages); the full text goes to done(err). */
+const clip = (text: string): string => (text.length > 32 ? `${text.slice(0, 31)}…` : text);
 
 module.exports = function (RED: NodeRED) {
   function C4CCreateCustomer(this: NodeInstance, config: Record<string, any>) {
@@ -20,23 +22,39 @@ module.exports = function (RED: NodeRED) {
     const fieldsType = config.fieldsType || 'json';
     const lookup = config.lookup === undefined ? true : config.lookup === true || config.lookup === 'true';
     const lookupField = String(config.lookupField || 'LastName');
-    // Two messages for the same follower never race: one creates, the other finds it.
-    const perKey = new KeyedSerializer();
-    let created = 0;
-    let found = 0;
+    const identificationType = String(config.identificationType ?? '').trim();
+    const idempotentCreate = config.idempotentCreate === true || config.idempotentCreate === 'true';
+    const t = (key: string, vars?: Record<string, unknown>): string => {
+      const text = RED._(`c4c-create-customer.status.${key}`, vars);
+      return text.startsWith('c4c-create-customer.') ? text : clip(text); // a catalog not loaded: the key as it is
+    };
 
-    if (!system) node.status({ fill: 'red', shape: 'ring', text: RED._('c4c-create-customer.status.no-system') });
-    else if (system.problem) node.status({ fill: 'red', shape: 'ring', text: system.problem });
+    if (!system) node.status({ fill: 'red', shape: 'ring', text: t('no-system') });
+    else if (system.problem) node.status({ fill: 'red', shape: 'ring', text: t('config') });
+    else node.status({ fill: 'grey', shape: 'ring', text: t('ready') });
+
+    /** The short status of a failure, by code. */
+    const failure = (e: Error & { code?: string; statusCode?: number }): string => {
+      const code = String(e.code ?? '');
+      if (code === 'C4C_REDIRECT') return t('redirect');
+      if (code === 'C4C_NOT_ODATA') return t('not-odata');
+      if (code === 'C4C_INPUT') return t('input');
+      if (code === 'C4C_CLOSED') return t('closed');
+      if (e.statusCode === 401) return t('unauthorized');
+      if ((e as C4CError).ambiguous) return t('unknown-outcome');
+      if (e.statusCode === undefined && /^E[A-Z_]+$/.test(code)) return t('network', { code: code.slice(0, 14) });
+      return t('failed', { code: code.slice(0, 22) || '?' });
+    };
 
     node.on('input', (msg, send, done) => {
       const customers = system?.customers;
       if (!system || !customers) {
         const text = system?.problem || RED._('c4c-create-customer.status.no-system');
-        node.status({ fill: 'red', shape: 'ring', text });
+        node.status({ fill: 'red', shape: 'ring', text: system ? t('config') : t('no-system') });
         done(Object.assign(new Error(text), { code: 'C4C_CONFIG' }));
         return;
       }
-      node.status({ fill: 'blue', shape: 'dot', text: RED._('c4c-create-customer.status.working') });
+      node.status({ fill: 'blue', shape: 'dot', text: t('working') });
       const hasFields = !(fieldsType === 'json' && String(fields).trim() === '');
       // A property that cannot be read (msg.wechat missing, say) is an input error, like an empty one.
       const read = (field: string, value: unknown, type: string): Promise<unknown> => evaluate(RED, node, msg, value, type).catch((err: Error) => {
@@ -47,24 +65,15 @@ module.exports = function (RED: NodeRED) {
         read('LastName', lastName, lastNameType),
         hasFields ? read('fields', fields, fieldsType) : Promise.resolve(undefined),
       ]).then(([first, last, extra]) => {
-        if (extra !== undefined && (typeof extra !== 'object' || extra === null || Array.isArray(extra))) {
-          throw Object.assign(new Error(RED._('c4c-create-customer.errors.fields')), { code: 'C4C_INPUT' });
-        }
-        const body: Record<string, unknown> = { RoleCode: roleCode };
-        if (first !== undefined && first !== null && first !== '') body.FirstName = String(first);
-        body.LastName = last === undefined || last === null ? '' : String(last);
-        Object.assign(body, extra as Record<string, unknown> | undefined);
-        const request = { entitySet, body, lookup, lookupField };
-        customers.validate(request); // before any request, and before queueing behind other messages
-        const key = lookup ? `${lookupField}\u0000${String(body[lookupField])}` : `\u0000${msg._msgid ?? Math.random()}`;
-        return perKey.run(key, () => customers.createOrFind(request));
+        // The service builds and checks the request; the node only evaluated its properties.
+        const wechat = (msg as { wechat?: { openid?: unknown } }).wechat;
+        const request = customers.buildRequest({ entitySet, roleCode, firstName: first, lastName: last, fields: extra, lookup, lookupField, identificationType, idempotentCreate, openid: wechat?.openid });
+        return customers.createOrFind(request);
       }).then((result: CustomerResult) => {
-        if (result.created) created++;
-        else found++;
         msg.payload = result.entity;
         msg.c4c = { created: result.created, customerId: result.customerId, objectId: result.objectId };
         if (result.matches > 1) node.warn(RED._('c4c-create-customer.warn.duplicates', { field: lookupField, id: result.customerId ?? '?' }));
-        node.status({ fill: 'green', shape: 'dot', text: RED._(result.created ? 'c4c-create-customer.status.created' : 'c4c-create-customer.status.found', { id: result.customerId ?? '?', created, found }) });
+        node.status({ fill: 'green', shape: 'dot', text: t(result.created ? 'created' : 'found', { id: result.customerId ?? '?' }) });
         send(msg);
         done();
       }).catch((err: Error & { code?: string }) => {
@@ -72,7 +81,7 @@ module.exports = function (RED: NodeRED) {
         const message = client ? client.redact(err.message) : err.message;
         const e = err instanceof C4CError ? err : Object.assign(new Error(message), { code: err.code ?? 'C4C_ERROR' });
         e.message = message;
-        node.status({ fill: 'red', shape: 'ring', text: `${e.code ?? ''} ${message}`.trim().slice(0, 64) });
+        node.status({ fill: 'red', shape: 'ring', text: failure(e) });
         done(e);
       });
     });

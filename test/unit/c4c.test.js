@@ -31,6 +31,8 @@ describe('C4C metadata', () => {
   it('validateCreate: required, not creatable, unknown, too long (characters, not bytes)', () => {
     const t = lib.builtInMetadata().entityTypes.get('IndividualCustomer');
     assert.deepEqual(lib.validateCreate(t, { RoleCode: 'CRM000', LastName: '微'.repeat(40) }), []);
+    assert.deepEqual(lib.validateCreate(t, { RoleCode: 'CRM000', LastName: '😀'.repeat(20) }), [], '40 UTF-16 units');
+    assert.deepEqual(lib.validateCreate(t, { RoleCode: 'CRM000', LastName: 'a' + '😀'.repeat(20) }).map((p) => p.problem), ['too-long'], '41 UTF-16 units, 21 code points');
     const problems = lib.validateCreate(t, { FirstName: 'x'.repeat(41), ExternalID: '1', Foo: 1 });
     assert.deepEqual(problems.map((p) => `${p.field}:${p.problem}`).sort(), ['ExternalID:not-creatable', 'FirstName:too-long', 'Foo:unknown', 'LastName:required', 'RoleCode:required']);
   });
@@ -80,13 +82,14 @@ describe('C4CClient and CustomerService against the C4C simulator', function () 
     assert.equal(first.customerId, '1000000');
     assert.match(first.objectId, /^[0-9A-F]{32}$/);
     assert.equal(first.entity.FirstName, 'Wechat');
-    assert.equal(sim.stats().gets, 1);
+    assert.equal(sim.stats().metadata, 1, 'the live $metadata, read once');
+    assert.equal(sim.stats().gets, 2, '$metadata + lookup');
     assert.equal(sim.stats().posts, 1);
-    assert.equal(sim.stats().csrfFetches, 1, 'the token came with the lookup GET');
+    assert.equal(sim.stats().csrfFetches, 1, 'the token came with the first GET');
     const again = await svc.createOrFind(request('oNew1'));
     assert.equal(again.created, false);
     assert.equal(again.customerId, '1000000');
-    assert.equal(sim.stats().requests, 3);
+    assert.equal(sim.stats().requests, 4, 'a returning follower: one lookup, no second $metadata');
     assert.equal(sim.customers.length, 1);
   });
 
@@ -178,10 +181,10 @@ describe('C4CClient and CustomerService against the C4C simulator', function () 
     const server = http.createServer((req, res) => { if (!sim.handle(req, res)) res.end(); });
     await new Promise((r) => server.listen(0, '127.0.0.1', r));
     const c2 = new lib.C4CClient({ baseUrl: `http://127.0.0.1:${server.address().port}`, username: USER, password: PASSWORD, backoffBaseMs: 10 });
-    const r = await new lib.CustomerService(c2).createOrFind(request('oLost'));
+    const r = await new lib.CustomerService(c2, { settleMs: 400 }).createOrFind(request('oLost'));
     sim.handle = original;
     server.close();
-    assert.equal(r.created, false, 'found by the second lookup');
+    assert.equal(r.created, true, 'the create that C4C committed is the result, found by the settle lookup');
     assert.equal(sim.customers.filter((x) => x.LastName === 'oLost').length, 1);
   });
 
@@ -196,7 +199,7 @@ describe('C4CClient and CustomerService against the C4C simulator', function () 
 
   it('a permanent 400: the OData message and code, no retry', async () => {
     const c = client();
-    const svc = new lib.CustomerService(c, { namespace: '', entityTypes: new Map(), entitySets: new Map() }); // skip local validation
+    const svc = new lib.CustomerService(c, { metadata: { namespace: '', entityTypes: new Map(), entitySets: new Map() } }); // skip local validation
     await assert.rejects(svc.createOrFind(request('o400', { ExternalID: 'X' })), (e) => e.code === 'SY/530' && e.statusCode === 400 && /not creatable/.test(e.message));
     assert.equal(c.stats.retries, 0);
   });
@@ -229,6 +232,10 @@ describe('C4CClient and CustomerService against the C4C simulator', function () 
     await assert.rejects(svc.createOrFind(request('')), (e) => e.code === 'C4C_INPUT' && /no value/.test(e.message));
     await assert.rejects(svc.createOrFind(request('o'.repeat(41))), (e) => e.code === 'C4C_INPUT' && /longer than 40/.test(e.message));
     await assert.rejects(svc.createOrFind(request('oX', { ObjectID: 'x' })), (e) => e.code === 'C4C_INPUT' && /cannot be set/.test(e.message));
-    assert.equal(sim.stats().requests, 0);
+    // 20 emoji are 40 characters as JavaScript counts code points... and 40 UTF-16 units: fits; 21 do not.
+    await assert.rejects(svc.createOrFind(request('😀'.repeat(21))), (e) => e.code === 'C4C_INPUT' && /longer than 40/.test(e.message));
+    assert.equal([...'😀'.repeat(21)].length, 21, 'only 21 code points: a code-point count would have let it through');
+    assert.equal(sim.stats().requests, sim.stats().metadata, 'nothing but the $metadata read: no lookup, no create');
+    assert.equal(sim.stats().metadata, 1);
   });
 });

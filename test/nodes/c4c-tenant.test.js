@@ -1,0 +1,68 @@
+'use strict';
+const assert = require('node:assert/strict');
+const { C4CSimulator } = require('../../dist/sandbox/c4c');
+const { helper, ours } = require('../helpers/node-red');
+
+const USER = 'SANDBOX_USER';
+const PASSWORD = 'sandbox-password-42';
+const NODES = [ours('c4c-config'), ours('c4c-create-customer')];
+
+describe('c4c-create-customer on a real tenant: redirects, logon pages, identification key', function () {
+  this.timeout(30000);
+  let sim;
+  let base;
+  before(async () => {
+    sim = new C4CSimulator({ users: { [USER]: PASSWORD } });
+    base = `http://127.0.0.1:${(await sim.listen(0)).address().port}`;
+  });
+  after(() => sim.close());
+  beforeEach(() => sim.reset());
+  afterEach(() => helper.unload());
+
+  const flow = (node = {}) => [
+    { id: 'f1', type: 'tab' },
+    { id: 'sys', type: 'c4c-config', baseUrl: base, servicePath: '/sap/c4c/odata/v1/c4codataapi', maxConcurrency: 4, timeout: 5000, retries: 0, backoffBase: 20, language: 'zh' },
+    { id: 'cust', z: 'f1', type: 'c4c-create-customer', system: 'sys', lookup: true, lookupField: 'LastName', wires: [['out']], ...node },
+    { id: 'ncatch', z: 'f1', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'out', z: 'f1', type: 'helper', wires: [] },
+    { id: 'caught', z: 'f1', type: 'helper', wires: [] },
+  ];
+  const creds = { sys: { username: USER, password: PASSWORD } };
+  const statuses = (id) => helper._NodePrototype.status.getCalls().filter((c) => c.thisValue.id === id).map((c) => c.args[0]);
+
+  for (const [mode, code] of [['redirect', 'C4C_REDIRECT'], ['login', 'C4C_NOT_ODATA']]) {
+    it(`${mode}: ${code} at the Catch node, nothing sent on with an empty ID`, async () => {
+      await helper.load(NODES, flow(), creds);
+      sim.injectErrors(0, 10, { mode });
+      const sent = [];
+      helper.getNode('out').on('input', (m) => sent.push(m));
+      const caught = new Promise((resolve) => helper.getNode('caught').on('input', resolve));
+      helper.getNode('cust').receive({ wechat: { openid: `o-${mode}` } });
+      const m = await caught;
+      assert.equal(m.error.code, code);
+      assert.match(m.error.message, /baseUrl and servicePath/);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(sent.length, 0);
+      assert.equal(sim.customers.length, 0);
+      const last = statuses('cust').pop();
+      assert.equal(last.fill, 'red');
+      assert.ok(last.text.length <= 32 || /^c4c-create-customer\./.test(last.text), last.text);
+    });
+  }
+
+  it('identification: the node creates with the OpenID as IDNumber and finds it after a rename; status starts "ready"', async () => {
+    await helper.load(NODES, flow({ lookupField: 'identification', identificationType: 'WX01' }), creds);
+    assert.match(statuses('cust')[0].text, /ready/);
+    const got = [];
+    const two = new Promise((resolve) => helper.getNode('out').on('input', (m) => { got.push(m); if (got.length === 2) resolve(); }));
+    helper.getNode('cust').receive({ wechat: { openid: 'oNodeIdent' } });
+    await new Promise((r) => setTimeout(r, 300));
+    sim.update(sim.customers[0].ObjectID, { LastName: 'Renamed' });
+    helper.getNode('cust').receive({ wechat: { openid: 'oNodeIdent' } });
+    await two;
+    assert.deepEqual(got.map((m) => m.c4c.created), [true, false]);
+    assert.equal(got[0].c4c.customerId, got[1].c4c.customerId);
+    assert.equal(sim.identifications[0].IDNumber, 'oNodeIdent');
+    assert.ok(sim.stats().languages.zh > 0, 'language zh sent');
+  });
+});
