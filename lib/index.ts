@@ -18,3 +18,4 @@ export * from './util/limiter';
 export * from './c4c/client';
 export * from './c4c/metadata';
 export * from './c4c/customer';
+export * from './wechat/template';
