@@ -19,7 +19,11 @@ module.exports = function (RED: NodeRED) {
     // The fallback after 45015/45047. An unset ${VAR} as template ID means "no fallback".
     const fallbackTemplate = configured(config.fallbackTemplateId);
     const fallbackTemplateId = fallbackTemplate.value;
-    const fallback: Fallback = (FALLBACKS as readonly string[]).includes(config.fallback) && !fallbackTemplate.missing ? config.fallback : 'none';
+    // An unset or empty ${WECHAT_TEMPLATE_ID} means "no fallback" (the bundled flow relies on it).
+    const fallback: Fallback = (FALLBACKS as readonly string[]).includes(config.fallback) && fallbackTemplateId ? config.fallback : 'none';
+    if (config.fallback && config.fallback !== 'none' && fallback === 'none') {
+      node.log(RED._('wechat-push.log.no-fallback', { name: fallbackTemplate.missing ?? 'fallbackTemplateId' }));
+    }
     const fallbackData = config.fallbackData ?? '';
     const fallbackDataType = config.fallbackDataType || 'json';
     const fallbackUrl = configured(config.fallbackUrl).value;

@@ -149,4 +149,30 @@ describe('wechat-push fallback when the push window is gone', function () {
     assert.equal(m.error.code, 45015);
     assert.equal(sim.stats().templateCalls, 0);
   });
+
+  describe('the bundled flow\'s push node', () => {
+    const bundled = require('../../flows/wechat-c4c.json').find((n) => n.id === 'wc.push');
+    const bundledFlow = () => flow({ ...Object.fromEntries(Object.entries(bundled).filter(([k]) => k.startsWith('fallback'))) });
+    afterEach(() => { delete process.env.WECHAT_TEMPLATE_ID; });
+
+    it('WECHAT_TEMPLATE_ID set: 45015 → template message with the CustomerID', async () => {
+      process.env.WECHAT_TEMPLATE_ID = 'TPL_CUSTOMER';
+      await helper.load(NODES, bundledFlow(), CREDS);
+      late('oFlow');
+      const out = once('out');
+      helper.getNode('push').receive(input('oFlow', '1000123'));
+      const m = await out;
+      assert.equal(m.wechatPush.channel, 'template');
+      assert.deepEqual(sim.messages[0].body.data, { character_string1: { value: '1000123' } });
+    });
+
+    it('WECHAT_TEMPLATE_ID unset: 45015 → Catch (dead letter), no template', async () => {
+      await helper.load(NODES, bundledFlow(), CREDS);
+      late('oFlow2');
+      const caught = once('caught');
+      helper.getNode('push').receive(input('oFlow2'));
+      assert.equal((await caught).error.code, 45015);
+      assert.equal(sim.stats().templateCalls, 0);
+    });
+  });
 });
