@@ -23,3 +23,4 @@ export * from './store/memory-delivery';
 export * from './c4c/errors';
 export * from './c4c/locks';
 export * from './util/http';
+export * from './wechat/template';

@@ -1,6 +1,7 @@
 /**
- * An offline WeChat API: /cgi-bin/token, /cgi-bin/stable_token, /cgi-bin/message/custom/send and
- * /cgi-bin/message/template/send with WeChat's errcodes, token lifetimes, the customer-service
+ * An offline WeChat API: /cgi-bin/token, /cgi-bin/stable_token, /cgi-bin/message/custom/send,
+ * /cgi-bin/message/template/send and /cgi-bin/message/subscribe/bizsend with WeChat's errcodes
+ * (templates registered through the control API, their data checked by type), token lifetimes, the customer-service
  * window and quota, and a control API for tests (/__sim/wechat/...). Plain node:http; mount it
  * with `handle(req, res)` (returns false for paths it does not own) or `listen(port)`.
  */
@@ -35,6 +36,19 @@ export interface WeChatSimOptions {
   ipWhitelist?: string[];
   /** Follower OpenIDs accepted even without a recorded interaction (for benchmarks). */
   openWindow?: boolean;
+  /** Templates known from the start (more through POST /__sim/wechat/templates). */
+  templates?: SimTemplate[];
+}
+
+/** A template of the account (我的模板): a template message or a subscription notice. */
+export interface SimTemplate {
+  id: string;
+  /** default: the first account */
+  appId?: string;
+  /** default 'template' */
+  kind?: 'template' | 'subscribe';
+  /** subscribe: the OpenIDs that accepted it; absent = everyone accepted */
+  acceptedBy?: string[];
 }
 
 interface IssuedToken {
@@ -59,7 +73,7 @@ interface Follower {
 export interface DeliveredMessage {
   at: number;
   appId: string;
-  api: 'custom' | 'template';
+  api: 'custom' | 'template' | 'subscribe';
   touser: string;
   msgtype: string;
   body: Record<string, unknown>;
@@ -87,6 +101,7 @@ export class WeChatApiSimulator {
   readonly faults: Faults = { latencyMs: 0, busy: 0, outageUntil: 0 };
   counters = WeChatApiSimulator.zero();
   private msgidSeq = 0n;
+  readonly templates = new Map<string, Required<Omit<SimTemplate, 'acceptedBy'>> & { acceptedBy?: string[] }>();
   private server: Server | undefined;
   /** Listeners told of every delivered message (the sandbox page shows them). */
   readonly onDelivered = new Set<(m: DeliveredMessage) => void>();
@@ -98,7 +113,7 @@ export class WeChatApiSimulator {
   }
 
   static zero() {
-    return { tokenRequests: 0, stableTokenRequests: 0, forceRefreshes: 0, sendCalls: 0, templateCalls: 0, delivered: 0, errors: {} as Record<string, number> };
+    return { tokenRequests: 0, stableTokenRequests: 0, forceRefreshes: 0, sendCalls: 0, templateCalls: 0, subscribeCalls: 0, delivered: 0, errors: {} as Record<string, number> };
   }
 
   constructor(opts: WeChatSimOptions = {}) {
@@ -115,8 +130,16 @@ export class WeChatApiSimulator {
       forceRefreshInterval: opts.forceRefreshInterval ?? 30,
       ipWhitelist: opts.ipWhitelist ?? [],
       openWindow: opts.openWindow ?? false,
+      templates: opts.templates ?? [],
     };
-    this.initial = { ...this.opts, accounts: [...this.opts.accounts], ipWhitelist: [...this.opts.ipWhitelist] };
+    this.initial = { ...this.opts, accounts: [...this.opts.accounts], ipWhitelist: [...this.opts.ipWhitelist], templates: [...this.opts.templates] };
+    for (const t of this.opts.templates) this.registerTemplate(t);
+  }
+
+  /** Add a template to an account (what 模板消息 → 从模板库中添加 / 订阅通知 → 选用 does). */
+  registerTemplate(t: SimTemplate): void {
+    const appId = t.appId ?? this.opts.accounts[0].appId;
+    this.templates.set(`${appId}/${t.id}`, { id: String(t.id), appId, kind: t.kind === 'subscribe' ? 'subscribe' : 'template', acceptedBy: t.acceptedBy?.map(String) });
   }
 
   // ---- follower interactions (what the simulated WeChat server reports) ---------------------
@@ -203,7 +226,9 @@ export class WeChatApiSimulator {
       case '/cgi-bin/message/custom/send':
         return this.customSend(res, url, body);
       case '/cgi-bin/message/template/send':
-        return this.templateSend(res, url, body);
+        return this.templateSend(res, url, body, 'template');
+      case '/cgi-bin/message/subscribe/bizsend':
+        return this.templateSend(res, url, body, 'subscribe');
       default:
         this.fail(res, 48001, 'api unauthorized');
     }
@@ -346,8 +371,10 @@ export class WeChatApiSimulator {
     sendJson(res, 200, { errcode: 0, errmsg: 'ok' });
   }
 
-  private templateSend(res: ServerResponse, url: URL, raw: string): void {
-    this.counters.templateCalls++;
+  /** Template message or subscription notice: follower, template, then every data value by its type. */
+  private templateSend(res: ServerResponse, url: URL, raw: string, kind: 'template' | 'subscribe'): void {
+    if (kind === 'template') this.counters.templateCalls++;
+    else this.counters.subscribeCalls++;
     const token = this.checkToken(res, url);
     if (!token) return;
     const body = this.parse(res, raw);
@@ -355,10 +382,21 @@ export class WeChatApiSimulator {
     const touser = String(body.touser ?? '');
     const follower = this.followers.get(`${token.appId}/${touser}`);
     if (!touser || (!follower && !this.opts.openWindow)) return this.fail(res, 40003, 'invalid openid');
-    // Template messages need a follower: 43004 "require subscribe".
+    // Template messages and notices need a follower: 43004 "require subscribe".
     if (follower && !follower.subscribed) return this.fail(res, 43004, 'require subscribe');
-    if (!body.template_id || typeof body.template_id !== 'string') return this.fail(res, 40037, 'invalid template_id');
-    if (!body.data || typeof body.data !== 'object') return this.fail(res, 47003, 'argument invalid! data invalid');
+    const tpl = typeof body.template_id === 'string' ? this.templates.get(`${token.appId}/${body.template_id}`) : undefined;
+    if (!tpl || tpl.kind !== kind) return this.fail(res, 40037, 'invalid template_id');
+    if (!body.data || typeof body.data !== 'object' || Array.isArray(body.data)) return this.fail(res, 47003, 'argument invalid! data invalid');
+    for (const [key, field] of Object.entries(body.data as Record<string, unknown>)) {
+      const value = field && typeof field === 'object' ? (field as Record<string, unknown>).value : undefined;
+      if (typeof value !== 'string' || !simValueOk(key, value, kind)) return this.fail(res, 47003, `argument invalid! data.${key}.value invalid`);
+    }
+    if (kind === 'subscribe' && tpl.acceptedBy && !tpl.acceptedBy.includes(touser)) return this.fail(res, 43101, 'user refuse to accept the msg');
+    if (kind === 'subscribe') {
+      this.deliver({ at: Date.now(), appId: token.appId, api: 'subscribe', touser, msgtype: 'subscribe', body });
+      sendJson(res, 200, { errcode: 0, errmsg: 'ok' });
+      return;
+    }
     // A 64-bit msgid beyond 2^53, written as a bare number as WeChat does.
     const msgid = (2n ** 62n + ++this.msgidSeq).toString();
     this.deliver({ at: Date.now(), appId: token.appId, api: 'template', touser, msgtype: 'template', body, msgid });
@@ -368,7 +406,7 @@ export class WeChatApiSimulator {
 
   private deliver(m: DeliveredMessage): void {
     this.counters.delivered++;
-    this.log(`WeChat API: ${m.api === 'template' ? 'template' : 'customer-service'} message to ${m.touser}`);
+    this.log(`WeChat API: ${m.api === 'template' ? 'template message' : m.api === 'subscribe' ? 'subscription notice' : 'customer-service message'} to ${m.touser}`);
     this.messages.push(m);
     if (this.messages.length > 100000) this.messages.splice(0, this.messages.length - 100000);
     for (const l of this.onDelivered) l(m);
@@ -390,12 +428,14 @@ export class WeChatApiSimulator {
 
   /** Back to the state after construction: settings, tokens, followers, faults, counters. */
   reset(): void {
-    Object.assign(this.opts, this.initial, { accounts: [...this.initial.accounts], ipWhitelist: [...this.initial.ipWhitelist] });
+    Object.assign(this.opts, this.initial, { accounts: [...this.initial.accounts], ipWhitelist: [...this.initial.ipWhitelist], templates: [...this.initial.templates] });
     this.tokens.clear();
     this.latestClassic.clear();
     this.latestStable.clear();
     this.forceLog.clear();
     this.followers.clear();
+    this.templates.clear();
+    for (const t of this.initial.templates) this.registerTemplate(t);
     this.messages.length = 0;
     this.faults.latencyMs = 0;
     this.faults.busy = 0;
@@ -421,6 +461,16 @@ export class WeChatApiSimulator {
         const f = this.interact(String(body.appId ?? this.opts.accounts[0].appId), String(body.openid), body.what ?? 'subscribe');
         return sendJson(res, 200, f);
       }
+      case 'GET templates':
+        return sendJson(res, 200, [...this.templates.values()]);
+      case 'POST templates': {
+        const list = Array.isArray(body) ? body : [body];
+        for (const t of list) {
+          if (!t || typeof t.id !== 'string' || !t.id) return sendJson(res, 400, { error: 'a template needs an id' });
+          this.registerTemplate(t);
+        }
+        return sendJson(res, 200, [...this.templates.values()]);
+      }
       case 'POST revoke':
         return sendJson(res, 200, { revoked: this.revokeTokens(body.appId) });
       case 'POST faults':
@@ -441,5 +491,51 @@ export class WeChatApiSimulator {
       default:
         return sendJson(res, 404, { error: `unknown control ${req.method} ${what}` });
     }
+  }
+}
+
+/**
+ * The simulator's own reading of WeChat's value rules per key type (类目模板消息 参数值内容限制说明),
+ * independent of lib/: the type is the key without its trailing digits.
+ */
+export function simValueOk(key: string, value: string, kind: 'template' | 'subscribe'): boolean {
+  const chars = [...value];
+  const n = chars.length;
+  if (n === 0) return false;
+  const han = (c: string) => /\p{Script=Han}/u.test(c);
+  const digit = (c: string) => c >= '0' && c <= '9';
+  const letter = (c: string) => /^[A-Za-z]$/.test(c);
+  const type = key.replace(/[0-9]+$/, '');
+  switch (type) {
+    case 'thing':
+    case 'const':
+      return n <= 20;
+    case 'number':
+      return n <= 32 && /^[+-]?[0-9]+(\.[0-9]+)?$/.test(value);
+    case 'letter':
+      return n <= 32 && chars.every(letter);
+    case 'symbol':
+      return n <= 5 && chars.every((c) => !digit(c) && !letter(c) && !han(c) && !/\s/.test(c) && !/\p{L}/u.test(c));
+    case 'character_string':
+      return n <= 32 && chars.every((c) => !han(c) && !/\s/.test(c));
+    case 'time':
+    case 'date':
+      return chars.some(digit) && chars.every((c) => digit(c) || '年月日时分秒点:：-/. ~～T'.includes(c));
+    case 'amount': {
+      let rest = value.endsWith('元') ? value.slice(0, -1) : value;
+      if (rest && !digit(rest[0])) rest = rest.slice(1);
+      const [whole, frac, more] = rest.split('.');
+      return more === undefined && !!whole && [...whole].every(digit) && whole.length <= (kind === 'template' ? 12 : 10) && (frac === undefined || (frac.length > 0 && [...frac].every(digit)));
+    }
+    case 'phone_number':
+      return n <= 17 && chars.every((c) => digit(c) || '+-()（） '.includes(c));
+    case 'car_number':
+      return n <= 8 && chars.every((c, i) => digit(c) || letter(c) || ((i === 0 || i === n - 1) && han(c)));
+    case 'name':
+      return chars.some(han) ? n <= 10 : n <= 20;
+    case 'phrase':
+      return n <= 5 && chars.every(han);
+    default:
+      return n <= 20;
   }
 }

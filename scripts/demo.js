@@ -41,6 +41,8 @@ async function startDemo(opts = {}) {
     timeoutMs: opts.wechatTimeoutMs,
   });
   await sandbox.listen();
+  // A template message for the push fallback (issue 11): registered in the simulated account.
+  sandbox.wechatApi.registerTemplate({ id: 'sandbox-customer-id', kind: 'template' });
   const o = sandbox.opts;
   const deadLetterFile = opts.deadLetterFile ?? path.join(userDir, 'dead-letter.jsonl');
   const flowFile = path.join(userDir, 'flows.json');
@@ -57,6 +59,7 @@ async function startDemo(opts = {}) {
     C4C_USER: o.c4cUser,
     C4C_PASSWORD: s.c4cPassword,
     DEAD_LETTER_FILE: deadLetterFile,
+    WECHAT_TEMPLATE_ID: 'sandbox-customer-id',
     ...(opts.env || {}),
   };
   let nr;

@@ -65,6 +65,12 @@ export function hintFor(errcode: number, errmsg = ''): string | undefined {
       return 'daily API quota used up; it resets at midnight (Beijing time) or can be cleared in the admin console';
     case 43004:
       return 'the recipient does not follow the account';
+    case 40037:
+      return 'the template ID is wrong or the template was deleted (模板消息 / 订阅通知 → 我的模板)';
+    case 47003:
+      return 'the template data does not fit the template (a key or a value breaks its type\'s rules)';
+    case 43101:
+      return 'the follower has not accepted this subscription notice';
     case 40003:
       return 'the OpenID does not belong to this account';
     case 48001:
@@ -357,6 +363,11 @@ export class WeChatClient extends EventEmitter {
 
   sendTemplate(body: Record<string, unknown>): Promise<Record<string, unknown>> {
     return this.call('message/template/send', '/cgi-bin/message/template/send', body);
+  }
+
+  /** Subscription notice (订阅通知) to a follower who accepted the template. */
+  sendSubscribe(body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return this.call('message/subscribe/bizsend', '/cgi-bin/message/subscribe/bizsend', body);
   }
 
   // ---- auto refresh (one timer per account, however many token-refresh nodes) ----------------

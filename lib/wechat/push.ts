@@ -1,3 +1,4 @@
+import { templateData } from './template';
 /** Building the body of a customer-service or template message from node settings and msg. */
 export const PUSH_TYPES = ['text', 'image', 'news', 'mpnews', 'template', 'raw'] as const;
 export type PushType = (typeof PUSH_TYPES)[number];
@@ -63,9 +64,10 @@ export function buildPush(type: PushType, touser: string, content: unknown, temp
       const fields: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(data)) {
         if (['template_id', 'url', 'miniprogram', 'touser', 'client_msg_id'].includes(k) && data === c) continue;
-        fields[k] = isObject(v) ? v : { value: String(v) };
+        fields[k] = v;
       }
-      const body: Record<string, unknown> = { touser, template_id: id, data: fields };
+      // WeChat's current rules (lib/wechat/template.ts): refused here, before any request.
+      const body: Record<string, unknown> = { touser, template_id: id, data: templateData(fields, 'template') };
       if (typeof c.url === 'string') body.url = c.url;
       if (isObject(c.miniprogram)) body.miniprogram = c.miniprogram;
       if (typeof c.client_msg_id === 'string') body.client_msg_id = c.client_msg_id;
@@ -73,5 +75,103 @@ export function buildPush(type: PushType, touser: string, content: unknown, temp
     }
     default:
       throw new PushError(`unknown message type ${String(type)}`);
+  }
+}
+
+// ---- fallback when the customer-service window is gone ---------------------------------------
+
+export const FALLBACKS = ['none', 'template', 'subscribe'] as const;
+export type Fallback = (typeof FALLBACKS)[number];
+export type PushChannel = 'custom' | 'template' | 'subscribe';
+
+/** Customer-service errcodes after which the fallback is tried: outside the window, quota used. */
+export const FALLBACK_ERRCODES = new Set([45015, 45047]);
+
+/** What `msg.wechatPush` says: the channel that delivered, and the 64-bit msgid (a string) if WeChat gave one. */
+export interface PushOutcome {
+  channel: PushChannel;
+  msgid?: string;
+  /** WeChat's answer of the send that delivered */
+  answer: Record<string, unknown>;
+  /** the customer-service errcode that caused the fallback */
+  firstCode?: number;
+}
+
+export interface PushSender {
+  sendCustom(body: Record<string, unknown>): Promise<Record<string, unknown>>;
+  sendTemplate(body: Record<string, unknown>): Promise<Record<string, unknown>>;
+  sendSubscribe(body: Record<string, unknown>): Promise<Record<string, unknown>>;
+}
+
+/**
+ * The customer-service send failed with 45015/45047 and the fallback failed as well. `code` is the
+ * fallback's errcode (or its error code), `firstCode` the customer-service errcode, `codes` both in
+ * order: `[45015, 43004]`.
+ */
+export class FallbackError extends Error {
+  readonly code: number | string;
+  readonly codes: (number | string)[];
+  readonly firstCode: number;
+  readonly channel: PushChannel;
+  readonly cause: unknown;
+  constructor(channel: PushChannel, first: Error & { code?: unknown }, second: Error & { code?: unknown }) {
+    const firstCode = Number(first.code);
+    const code = typeof second.code === 'number' || typeof second.code === 'string' ? second.code : 'ERROR';
+    super(`customer-service message failed (${first.message}); the ${channel === 'template' ? 'template message' : 'subscription notice'} fallback failed too (${second.message})`);
+    this.name = 'FallbackError';
+    this.code = code;
+    this.firstCode = firstCode;
+    this.codes = [firstCode, code];
+    this.channel = channel;
+    this.cause = second;
+  }
+}
+
+function msgidOf(answer: Record<string, unknown>): string | undefined {
+  const id = answer.msgid ?? answer.msg_id;
+  // parseJsonExact already gives ids as strings; never let a number through.
+  return id === undefined || id === null || id === '' ? undefined : String(id);
+}
+
+/**
+ * The body of a template message or subscription notice to `touser`: `data` checked against
+ * WeChat's current rules (TemplateDataError before any request), `url` as the template's link
+ * (`url`) or the notice's page (`page`).
+ */
+export function buildFallback(kind: 'template' | 'subscribe', touser: string, templateId: string, data: unknown, url?: string): PushRequest & { channel: PushChannel } {
+  if (!touser) throw new PushError('no recipient OpenID (touser)');
+  if (!templateId) throw new PushError(`${kind} fallback: a template ID is needed (fallbackTemplateId)`);
+  const fields = templateData(data, kind);
+  const body: Record<string, unknown> = { touser, template_id: templateId, data: fields };
+  if (url) body[kind === 'template' ? 'url' : 'page'] = url;
+  return { api: kind === 'template' ? 'template' : 'custom', body, channel: kind };
+}
+
+function isFallbackCode(err: unknown): err is Error & { code: number } {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === 'number' && FALLBACK_ERRCODES.has((err as unknown as { code: number }).code);
+}
+
+/**
+ * Send `req`; when it is a customer-service message that WeChat refuses with 45015 or 45047 and a
+ * fallback is given, send the fallback to the same follower instead. Only the customer-service
+ * send can fall back (a template send that fails is the error as it is).
+ */
+export async function deliverPush(sender: PushSender, req: PushRequest, fallback?: PushRequest & { channel: PushChannel }): Promise<PushOutcome> {
+  if (req.api === 'template') {
+    const answer = await sender.sendTemplate(req.body);
+    return { channel: 'template', answer, msgid: msgidOf(answer) };
+  }
+  try {
+    const answer = await sender.sendCustom(req.body);
+    return { channel: 'custom', answer, msgid: msgidOf(answer) };
+  } catch (err) {
+    if (!fallback || !isFallbackCode(err)) throw err;
+    const first = err;
+    try {
+      const answer = fallback.channel === 'template' ? await sender.sendTemplate(fallback.body) : await sender.sendSubscribe(fallback.body);
+      return { channel: fallback.channel, answer, msgid: msgidOf(answer), firstCode: first.code };
+    } catch (second) {
+      throw new FallbackError(fallback.channel, first, second as Error & { code?: unknown });
+    }
   }
 }

@@ -1,5 +1,6 @@
 import { WeChatApiError } from '../../lib/wechat/api';
-import { buildPush, PUSH_TYPES, type PushType } from '../../lib/wechat/push';
+import { buildFallback, buildPush, deliverPush, FALLBACKS, FallbackError, PUSH_TYPES, type Fallback, type PushType } from '../../lib/wechat/push';
+import { configured } from '../shared/config';
 import { evaluate } from '../shared/evaluate';
 import type { NodeInstance, NodeRED } from '../shared/types';
 import type { WeChatConfigNode } from '../wechat-config/wechat-config';
@@ -15,11 +16,23 @@ module.exports = function (RED: NodeRED) {
     const content = config.content || 'payload';
     const contentType = config.contentType || 'msg';
     const templateId = String(config.templateId || '');
+    // The fallback after 45015/45047. An unset ${VAR} as template ID means "no fallback".
+    const fallbackTemplate = configured(config.fallbackTemplateId);
+    const fallbackTemplateId = fallbackTemplate.value;
+    // An unset or empty ${WECHAT_TEMPLATE_ID} means "no fallback" (the bundled flow relies on it).
+    const fallback: Fallback = (FALLBACKS as readonly string[]).includes(config.fallback) && fallbackTemplateId ? config.fallback : 'none';
+    if (config.fallback && config.fallback !== 'none' && fallback === 'none') {
+      node.log(RED._('wechat-push.log.no-fallback', { name: fallbackTemplate.missing ?? 'fallbackTemplateId' }));
+    }
+    const fallbackData = config.fallbackData ?? '';
+    const fallbackDataType = config.fallbackDataType || 'json';
+    const fallbackUrl = configured(config.fallbackUrl).value;
     let sent = 0;
 
     const client = accountNode?.client;
     if (!accountNode) node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-push.status.no-account') });
     else if (!client) node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-push.status.no-secret') });
+    else node.status({});
 
     node.on('input', (msg, send, done) => {
       if (!client) {
@@ -27,22 +40,36 @@ module.exports = function (RED: NodeRED) {
         return;
       }
       node.status({ fill: 'blue', shape: 'dot', text: RED._('wechat-push.status.sending') });
-      Promise.all([evaluate(RED, node, msg, touser, touserType), evaluate(RED, node, msg, content, contentType)])
-        .then(([to, value]) => {
-          const req = buildPush(msgtype, to === undefined || to === null ? '' : String(to), value, templateId);
-          return req.api === 'template' ? client.sendTemplate(req.body) : client.sendCustom(req.body);
+      Promise.all([
+        evaluate(RED, node, msg, touser, touserType),
+        evaluate(RED, node, msg, content, contentType),
+        fallback === 'none' ? undefined : evaluate(RED, node, msg, fallbackData, fallbackDataType),
+      ])
+        .then(([to, value, data]) => {
+          const recipient = to === undefined || to === null ? '' : String(to);
+          const req = buildPush(msgtype, recipient, value, templateId);
+          // Built (and checked against WeChat's template rules) before anything is sent.
+          const alt = fallback !== 'none' && req.api === 'custom' ? buildFallback(fallback, String(req.body.touser ?? recipient), fallbackTemplateId, data, fallbackUrl) : undefined;
+          return deliverPush(client, req, alt);
         })
-        .then((answer) => {
+        .then((outcome) => {
           sent++;
-          msg.payload = answer;
-          const msgid = answer.msgid ? ` ${String(answer.msgid)}` : '';
-          node.status({ fill: 'green', shape: 'dot', text: RED._('wechat-push.status.sent', { count: sent, msgid }) });
+          msg.payload = outcome.answer;
+          msg.wechatPush = outcome.msgid ? { channel: outcome.channel, msgid: outcome.msgid } : { channel: outcome.channel };
+          node.status({ fill: outcome.channel === 'custom' ? 'green' : 'yellow', shape: 'dot', text: RED._(`wechat-push.status.sent-${outcome.channel}`, { count: sent }) });
           send(msg);
           done();
         })
         .catch((err: Error & { code?: unknown }) => {
-          const text = err instanceof WeChatApiError ? `${err.errcode} ${err.errmsg}` : err.message;
-          node.status({ fill: 'red', shape: 'ring', text: client.redact(text).slice(0, 64) });
+          let text: string;
+          if (err instanceof FallbackError) {
+            text = RED._('wechat-push.status.both-failed', { first: err.firstCode, code: String(err.code) });
+            // A Catch node sees msg.error.code (the fallback's errcode) and, here, both codes.
+            msg.wechatPush = { channel: err.channel, failed: true, firstCode: err.firstCode, codes: err.codes };
+          }
+          else if (err instanceof WeChatApiError) text = RED._('wechat-push.status.errcode', { code: err.errcode });
+          else text = RED._('wechat-push.status.failed', { code: typeof err.code === 'string' || typeof err.code === 'number' ? String(err.code) : 'ERROR' });
+          node.status({ fill: 'red', shape: 'ring', text: client.redact(text).slice(0, 32) });
           err.message = client.redact(err.message);
           done(err);
         });

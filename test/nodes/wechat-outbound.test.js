@@ -77,7 +77,7 @@ describe(`wechat-push and token-refresh against the simulator (Node-RED ${nodeRe
       const f = sim.interact(APPID, 'oE', 'message');
       const to = prepare(f) || 'oE';
       const caught = gather('caught', 1);
-      helper.getNode('push').receive({ payload: 'hello', wechat: { openid: typeof to === 'string' ? to : 'oE' } });
+      helper.getNode('push').receive({ payload: push.msgtype === 'template' ? { thing1: 'hello' } : 'hello', wechat: { openid: typeof to === 'string' ? to : 'oE' } });
       const [m] = await caught.done;
       assert.equal(m.error.code, code);
       assert.match(m.error.message, new RegExp(String(code)));
@@ -97,12 +97,14 @@ describe(`wechat-push and token-refresh against the simulator (Node-RED ${nodeRe
 
   it('template push: data wrapped as {value}, the 64-bit msgid exact in msg.payload', async () => {
     await helper.load(NODES, pushFlow({ msgtype: 'template', templateId: 'TPL_1' }), CREDS);
+    sim.registerTemplate({ id: 'TPL_1' });
     sim.interact(APPID, 'oTpl', 'subscribe');
     const out = gather('out', 1);
-    helper.getNode('push').receive({ payload: { first: '欢迎', customer: { value: '1000123', color: '#173177' }, url: 'https://example.com' }, wechat: { openid: 'oTpl' } });
+    helper.getNode('push').receive({ payload: { thing1: '欢迎', character_string2: { value: '1000123' }, url: 'https://example.com' }, wechat: { openid: 'oTpl' } });
     const [m] = await out.done;
     assert.equal(m.payload.msgid, sim.messages[0].msgid);
-    assert.deepEqual(sim.messages[0].body, { touser: 'oTpl', template_id: 'TPL_1', data: { first: { value: '欢迎' }, customer: { value: '1000123', color: '#173177' } }, url: 'https://example.com' });
+    assert.deepEqual(m.wechatPush, { channel: 'template', msgid: sim.messages[0].msgid });
+    assert.deepEqual(sim.messages[0].body, { touser: 'oTpl', template_id: 'TPL_1', data: { thing1: { value: '欢迎' }, character_string2: { value: '1000123' } }, url: 'https://example.com' });
   });
 
   it('a push with nothing to send is an input error through done(err), and sends nothing', async () => {

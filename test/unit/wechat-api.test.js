@@ -178,6 +178,7 @@ describe('WeChatClient against the WeChat API simulator', function () {
   it('template message: the 64-bit msgid comes back exact, as a string', async () => {
     const c = client();
     sim.interact(APPID, 'oT', 'subscribe');
+    sim.registerTemplate({ id: 'tpl' }); // the simulator knows only registered templates (else 40037)
     const a = await c.sendTemplate({ touser: 'oT', template_id: 'tpl', data: { k: { value: 'v' } } });
     assert.equal(typeof a.msgid, 'string');
     assert.equal(a.msgid, sim.messages[0].msgid);
