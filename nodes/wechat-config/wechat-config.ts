@@ -60,6 +60,7 @@ module.exports = function (RED: NodeRED) {
       done();
     });
   }
+  (require('../shared/check') as typeof import('../shared/check')).registerChecks(RED); // Test connection (admin API)
   RED.nodes.registerType('wechat-config', WeChatConfig, {
     credentials: {
       appSecret: { type: 'password' },
