@@ -9,7 +9,35 @@
  */
 import { checkC4C, checkWeChat, type CheckResult } from '../../lib/check';
 import { HINT_CATALOG } from '../../lib/hints';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { NodeRED } from './types';
+
+/**
+ * The runtime loads only its own language; the editor's may differ. The endpoints read the
+ * config nodes' catalogs themselves (dist/nodes/<type>/locales/<lang>/<type>.json).
+ */
+const catalogs = new Map<string, Record<string, unknown>>();
+function catalog(type: string, lang: string): Record<string, unknown> {
+  const key = `${type}/${lang}`;
+  if (!catalogs.has(key)) {
+    let data: Record<string, unknown> = {};
+    try {
+      data = JSON.parse(fs.readFileSync(path.join(__dirname, '..', type, 'locales', lang, `${type}.json`), 'utf8'));
+    } catch { /* no such language: en-US is used */ }
+    catalogs.set(key, data);
+  }
+  return catalogs.get(key)!;
+}
+export function translate(key: string, lang: string, subs: Record<string, unknown> = {}): string {
+  const type = key.split('.')[0];
+  const langs = /^zh/i.test(lang) ? ['zh-CN', 'en-US'] : ['en-US'];
+  for (const l of langs) {
+    const v = key.split('.').reduce<unknown>((o, p) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[p] : undefined), catalog(type, l));
+    if (typeof v === 'string') return v.replace(/__(\w+)__/g, (_m, n: string) => String(subs[n] ?? ''));
+  }
+  return key;
+}
 
 let registered = false;
 
@@ -30,11 +58,7 @@ export function registerChecks(RED: NodeRED): void {
   if (registered || !(RED as any).httpAdmin) return;
   registered = true;
   const R = RED as any;
-  const t = (key: string, lng: string, subs: Record<string, unknown> = {}): string => {
-    const full = `node-red-contrib-wechat-c4c/${key.split('.')[0]}:${key}`;
-    const a = RED._(full, { ...subs, lng });
-    return a && a !== full && !a.endsWith(key) ? a : RED._(key, { ...subs, lng });
-  };
+  const t = translate;
   const answer = (res: any, type: 'wechat-config' | 'c4c-config', lng: string, r: CheckResult): void => {
     const hint = r.hint ? t(`${HINT_CATALOG[r.hint]}.hints.${r.hint}`, lng) : '';
     const message = r.ok
