@@ -21,9 +21,11 @@ export interface CheckResult {
 }
 
 function failure(err: unknown, secrets: string[]): CheckResult {
-  const e = (err || {}) as { code?: unknown; errcode?: unknown; message?: unknown };
+  const e = (err || {}) as { code?: unknown; errcode?: unknown; errmsg?: unknown; message?: unknown };
   const code = String(e.errcode ?? e.code ?? 'ERROR');
-  return { ok: false, code, message: redact(String(e.message ?? err), secrets), hint: hintKey(err) };
+  // WeChat: errcode + errmsg only (the dialog shows the translated hint beside it)
+  const message = e.errmsg !== undefined ? `${code} ${String(e.errmsg)}` : String(e.message ?? err);
+  return { ok: false, code, message: redact(message, secrets), hint: hintKey(err) };
 }
 
 export async function checkWeChat(opts: { apiBase: string; appId: string; secret: string; mode?: TokenMode; timeoutMs?: number }): Promise<CheckResult> {

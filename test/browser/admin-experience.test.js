@@ -149,6 +149,22 @@ describe('browser: the admin experience (issue 12)', function () {
     await context.close();
   });
 
+  it('help code wraps inside the sidebar (no code runs off its edge)', async () => {
+    const { page, context } = await openEditor(d.editorUrl);
+    for (const type of ['c4c-config', 'wechat-config', 'wechat-in', 'c4c-create-customer', 'wechat-push']) {
+      await page.evaluate((t) => RED.sidebar.help.show(t), type);
+      await page.waitForFunction(() => document.querySelectorAll('#red-ui-sidebar-content .red-ui-help code').length > 0);
+      const over = await page.evaluate(() => {
+        const box = document.querySelector('#red-ui-sidebar-content').getBoundingClientRect();
+        return [...document.querySelectorAll('#red-ui-sidebar-content .red-ui-help code, #red-ui-sidebar-content .red-ui-help pre')]
+          .filter((el) => el.getBoundingClientRect().right > box.right + 1).map((el) => el.textContent.slice(0, 40));
+      });
+      assert.deepEqual(over, [], `${type}: code beyond the sidebar`);
+    }
+    await screenshot(page, 'help-code-wraps');
+    await context.close();
+  });
+
   it('the sandbox page at 375 px has no horizontal scroll and re-renders bubbles and log on 中文/EN', async () => {
     const context = await browser.newContext({ viewport: { width: 375, height: 800 }, locale: 'zh-CN' });
     const page = await context.newPage();
