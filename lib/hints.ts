@@ -36,7 +36,8 @@ export function hintKey(err: unknown): HintKey | undefined {
     case 'ETIMEDOUT': case 'ECONNABORTED': return 'timeout';
     default: break;
   }
-  if (CONNECT.has(code)) return 'tenant-url';
+  // A connection failure towards WeChat's API is not about the C4C Tenant URL.
+  if (CONNECT.has(code)) return (err as { name?: string }).name === 'WeChatHttpError' ? undefined : 'tenant-url';
   if (/Resource not found for (the )?segment/i.test(text)) return 'service-path';
   return undefined;
 }

@@ -32,6 +32,8 @@ describe('lib/hints', () => {
   }
   it('an unknown error has no hint; short codes are status-sized', () => {
     assert.equal(hintKey(new Error('something else')), undefined);
+    const wechatDown = Object.assign(new Error('WeChat token failed: connect ECONNREFUSED'), { name: 'WeChatHttpError', code: 'ECONNREFUSED' });
+    assert.equal(hintKey(wechatDown), undefined, 'not the C4C Tenant URL');
     assert.equal(shortCode({ code: 'C4C_401' }), 'C4C 401');
     assert.equal(shortCode({ errcode: 40164, code: 40164 }), '40164');
   });
