@@ -8,16 +8,19 @@ const HELP = `Usage: wechat-c4c-sandbox [options]
   --webhook URL       the Node-RED webhook WeChat calls (default ${SANDBOX_DEFAULTS.webhook})
   --mode plain|safe   message mode (default ${SANDBOX_DEFAULTS.mode})
   --app-id ID         the sandbox account's AppID (default ${SANDBOX_DEFAULTS.appId})
-  --app-secret S      its AppSecret
-  --token T           its server Token
-  --aes-key K         its EncodingAESKey (43 characters)
+  --app-secret S      its AppSecret (default ${SANDBOX_DEFAULTS.appSecret})
+  --token T           its server Token (default ${SANDBOX_DEFAULTS.token})
+  --aes-key K         its EncodingAESKey, 43 characters
+                      (default ${SANDBOX_DEFAULTS.encodingAESKey})
   --c4c-user U        the C4C user (default ${SANDBOX_DEFAULTS.c4cUser})
-  --c4c-password P    the C4C password
+  --c4c-password P    the C4C password (default ${SANDBOX_DEFAULTS.c4cPassword})
   --extension-field F a C4C extension field on IndividualCustomer (repeatable), e.g. WeChatOpenID_KUT
   -h, --help          this text
 
 Secrets not given on the command line are read from WECHAT_APP_SECRET, WECHAT_TOKEN,
-WECHAT_AES_KEY and C4C_PASSWORD, else the sandbox's own defaults are used.`;
+WECHAT_AES_KEY and C4C_PASSWORD, else the defaults above are used. They are sandbox-only
+values: they open doors on this sandbox and nowhere else. Fill your wechat-config and
+c4c-config nodes with them (API base and Tenant URL = the sandbox's address).`;
 
 export function parseArgs(argv: string[]): SandboxOptions & { help?: boolean } {
   const out: SandboxOptions & { help?: boolean } = {};
@@ -81,6 +84,11 @@ export async function main(): Promise<void> {
   C4C OData:     ${sandbox.url}/sap/c4c/odata/v1/c4codataapi   (C4C_BASE_URL=${sandbox.url})
   webhook:       ${o.webhook}
   account:       AppID ${o.appId}, gh id ${o.ghId}
+Sandbox-only credentials (for your wechat-config / c4c-config nodes):
+  AppSecret      ${o.appSecret}
+  Token          ${o.token}
+  EncodingAESKey ${o.encodingAESKey}
+  C4C user       ${o.c4cUser}   password ${o.c4cPassword}
 Ctrl-C stops it.
 `);
   const stop = (): void => {

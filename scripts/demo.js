@@ -90,9 +90,8 @@ async function startDemo(opts = {}) {
   return {
     sandbox, nr, env, userDir, deadLetterFile, secrets: s,
     editorUrl: `${nr.url}/`, sandboxUrl: `${sandbox.url}/`,
-    stop: async () => {
-      await nr.stop();
-      await sandbox.close();
+    stop: async (killAfterMs) => {
+      await Promise.all([nr.stop(killAfterMs), sandbox.close()]);
     },
   };
 }

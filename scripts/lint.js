@@ -56,6 +56,30 @@ for (const file of [...walk(path.join(root, 'nodes')), ...walk(path.join(root, '
   if (rel.startsWith('lib') && /require\(['"]node-red|from ['"]node-red|@node-red\//.test(text)) problems.push(`${rel}: lib/ must not import Node-RED`);
 }
 
+// Statuses (issue 12): short in both languages, every status key a node uses in both of its
+// catalogs, and Chinese statuses in Chinese. A placeholder counts as PLACEHOLDER_WIDTH characters.
+const { statusTexts, statusLength, STATUS_MAX } = require('./status-rule');
+// Words that stay as they are in Chinese text (names of things the admin types or sees in 公众平台).
+const ZH_KEEP = /^(AppID|AppSecret|Token|token|access_token|OpenID|OData|C4C|URL|CSRF|AES|IP|API|ID|msg\.[\w.]+|wechat-[\w-]+|c4c-[\w-]+|stable_token|SY|HTTP|Redis|ms|s)$/;
+for (const type of Object.keys(pkg['node-red'].nodes)) {
+  const texts = statusTexts(root, type);
+  for (const { lang, key, text } of texts) {
+    const n = statusLength(text);
+    if (n > STATUS_MAX) problems.push(`${type}: ${lang} status.${key} is ${n} characters (max ${STATUS_MAX}): "${text}"`);
+    if (lang === 'zh-CN') {
+      const words = text.replace(/__\w+__/g, '').match(/[A-Za-z][\w.-]*/g) || [];
+      const english = words.filter((w) => !ZH_KEEP.test(w));
+      if (english.length) problems.push(`${type}: zh-CN status.${key} has untranslated English (${english.join(', ')}): "${text}"`);
+    }
+  }
+  const ts = path.join(root, 'nodes', type, `${type}.ts`);
+  if (!fs.existsSync(ts)) continue;
+  const src = fs.readFileSync(ts, 'utf8');
+  for (const m of src.matchAll(new RegExp(`${type}\\.status\\.([\\w-]+)`, 'g'))) {
+    for (const lang of LANGS) if (!texts.some((t) => t.lang === lang && t.key === m[1])) problems.push(`${type}: status key ${m[1]} used in ${type}.ts is missing in ${lang}`);
+  }
+}
+
 if (problems.length) {
   console.error(problems.map((p) => `lint: ${p}`).join('\n'));
   process.exit(1);

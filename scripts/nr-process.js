@@ -88,11 +88,11 @@ async function startNodeRed({ port, userDir, flows, credentials, settings, env =
     userDir: dir,
     child,
     output,
-    stop: () => new Promise((resolve) => {
+    stop: (killAfterMs = 5000) => new Promise((resolve) => {
       if (exited) return resolve();
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
-      setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 5000).unref();
+      setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, killAfterMs).unref();
     }),
   };
 }

@@ -63,6 +63,7 @@ module.exports = function (RED: NodeRED) {
       done();
     });
   }
+  (require('../shared/check') as typeof import('../shared/check')).registerChecks(RED); // Test connection (admin API)
   RED.nodes.registerType('c4c-config', C4CConfig, {
     credentials: {
       username: { type: 'text' },

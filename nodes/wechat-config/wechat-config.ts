@@ -59,6 +59,7 @@ module.exports = function (RED: NodeRED) {
       this.account.close().then(() => done(), () => done());
     });
   }
+  (require('../shared/check') as typeof import('../shared/check')).registerChecks(RED); // Test connection (admin API)
   RED.nodes.registerType('wechat-config', WeChatConfig, {
     credentials: {
       appSecret: { type: 'password' },

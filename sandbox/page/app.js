@@ -7,14 +7,20 @@
       follower: '粉丝', newFollower: '换一个粉丝', follow: '关注', unfollow: '取消关注', sendBtn: '发送', placeholder: '发消息',
       customers: 'C4C 个人客户', created: '创建时间', noCustomers: '还没有客户。点“关注”试试。', log: '事件日志',
       youFollowed: '你关注了公众号', youUnfollowed: '你取消了关注', reply: '被动回复', push: '客服消息', noReply: '（公众号没有回复）',
-      checksOk: '回复检查通过', checksBad: '回复检查失败', lang: 'EN'
+      checksOk: '回复检查通过', checksBad: '回复检查失败', lang: 'EN',
+      unavailable: '该公众号暂时无法提供服务，请稍后再试', customerCreated: 'C4C：已为 {openid} 创建客户 {id}',
+      pushTo: '客服消息 → {openid}：{text}', newToken: 'WeChat API：新的 access_token', webhook: 'WeChat → Webhook：{what}，来自 {openid}',
+      errcode: 'WeChat API 返回错误码 {code}', csMessage: 'WeChat API：发给 {openid} 的客服消息', tplMessage: 'WeChat API：发给 {openid} 的模板消息'
     },
     en: {
       title: 'WeChat × SAP C4C sandbox', mode: 'Message mode', safe: 'Safe mode', plain: 'Plaintext', account: 'Official Account · Sandbox',
       follower: 'Follower', newFollower: 'new follower', follow: 'Follow', unfollow: 'Unfollow', sendBtn: 'Send', placeholder: 'Message',
       customers: 'C4C individual customers', created: 'Created', noCustomers: 'No customers yet. Tap Follow.', log: 'Event log',
       youFollowed: 'You followed the account', youUnfollowed: 'You unfollowed', reply: 'reply', push: 'customer-service message', noReply: '(no reply from the account)',
-      checksOk: 'reply checks passed', checksBad: 'reply checks failed', lang: '中文'
+      checksOk: 'reply checks passed', checksBad: 'reply checks failed', lang: '中文',
+      unavailable: 'This account cannot serve you right now; try again later', customerCreated: 'C4C: customer {id} created for {openid}',
+      pushTo: 'push → {openid}: {text}', newToken: 'WeChat API: new access token', webhook: 'WeChat → webhook: {what} from {openid}',
+      errcode: 'WeChat API errcode {code}', csMessage: 'WeChat API: customer-service message to {openid}', tplMessage: 'WeChat API: template message to {openid}'
     }
   };
   var lang = localStorage.getItem('sandbox-lang') || (navigator.language && navigator.language.indexOf('zh') === 0 ? 'zh' : 'en');
@@ -23,7 +29,30 @@
   var seenCustomers = {};
 
   function $(id) { return document.getElementById(id); }
-  function t(key) { return (T[lang] && T[lang][key]) || key; }
+  function t(key, subs) {
+    var text = (T[lang] && T[lang][key]) || key;
+    return text.replace(/\{(\w+)\}/g, function (m, k) { return subs && subs[k] !== undefined ? subs[k] : m; });
+  }
+  // The page is drawn from this state, so a language switch re-renders everything (bubbles, log).
+  // A log entry keeps the time it happened (the server's `at`), also across reloads.
+  var chat = [];   // {kind, key?, text?, tag?}
+  var log = [];    // {at, cls, key?, subs?, text?}
+  var MAX_LOG = 200;
+  // The sandbox server's log lines are English; the ones the page knows are shown translated.
+  var KNOWN = [
+    [/^WeChat API: new access token/, function () { return { key: 'newToken' }; }],
+    [/^WeChat → webhook: (\S+) from (\S+)/, function (m) { return { key: 'webhook', subs: { what: m[1], openid: m[2] } }; }],
+    [/^WeChat API errcode (-?\d+)/, function (m) { return { key: 'errcode', subs: { code: m[1] } }; }],
+    [/^WeChat API: customer-service message to (\S+)/, function (m) { return { key: 'csMessage', subs: { openid: m[1] } }; }],
+    [/^WeChat API: template message to (\S+)/, function (m) { return { key: 'tplMessage', subs: { openid: m[1] } }; }]
+  ];
+  function fromServer(text) {
+    for (var i = 0; i < KNOWN.length; i++) {
+      var m = KNOWN[i][0].exec(text);
+      if (m) return KNOWN[i][1](m);
+    }
+    return { text: text };
+  }
   function newOpenId() {
     var chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     var s = 'o';
@@ -37,27 +66,61 @@
     document.querySelectorAll('[data-t]').forEach(function (el) { el.textContent = t(el.getAttribute('data-t')); });
     $('text').placeholder = t('placeholder');
     $('lang').textContent = t('lang');
+    renderChat();
+    renderLog();
+    renderCustomerTimes();
   }
-  function bubble(kind, text, tag) {
+  function clock(at) { return new Date(at).toLocaleTimeString(lang === 'zh' ? 'zh-CN' : 'en-GB'); }
+  function drawBubble(b) {
     var div = document.createElement('div');
-    div.className = 'bubble ' + kind;
-    if (tag) {
+    div.className = 'bubble ' + b.kind;
+    if (b.tag) {
       var span = document.createElement('span');
       span.className = 'tag';
-      span.textContent = tag;
+      span.textContent = t(b.tag);
       div.appendChild(span);
     }
-    div.appendChild(document.createTextNode(text));
-    $('chat').appendChild(div);
-    $('chat').scrollTop = $('chat').scrollHeight;
+    div.appendChild(document.createTextNode(b.key ? t(b.key) : b.text));
     return div;
   }
-  function logLine(text, cls) {
+  function renderChat() {
+    var el = $('chat');
+    el.innerHTML = '';
+    chat.forEach(function (b) { el.appendChild(drawBubble(b)); });
+    el.scrollTop = el.scrollHeight;
+  }
+  /** kind: CSS classes; either key (translated) or text (the account's own words, as sent). */
+  function bubble(kind, text, tag, key) {
+    var b = { kind: kind, text: text, tag: tag, key: key };
+    chat.push(b);
+    $('chat').appendChild(drawBubble(b));
+    $('chat').scrollTop = $('chat').scrollHeight;
+  }
+  function drawLog(e) {
     var li = document.createElement('li');
-    li.textContent = new Date().toLocaleTimeString() + '  ' + text;
-    if (cls) li.className = cls;
-    $('log').appendChild(li);
+    var time = document.createElement('time');
+    time.dateTime = new Date(e.at).toISOString();
+    time.textContent = clock(e.at);
+    li.appendChild(time);
+    li.appendChild(document.createTextNode('  ' + (e.key ? t(e.key, e.subs) : e.text) + (e.suffix ? ' — ' + e.suffix : '')));
+    if (e.cls) li.className = e.cls;
+    return li;
+  }
+  function renderLog() {
+    var el = $('log');
+    el.innerHTML = '';
+    log.forEach(function (e) { el.appendChild(drawLog(e)); });
+    el.scrollTop = el.scrollHeight;
+  }
+  function logLine(entry, at, cls) {
+    var e = Object.assign({ at: at || Date.now(), cls: cls }, entry);
+    log.push(e);
+    if (log.length > MAX_LOG) { log.shift(); $('log').removeChild($('log').firstChild); }
+    $('log').appendChild(drawLog(e));
     $('log').scrollTop = $('log').scrollHeight;
+  }
+  function renderCustomerTimes() {
+    document.querySelectorAll('#customers time').forEach(function (el) { el.textContent = clock(Number(el.getAttribute('data-at'))); });
   }
   function addCustomer(c) {
     if (seenCustomers[c.ObjectID]) return;
@@ -66,9 +129,11 @@
     tr.className = 'new';
     tr.setAttribute('data-customer-id', c.CustomerID);
     var created = /\/Date\((\d+)\)\//.exec(c.CreationOn || '');
-    [c.CustomerID, c.FirstName || '', c.LastName || '', created ? new Date(Number(created[1])).toLocaleTimeString() : ''].forEach(function (v, i) {
+    [c.CustomerID, c.FirstName || '', c.LastName || '', created ? Number(created[1]) : ''].forEach(function (v, i) {
       var td = document.createElement('td');
-      if (i === 2) { var code = document.createElement('code'); code.textContent = v; td.appendChild(code); } else td.textContent = v;
+      if (i === 2) { var code = document.createElement('code'); code.textContent = v; td.appendChild(code); }
+      else if (i === 3 && v) { var time = document.createElement('time'); time.setAttribute('data-at', v); time.textContent = clock(v); td.appendChild(time); }
+      else td.textContent = v;
       tr.appendChild(td);
     });
     $('customers').querySelector('tbody').appendChild(tr);
@@ -80,12 +145,13 @@
   function showReport(report) {
     if (report.openid !== openid) return;
     if (report.failed) {
-      bubble('error', report.shown || '该公众号暂时无法提供服务，请稍后再试');
+      if (report.shown) bubble('error', report.shown); else bubble('error', '', null, 'unavailable');
     } else if (report.shown) {
-      bubble('from-account', report.shown, t('reply'));
+      bubble('from-account', report.shown, 'reply');
     }
     var bad = report.checks.filter(function (c) { return !c.ok; });
-    logLine((bad.length ? t('checksBad') : t('checksOk')) + ' — ' + report.checks.map(function (c) { return (c.ok ? '✓ ' : '✗ ') + c.name; }).join(', '), bad.length ? 'bad' : 'ok');
+    var detail = report.checks.map(function (c) { return (c.ok ? '✓ ' : '✗ ') + c.name; }).join(', ');
+    logLine({ key: bad.length ? 'checksBad' : 'checksOk', suffix: detail }, Date.now(), bad.length ? 'bad' : 'ok');
   }
   function act(action, body) {
     var buttons = document.querySelectorAll('button');
@@ -96,8 +162,8 @@
   }
 
   $('openid').textContent = openid;
-  $('follow').addEventListener('click', function () { bubble('system', t('youFollowed')); act('follow'); });
-  $('unfollow').addEventListener('click', function () { bubble('system', t('youUnfollowed')); act('unfollow'); });
+  $('follow').addEventListener('click', function () { bubble('system', '', null, 'youFollowed'); act('follow'); });
+  $('unfollow').addEventListener('click', function () { bubble('system', '', null, 'youUnfollowed'); act('unfollow'); });
   $('send').addEventListener('submit', function (e) {
     e.preventDefault();
     var text = $('text').value;
@@ -110,7 +176,8 @@
     openid = newOpenId();
     sessionStorage.setItem('sandbox-openid', openid);
     $('openid').textContent = openid;
-    $('chat').innerHTML = '';
+    chat = [];
+    renderChat();
   });
   $('lang').addEventListener('click', function () {
     lang = lang === 'zh' ? 'en' : 'zh';
@@ -122,14 +189,17 @@
   fetch('/api/state').then(function (r) { return r.json(); }).then(function (state) {
     $('mode').value = state.config.mode;
     state.customers.forEach(addCustomer);
-    state.log.slice(-30).forEach(function (e) { if (e.type === 'log') logLine(e.text); });
+    // earlier lines with the time they happened, not the time of this reload
+    var earlier = state.log.slice(-30).filter(function (e) { return e.type === 'log'; }).map(function (e) { return Object.assign({ at: e.at }, fromServer(e.text)); });
+    log = earlier.concat(log).slice(-MAX_LOG);
+    renderLog();
   });
   var events = new EventSource('/api/events');
   events.onmessage = function (m) {
     var e = JSON.parse(m.data);
-    if (e.type === 'customer') { addCustomer(e.customer); logLine('C4C: customer ' + e.customer.CustomerID + ' created for ' + e.customer.LastName, 'ok'); }
-    else if (e.type === 'push') { if (e.openid === openid) bubble('from-account push', e.text, t('push')); logLine('push → ' + e.openid + ': ' + e.text); }
-    else if (e.type === 'log') logLine(e.text);
+    if (e.type === 'customer') { addCustomer(e.customer); logLine({ key: 'customerCreated', subs: { id: e.customer.CustomerID, openid: e.customer.LastName } }, e.at, 'ok'); }
+    else if (e.type === 'push') { if (e.openid === openid) bubble('from-account push', e.text, 'push'); logLine({ key: 'pushTo', subs: { openid: e.openid, text: e.text } }, e.at); }
+    else if (e.type === 'log') logLine(fromServer(e.text), e.at);
     else if (e.type === 'mode') $('mode').value = e.mode;
   };
   applyLang();

@@ -14,6 +14,8 @@ describe('wechat-c4c-sandbox CLI', function () {
     const help = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
     assert.equal(help.status, 0);
     for (const flag of ['--port', '--webhook', '--mode']) assert.match(help.stdout, new RegExp(flag));
+    // the defaults an admin needs to fill the config nodes (sandbox-only values)
+    for (const v of ['sandbox-app-secret', 'sandboxtoken', 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG', 'SANDBOX_USER', 'sandbox-password']) assert.ok(help.stdout.includes(v), v);
     const bad = spawnSync(process.execPath, [BIN, '--mode', 'loud'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--mode is plain or safe/);
@@ -28,6 +30,8 @@ describe('wechat-c4c-sandbox CLI', function () {
       await waitFor(() => out.includes('Ctrl-C'), { what: 'the banner' });
       assert.match(out, new RegExp(`http://127.0.0.1:${port}`));
       assert.match(out, /plain mode/);
+      assert.match(out, /AppSecret\s+sandbox-app-secret/);
+      assert.match(out, /password sandbox-password/);
       const page = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text());
       assert.match(page, /WeChat × SAP C4C/);
       const state = await fetch(`http://127.0.0.1:${port}/api/state`).then((r) => r.json());

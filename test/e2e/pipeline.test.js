@@ -66,11 +66,15 @@ describe('the bundled flow end to end (sandbox + real Node-RED process)', functi
     const bye = await d.sandbox.act('unfollow', { openid });
     assert.equal(bye.body, 'success');
     await new Promise((r) => setTimeout(r, 1100)); // a new CreateTime second: a new event, not a retry
-    await d.sandbox.act('follow', { openid });
+    const again = await d.sandbox.act('follow', { openid });
+    // the welcome reply promises nothing a returning follower would find wrong
+    assert.doesNotMatch(again.shown, /creating|正在为您建立/);
     const pushes = await waitFor(() => pushesTo(openid).length === 2 && pushesTo(openid), { what: 'the second push' });
     assert.equal(customersOf(openid).length, 1);
+    assert.match(pushes[0].body.text.content, /has been created/);
     assert.match(pushes[1].body.text.content, new RegExp(`${first.CustomerID}`));
-    assert.match(pushes[1].body.text.content, /Welcome back/);
+    assert.match(pushes[1].body.text.content, /found your existing customer record/);
+    assert.match(pushes[1].body.text.content, /找到了您已有的客户档案/);
   });
 
   it('a text message is answered success and creates nothing', async () => {

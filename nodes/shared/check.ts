@@ -1,0 +1,100 @@
+/**
+ * Admin endpoints behind the config dialogs' "Test connection" buttons, protected like the
+ * nodes themselves (`<type>.write`):
+ *   POST /wechat-c4c/check/wechat  {id, appId, apiBase, tokenMode, appSecret, lang}
+ *   POST /wechat-c4c/check/c4c     {id, baseUrl, servicePath, username, password, lang}
+ * → {ok, code, message, hint} in the editor's language. A password field left as the editor shows
+ * it (`__PWRD__` or empty while the node has one) means the credential stored for that node id.
+ * `${VAR}` values are read from the runtime's environment.
+ */
+import { checkC4C, checkWeChat, type CheckResult } from '../../lib/check';
+import { HINT_CATALOG } from '../../lib/hints';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { NodeRED } from './types';
+
+/**
+ * The runtime loads only its own language; the editor's may differ. The endpoints read the
+ * config nodes' catalogs themselves (dist/nodes/<type>/locales/<lang>/<type>.json).
+ */
+const catalogs = new Map<string, Record<string, unknown>>();
+function catalog(type: string, lang: string): Record<string, unknown> {
+  const key = `${type}/${lang}`;
+  if (!catalogs.has(key)) {
+    let data: Record<string, unknown> = {};
+    try {
+      data = JSON.parse(fs.readFileSync(path.join(__dirname, '..', type, 'locales', lang, `${type}.json`), 'utf8'));
+    } catch { /* no such language: en-US is used */ }
+    catalogs.set(key, data);
+  }
+  return catalogs.get(key)!;
+}
+export function translate(key: string, lang: string, subs: Record<string, unknown> = {}): string {
+  const type = key.split('.')[0];
+  const langs = /^zh/i.test(lang) ? ['zh-CN', 'en-US'] : ['en-US'];
+  for (const l of langs) {
+    const v = key.split('.').reduce<unknown>((o, p) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[p] : undefined), catalog(type, l));
+    if (typeof v === 'string') return v.replace(/__(\w+)__/g, (_m, n: string) => String(subs[n] ?? ''));
+  }
+  return key;
+}
+
+let registered = false;
+
+function envValue(v: unknown): string {
+  const text = v === undefined || v === null ? '' : String(v).trim();
+  const m = /^\$\{([^}]+)\}$/.exec(text);
+  return m ? process.env[m[1]] ?? '' : text;
+}
+
+function secretValue(RED: NodeRED, id: unknown, name: string, given: unknown): string {
+  const v = given === undefined || given === null ? '' : String(given);
+  if (v && v !== '__PWRD__') return envValue(v);
+  const stored = typeof id === 'string' && id ? (RED.nodes as any).getCredentials?.(id) : undefined;
+  return stored && stored[name] ? envValue(stored[name]) : '';
+}
+
+export function registerChecks(RED: NodeRED): void {
+  if (registered || !(RED as any).httpAdmin) return;
+  registered = true;
+  const R = RED as any;
+  const t = translate;
+  const answer = (res: any, type: 'wechat-config' | 'c4c-config', lng: string, r: CheckResult): void => {
+    const hint = r.hint ? t(`${HINT_CATALOG[r.hint]}.hints.${r.hint}`, lng) : '';
+    const message = r.ok
+      ? t(`${type}.check.ok`, lng, { expires: r.expiresIn ?? '' })
+      : t(`${type}.check.failed`, lng, { message: r.message });
+    res.json({ ok: r.ok, code: r.code, message, hint });
+  };
+  const lang = (req: any): string => String((req.body && req.body.lang) || req.headers['accept-language'] || 'en-US').split(',')[0];
+  R.httpAdmin.post('/wechat-c4c/check/wechat', R.auth.needsPermission('wechat-config.write'), async (req: any, res: any) => {
+    const b = req.body || {};
+    const lng = lang(req);
+    try {
+      const r = await checkWeChat({
+        apiBase: envValue(b.apiBase) || 'https://api.weixin.qq.com',
+        appId: envValue(b.appId),
+        secret: secretValue(RED, b.id, 'appSecret', b.appSecret),
+        mode: b.tokenMode === 'classic' ? 'classic' : 'stable',
+      });
+      answer(res, 'wechat-config', lng, r);
+    } catch (err) {
+      res.status(500).json({ ok: false, code: 'ERROR', message: t('wechat-config.check.error', lng, { message: (err as Error).message }), hint: '' });
+    }
+  });
+  R.httpAdmin.post('/wechat-c4c/check/c4c', R.auth.needsPermission('c4c-config.write'), async (req: any, res: any) => {
+    const b = req.body || {};
+    const lng = lang(req);
+    try {
+      const r = await checkC4C({
+        baseUrl: envValue(b.baseUrl),
+        servicePath: envValue(b.servicePath),
+        username: secretValue(RED, b.id, 'username', b.username),
+        password: secretValue(RED, b.id, 'password', b.password),
+      });
+      answer(res, 'c4c-config', lng, r);
+    } catch (err) {
+      res.status(500).json({ ok: false, code: 'ERROR', message: t('c4c-config.check.error', lng, { message: (err as Error).message }), hint: '' });
+    }
+  });
+}

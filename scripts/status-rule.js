@@ -1,0 +1,33 @@
+'use strict';
+// The status rule (issue 12), shared by scripts/lint.js and test/unit/status-length.test.js:
+// every `status.*` text of a node's en-US and zh-CN catalogs is at most STATUS_MAX characters,
+// counting each __placeholder__ as PLACEHOLDER_WIDTH characters (a count, a short id, a time).
+const fs = require('node:fs');
+const path = require('node:path');
+
+const STATUS_MAX = 32;
+const PLACEHOLDER_WIDTH = 4;
+const LANGS = ['en-US', 'zh-CN'];
+
+function flat(obj, prefix = '') {
+  return Object.entries(obj || {}).flatMap(([k, v]) => (v && typeof v === 'object' ? flat(v, `${prefix}${k}.`) : [[`${prefix}${k}`, String(v)]]));
+}
+
+/** [{lang, key, text}] for every status text of a node type. */
+function statusTexts(root, type) {
+  const out = [];
+  for (const lang of LANGS) {
+    const file = path.join(root, 'nodes', type, 'locales', lang, `${type}.json`);
+    if (!fs.existsSync(file)) continue;
+    const data = JSON.parse(fs.readFileSync(file, 'utf8'))[type] || {};
+    for (const [key, text] of flat(data.status)) out.push({ lang, key, text });
+  }
+  return out;
+}
+
+/** Characters (code points) once placeholders are filled. */
+function statusLength(text) {
+  return [...String(text).replace(/__\w+__/g, 'x'.repeat(PLACEHOLDER_WIDTH))].length;
+}
+
+module.exports = { STATUS_MAX, PLACEHOLDER_WIDTH, LANGS, statusTexts, statusLength };

@@ -1,0 +1,96 @@
+'use strict';
+// Issue 12: the "Test connection" admin endpoints against a real Node-RED process with adminAuth
+// and the sandbox: refused without the config node's write permission, success with the right
+// values, and a failure with code + translated hint for a wrong AppSecret / wrong C4C password /
+// a Tenant URL with the service path in it. The stored credential is used when the dialog sends
+// the password placeholder (__PWRD__).
+const assert = require('node:assert/strict');
+const bcrypt = require('bcryptjs');
+const { demo } = require('../helpers/demo');
+
+describe('Test connection endpoints (POST /wechat-c4c/check/*)', function () {
+  this.timeout(90000);
+  let d;
+  const tokens = {};
+
+  before(async () => {
+    const hash = bcrypt.hashSync('secret-pass', 8);
+    d = await demo({
+      settings: {
+        adminAuth: {
+          type: 'credentials',
+          users: [
+            { username: 'admin', password: hash, permissions: '*' },
+            { username: 'viewer', password: hash, permissions: 'read' },
+          ],
+        },
+      },
+    });
+    for (const [user, scope] of [['admin', '*'], ['viewer', 'read']]) {
+      const r = await fetch(`${d.nr.url}/auth/token`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope, username: user, password: 'secret-pass' }),
+      });
+      assert.equal(r.status, 200, `login ${user}`);
+      tokens[user] = (await r.json()).access_token;
+    }
+  });
+  after(async () => { if (d) await d.stop(); });
+
+  const post = (path, body, user = 'admin', lang = 'en-US') => fetch(`${d.nr.url}/wechat-c4c/check/${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(user ? { Authorization: `Bearer ${tokens[user]}` } : {}) },
+    body: JSON.stringify({ lang, ...body }),
+  });
+  const wechat = () => ({ id: 'wc.account', appId: d.env.WECHAT_APPID, apiBase: d.env.WECHAT_API_BASE, tokenMode: 'stable' });
+  const c4c = () => ({ id: 'wc.c4c', baseUrl: d.env.C4C_BASE_URL, servicePath: '/sap/c4c/odata/v1/c4codataapi', username: d.env.C4C_USER });
+
+  it('refuses a caller without a token, and a logged-in user without write permission (Node-RED answers 401)', async () => {
+    assert.equal((await post('wechat', { ...wechat(), appSecret: d.env.WECHAT_APP_SECRET }, null)).status, 401);
+    // the viewer's token is valid (it may read the flows) but lacks wechat-config.write / c4c-config.write
+    const flows = await fetch(`${d.nr.url}/flows`, { headers: { Authorization: `Bearer ${tokens.viewer}` } });
+    assert.equal(flows.status, 200);
+    assert.equal((await post('wechat', { ...wechat(), appSecret: d.env.WECHAT_APP_SECRET }, 'viewer')).status, 401);
+    assert.equal((await post('c4c', { ...c4c(), password: d.env.C4C_PASSWORD }, 'viewer')).status, 401);
+  });
+
+  it('wechat: the right AppSecret gets a token; an unchanged password field uses the stored one', async () => {
+    const typed = await (await post('wechat', { ...wechat(), appSecret: d.env.WECHAT_APP_SECRET })).json();
+    assert.equal(typed.ok, true, JSON.stringify(typed));
+    assert.match(typed.message, /access token/);
+    const stored = await (await post('wechat', { ...wechat(), appSecret: '__PWRD__' })).json();
+    assert.equal(stored.ok, true, JSON.stringify(stored));
+  });
+
+  it('wechat: a wrong AppSecret fails with 40125 and the hint, in English and Chinese, without the secret', async () => {
+    const en = await (await post('wechat', { ...wechat(), appSecret: 'wrong-secret-123' })).json();
+    assert.equal(en.ok, false);
+    assert.equal(en.code, '40125');
+    assert.match(en.hint, /AppSecret is wrong/);
+    assert.doesNotMatch(JSON.stringify(en), /wrong-secret-123/);
+    const zh = await (await post('wechat', { ...wechat(), appSecret: 'wrong-secret-123' }, 'admin', 'zh-CN')).json();
+    assert.match(zh.message, /失败/);
+    assert.match(zh.hint, /AppSecret 错误/);
+  });
+
+  it('c4c: the right user reads the service document, CSRF token and $metadata; the stored password works', async () => {
+    const typed = await (await post('c4c', { ...c4c(), password: d.env.C4C_PASSWORD })).json();
+    assert.equal(typed.ok, true, JSON.stringify(typed));
+    const stored = await (await post('c4c', { ...c4c(), password: '__PWRD__' })).json();
+    assert.equal(stored.ok, true, JSON.stringify(stored));
+  });
+
+  it('c4c: a wrong password → C4C_401 with the credentials hint; a path in Tenant URL → the service-path hint', async () => {
+    const bad = await (await post('c4c', { ...c4c(), password: 'not-the-password' }, 'admin', 'zh-CN')).json();
+    assert.equal(bad.ok, false);
+    assert.equal(bad.code, 'C4C_401');
+    assert.match(bad.hint, /用户或密码/);
+    assert.doesNotMatch(JSON.stringify(bad), /not-the-password/);
+    const doubled = await (await post('c4c', { ...c4c(), baseUrl: `${d.env.C4C_BASE_URL}/sap/c4c/odata/v1/c4codataapi`, password: d.env.C4C_PASSWORD })).json();
+    assert.equal(doubled.ok, false);
+    assert.match(doubled.hint, /service path/);
+    const refused = await (await post('c4c', { ...c4c(), baseUrl: 'http://127.0.0.1:9', password: d.env.C4C_PASSWORD })).json();
+    assert.equal(refused.code, 'ECONNREFUSED');
+    assert.match(refused.hint, /Tenant URL/);
+  });
+});

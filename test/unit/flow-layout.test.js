@@ -1,0 +1,47 @@
+'use strict';
+// Issue 12: the bundled flow as an admin sees it after import: it fits a 1,600-px window next to
+// the palette and the sidebar, the welcome reply suits new and returning followers, the push says
+// created or found, and token-refresh failures make one dead letter per outage, with the errcode.
+const assert = require('node:assert/strict');
+const vm = require('node:vm');
+const flow = require('../../flows/wechat-c4c.json');
+
+const byId = Object.fromEntries(flow.map((n) => [n.id, n]));
+
+describe('the bundled flow (flows/wechat-c4c.json)', () => {
+  it('fits the workspace of a 1,600-px window (palette ≈ 180 px, sidebar ≈ 400 px): right edge ≤ 1,000 px', () => {
+    // Node-RED draws a node centred on x, about 7 px per label character plus icon and ports.
+    for (const n of flow.filter((x) => x.z === 'wc.tab')) {
+      const label = n.type === 'comment' ? n.name : (n.name || n.type);
+      const right = n.x + Math.max(100, label.length * 7 + 50) / 2;
+      assert.ok(right <= 1000, `${n.id} reaches ${right} px`);
+    }
+  });
+
+  it('the welcome reply is right for new and returning followers; the push says created or found', () => {
+    const welcome = byId['wc.welcome'].content;
+    assert.doesNotMatch(welcome, /creating|正在为您建立|welcome back|欢迎回来/i);
+    const tpl = byId['wc.text'].template;
+    assert.match(tpl, /\{\{#c4c\.created\}\}[^]*created[^]*\{\{\/c4c\.created\}\}/);
+    assert.match(tpl, /\{\{\^c4c\.created\}\}[^]*found[^]*\{\{\/c4c\.created\}\}/);
+  });
+
+  it('one dead letter per token-refresh outage: retries are dropped until a token arrives again', () => {
+    const fn = byId['wc.outage'];
+    assert.deepEqual(byId['wc.catch'].wires, [['wc.outage']]);
+    assert.ok(byId['wc.token'].wires[0].includes('wc.outage'), 'the token output ends an outage');
+    const ctx = new Map();
+    const run = (msg) => vm.runInNewContext(`(function (msg) {${fn.func}\n})(msg)`, {
+      msg, flow: { get: (k) => ctx.get(k), set: (k, v) => ctx.set(k, v) },
+    });
+    const failure = () => ({ topic: 'wechat/token', payload: { errcode: 40164 }, error: { message: 'WeChat stable_token failed: 40164 invalid ip', source: { type: 'token-refresh' } } });
+    const passed = [failure(), failure(), failure()].map(run).filter(Boolean);
+    assert.equal(passed.length, 1, 'three retries of one outage → one dead letter');
+    assert.equal(run({ topic: 'wechat/token', payload: { expiresIn: 7200 } }), null, 'a token is not a dead letter');
+    assert.ok(run(failure()), 'the next outage is reported again');
+    const c4c = { topic: 'event.subscribe', error: { message: 'C4C create failed', source: { type: 'c4c-create-customer' } } };
+    assert.ok(run(c4c) && run({ ...c4c }), 'every other failure is a dead letter of its own');
+    // the record takes the errcode from msg.payload when the error has no code
+    assert.match(byId['wc.record'].rules[0].to, /payload\.errcode/);
+  });
+});
