@@ -56,7 +56,7 @@ module.exports = function (RED: NodeRED) {
           sent++;
           msg.payload = outcome.answer;
           msg.wechatPush = outcome.msgid ? { channel: outcome.channel, msgid: outcome.msgid } : { channel: outcome.channel };
-          node.status({ fill: outcome.channel === 'custom' ? 'green' : 'yellow', shape: 'dot', text: RED._(`wechat-push.status.sent-${outcome.channel}`, { count: sent }) });
+          node.status({ fill: outcome.channel === 'custom' ? 'green' : 'yellow', shape: 'dot', text: RED._(outcome.channel === 'template' ? 'wechat-push.status.sent-template' : outcome.channel === 'subscribe' ? 'wechat-push.status.sent-subscribe' : 'wechat-push.status.sent-custom', { count: sent }) });
           send(msg);
           done();
         })
