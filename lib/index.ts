@@ -18,3 +18,5 @@ export * from './util/limiter';
 export * from './c4c/client';
 export * from './c4c/metadata';
 export * from './c4c/customer';
+export * from './store/types';
+export * from './store/memory';
