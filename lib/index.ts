@@ -24,3 +24,5 @@ export * from './c4c/errors';
 export * from './c4c/locks';
 export * from './util/http';
 export * from './wechat/template';
+export * from './store/types';
+export * from './store/memory';
