@@ -1,3 +1,4 @@
+import { errorStatus, hintText } from '../shared/status';
 import { WeChatApiError } from '../../lib/wechat/api';
 import { buildFallback, buildPush, deliverPush, FALLBACKS, FallbackError, PUSH_TYPES, type Fallback, type PushType } from '../../lib/wechat/push';
 import { configured } from '../shared/config';
@@ -67,7 +68,7 @@ module.exports = function (RED: NodeRED) {
             // A Catch node sees msg.error.code (the fallback's errcode) and, here, both codes.
             msg.wechatPush = { channel: err.channel, failed: true, firstCode: err.firstCode, codes: err.codes };
           }
-          else if (err instanceof WeChatApiError) text = RED._('wechat-push.status.errcode', { code: err.errcode });
+          else if (err instanceof WeChatApiError) text = hintText(RED, err, true) ? String(errorStatus(RED, err).text) : RED._('wechat-push.status.errcode', { code: err.errcode });
           else text = RED._('wechat-push.status.failed', { code: typeof err.code === 'string' || typeof err.code === 'number' ? String(err.code) : 'ERROR' });
           node.status({ fill: 'red', shape: 'ring', text: client.redact(text).slice(0, 32) });
           err.message = client.redact(err.message);
