@@ -8,10 +8,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { URL } from 'node:url';
-import { decodeAESKey, decryptMessage, encryptMessage } from '../lib/wechat/crypto';
-import { parseMessageXml } from '../lib/wechat/message';
-import { cdata } from '../lib/wechat/reply';
-import { safeEqual, wechatSignature } from '../lib/wechat/signature';
+import { simCdata as cdata, simDecrypt, simEncrypt, simEqual as safeEqual, simParseXml as parseMessageXml, simSignature } from './wechat-crypto';
 
 export type SandboxMode = 'plain' | 'safe';
 
@@ -105,13 +102,13 @@ export class SimulatedWeChatServer {
   sign(fields: Record<string, string>, mode: SandboxMode = this.opts.mode): { query: string; body: string } {
     const timestamp = String(Math.floor(Date.now() / 1000));
     const nonce = String(randomInt(100000000, 2147483647));
-    const signature = wechatSignature(this.opts.token, timestamp, nonce);
+    const signature = simSignature(this.opts.token, timestamp, nonce);
     const inner = this.xml(fields);
     const params = new URLSearchParams({ signature, timestamp, nonce, openid: fields.FromUserName });
     if (mode === 'plain') return { query: params.toString(), body: inner };
-    const encrypt = encryptMessage(decodeAESKey(this.opts.encodingAESKey), this.opts.appId, inner);
+    const encrypt = simEncrypt(this.opts.encodingAESKey, this.opts.appId, inner);
     params.set('encrypt_type', 'aes');
-    params.set('msg_signature', wechatSignature(this.opts.token, timestamp, nonce, encrypt));
+    params.set('msg_signature', simSignature(this.opts.token, timestamp, nonce, encrypt));
     return { query: params.toString(), body: `<xml><ToUserName>${cdata(this.opts.ghId)}</ToUserName><Encrypt>${cdata(encrypt)}</Encrypt></xml>` };
   }
 
@@ -156,11 +153,11 @@ export class SimulatedWeChatServer {
     try {
       if (this.opts.mode === 'safe') {
         const env = parseMessageXml(body);
-        const sig = wechatSignature(this.opts.token, String(env.TimeStamp ?? ''), String(env.Nonce ?? ''), String(env.Encrypt ?? ''));
+        const sig = simSignature(this.opts.token, String(env.TimeStamp ?? ''), String(env.Nonce ?? ''), String(env.Encrypt ?? ''));
         const sigOk = typeof env.MsgSignature === 'string' && safeEqual(env.MsgSignature, sig);
         checks.push({ name: 'MsgSignature valid', ok: sigOk });
         if (!sigOk) return;
-        xml = decryptMessage(decodeAESKey(this.opts.encodingAESKey), String(env.Encrypt), this.opts.appId).message;
+        xml = simDecrypt(this.opts.encodingAESKey, this.opts.appId, String(env.Encrypt));
         checks.push({ name: 'decrypts, AppID matches', ok: true });
       }
       const reply = parseMessageXml(xml);

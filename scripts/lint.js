@@ -41,6 +41,11 @@ for (const type of Object.keys(pkg['node-red'].nodes)) {
   }
 }
 
+// The simulators stand in for WeChat and C4C: they must not share the code they test.
+for (const file of walk(path.join(root, 'sandbox')).filter((f) => f.endsWith('.ts'))) {
+  if (/(from|require\()\s*['"]\.\.\/lib\//.test(fs.readFileSync(file, 'utf8'))) problems.push(`${path.relative(root, file)}: the sandbox must not import lib/ (a simulator that shares the client's code agrees with its bugs)`);
+}
+
 for (const file of [...walk(path.join(root, 'nodes')), ...walk(path.join(root, 'lib'))]) {
   const rel = path.relative(root, file);
   const text = fs.readFileSync(file, 'utf8');
