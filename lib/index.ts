@@ -20,3 +20,4 @@ export * from './c4c/metadata';
 export * from './c4c/customer';
 export * from './store/types';
 export * from './store/memory';
+export * from './store/redis';
