@@ -1,11 +1,14 @@
 'use strict';
 const assert = require('node:assert/strict');
-const { RedisStoreProvider, redactRedisUrl } = require('../../../dist/lib');
-const { startRedis } = require('../../helpers/redis');
-const { storeSuite, sleep } = require('./shared-suite');
+const { RedisStoreProvider, redactRedisUrl } = require('../../dist/lib');
+const { startRedis } = require('../helpers/redis');
+const { storeSuite, sleep } = require('../unit/store/shared-suite');
 
+/** Every wait is bounded: a provider that does not connect within 5 s fails the test, never hangs it. */
 async function connected(p) {
-  await p.ready();
+  let timer;
+  await Promise.race([p.ready(), new Promise((r) => { timer = setTimeout(r, 5000); })]);
+  clearTimeout(timer);
   for (let i = 0; i < 100 && !p.healthy; i++) await sleep(20);
   assert.equal(p.healthy, true, 'provider did not connect');
   return p;
@@ -17,18 +20,18 @@ describe('Redis store (real redis-server)', function () {
   let n = 0;
   before(async () => { redis = await startRedis(); });
   after(async () => { await redis.stop(); });
-  const make = () => connected(new RedisStoreProvider({ url: redis.url, prefix: `t${++n}:` }));
+  const make = () => connected(new RedisStoreProvider({ url: redis.url, prefix: `t${++n}:`, commandTimeoutMs: 2000 }));
 
   storeSuite('redis', async () => {
     const prefix = `s${++n}:`;
-    const a = await connected(new RedisStoreProvider({ url: redis.url, prefix }));
-    const b = await connected(new RedisStoreProvider({ url: redis.url, prefix }));
+    const a = await connected(new RedisStoreProvider({ url: redis.url, prefix, commandTimeoutMs: 2000 }));
+    const b = await connected(new RedisStoreProvider({ url: redis.url, prefix, commandTimeoutMs: 2000 }));
     return { a, b, close: async () => { await a.close(); await b.close(); } };
   });
 
   it('deliveries: one first claim across two instances; retries get the first write and wake on complete', async () => {
     const a = await make();
-    const b = new RedisStoreProvider({ url: redis.url, prefix: a.prefix });
+    const b = new RedisStoreProvider({ url: redis.url, prefix: a.prefix, commandTimeoutMs: 2000 });
     await connected(b);
     const da = a.deliveries('wxapp');
     const db = b.deliveries('wxapp');
@@ -55,7 +58,7 @@ describe('Redis store (real redis-server)', function () {
 
   it('locks: renewal keeps a long task\'s lock; a lost lock is not released by its old owner', async () => {
     const a = await make();
-    const b = await connected(new RedisStoreProvider({ url: redis.url, prefix: a.prefix }));
+    const b = await connected(new RedisStoreProvider({ url: redis.url, prefix: a.prefix, commandTimeoutMs: 2000 }));
     const h = await a.locks('acct').acquire('long', { ttlMs: 300 });
     await sleep(1000); // three leases: only renewal keeps it
     assert.equal(h.held, true);
@@ -66,7 +69,7 @@ describe('Redis store (real redis-server)', function () {
     for (let i = 0; i < 50 && h.held; i++) await sleep(50);
     assert.equal(h.held, false, 'the old owner still thinks it holds the lock');
     await h.release();
-    const c = await connected(new RedisStoreProvider({ url: redis.url, prefix: a.prefix }));
+    const c = await connected(new RedisStoreProvider({ url: redis.url, prefix: a.prefix, commandTimeoutMs: 2000 }));
     await assert.rejects(c.locks('acct').acquire('long', { ttlMs: 5000, waitMs: 100 }), (e) => e.code === 'LOCK_TIMEOUT', 'the old owner released the new owner\'s lock');
     await hb.release();
     await a.close(); await b.close(); await c.close();
@@ -74,7 +77,7 @@ describe('Redis store (real redis-server)', function () {
 
   it('work queue: an instance that takes an item and dies without ack → another claims it with recovered=true', async () => {
     const a = await make();
-    const b = await connected(new RedisStoreProvider({ url: redis.url, prefix: a.prefix }));
+    const b = await connected(new RedisStoreProvider({ url: redis.url, prefix: a.prefix, commandTimeoutMs: 2000 }));
     const qa = a.queue('node-1', { claimAfterMs: 300 });
     let took;
     const tookP = new Promise((r) => { took = r; });
