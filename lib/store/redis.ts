@@ -32,6 +32,12 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** how long a command may take before it fails with STORE_UNAVAILABLE (default 5000) */
   commandTimeoutMs?: number;
+  /**
+   * how long close() waits for running work-queue handlers before it lets go of the connections
+   * anyway (default 10000); an item whose handler did not settle stays pending in the Stream and
+   * another instance recovers it after `claimAfterMs`.
+   */
+  closeTimeoutMs?: number;
 }
 
 const DEL_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
@@ -74,6 +80,7 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   private readonly extraClients = new Set<Client>();
   private readonly opts: RedisStoreOptions;
   private readonly commandTimeoutMs: number;
+  readonly closeTimeoutMs: number;
   private up = false;
   private closed = false;
   private readonly connecting: Promise<void>;
@@ -84,6 +91,7 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
     this.opts = opts;
     this.prefix = opts.prefix ?? 'wechat-c4c:';
     this.commandTimeoutMs = opts.commandTimeoutMs ?? 5000;
+    this.closeTimeoutMs = opts.closeTimeoutMs ?? 10000;
     this.client = this.newClient();
     this.client.on('ready', () => this.setUp(true));
     this.client.on('end', () => this.setUp(false));
@@ -360,6 +368,20 @@ class RedisTokenStore<R extends { token: string; expiresAt?: number }> implement
 
 type StreamEntry = [string, string[] | null];
 
+/**
+ * The entries of an XREADGROUP reply. node-redis gives the RESP2 array `[[stream, entries]]` or,
+ * depending on version and protocol, a map keyed by stream name (a plain object or a Map).
+ */
+function streamEntries(res: unknown): StreamEntry[] {
+  if (!res) return [];
+  const lists: unknown[] = Array.isArray(res)
+    ? res.map((r) => (Array.isArray(r) ? r[1] : undefined))
+    : res instanceof Map ? [...res.values()] : Object.values(res as Record<string, unknown>);
+  const out: StreamEntry[] = [];
+  for (const l of lists) if (Array.isArray(l)) out.push(...(l as StreamEntry[]));
+  return out;
+}
+
 class RedisWorkQueue<T> implements WorkQueue<T> {
   private readonly stream: string;
   private readonly group = 'workers';
@@ -413,8 +435,8 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
           const claimed = await this.p.cmd<[string, StreamEntry[], string[]]>(['XAUTOCLAIM', this.stream, this.group, this.consumer, String(this.claimAfterMs), '0-0', 'COUNT', '50']);
           for (const e of claimed?.[1] ?? []) this.dispatch(e, true);
         }
-        const res = await reader.sendCommand<[string, StreamEntry[]][] | null>(['XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', '20', 'BLOCK', String(Math.min(1000, this.claimAfterMs)), 'STREAMS', this.stream, '>']);
-        for (const [, entries] of res ?? []) for (const e of entries) this.dispatch(e, false);
+        const res = await reader.sendCommand<unknown>(['XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', '20', 'BLOCK', String(Math.min(1000, this.claimAfterMs)), 'STREAMS', this.stream, '>']);
+        for (const e of streamEntries(res)) this.dispatch(e, false);
       } catch {
         if (!this.closed) await sleep(200, this.ac.signal);
       }
@@ -457,6 +479,16 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
     this.ac.abort();
     if (this.reader?.isOpen) this.reader.destroy(); // ends a blocked XREADGROUP
     await this.loop;
-    while (this.running.size) await Promise.all([...this.running]);
+    // wait for running handlers, but not forever: one that never settles must not keep the
+    // connections (and Node-RED's close) open; its item stays pending and is recovered elsewhere
+    const until = Date.now() + this.p.closeTimeoutMs;
+    while (this.running.size && Date.now() < until) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...this.running]),
+        new Promise<void>((r) => { timer = setTimeout(r, Math.max(1, until - Date.now())); }),
+      ]);
+      clearTimeout(timer);
+    }
   }
 }

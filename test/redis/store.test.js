@@ -76,7 +76,7 @@ describe('Redis store (real redis-server)', function () {
   });
 
   it('work queue: an instance that takes an item and dies without ack → another claims it with recovered=true', async () => {
-    const a = await make();
+    const a = await connected(new RedisStoreProvider({ url: redis.url, prefix: `t${++n}:`, commandTimeoutMs: 2000, closeTimeoutMs: 200 }));
     const b = await connected(new RedisStoreProvider({ url: redis.url, prefix: a.prefix, commandTimeoutMs: 2000 }));
     const qa = a.queue('node-1', { claimAfterMs: 300 });
     let took;
@@ -101,6 +101,8 @@ describe('Redis store (real redis-server)', function () {
     }
     const pend = await b.cmd(['XPENDING', b.key('node-1', 'queue', 'stream'), 'workers']);
     assert.equal(Number(pend[0]), 0);
+    await closing; // close() lets go of a handler that never settles (closeTimeoutMs)
+    assert.equal(a.healthy, false);
     await b.close();
   });
 
