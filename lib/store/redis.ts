@@ -162,6 +162,16 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
     }
   }
 
+  /** true once `c` is ready; false after commandTimeoutMs (never waits longer). */
+  private whenReady(c: Client): Promise<boolean> {
+    if (c.isReady) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { c.off('ready', on); resolve(c.isReady); }, this.commandTimeoutMs);
+      function on(): void { clearTimeout(t); resolve(true); }
+      c.once('ready', on);
+    });
+  }
+
   /** Subscribe `listener` to `channel` on the shared subscriber connection; returns unsubscribe. */
   async listen(channel: string, listener: (msg: string) => void): Promise<() => void> {
     if (!this.subscriber) {
@@ -169,6 +179,8 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
     }
     const sub = this.subscriber;
     let set = this.channelWaiters.get(channel);
+    if (!set && !(await this.whenReady(sub))) throw new StoreError('STORE_UNAVAILABLE', 'Redis subscription failed');
+    set = this.channelWaiters.get(channel); // another caller may have subscribed meanwhile
     if (!set) {
       set = new Set();
       this.channelWaiters.set(channel, set);

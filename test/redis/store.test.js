@@ -38,6 +38,11 @@ describe('Redis store (real redis-server)', function () {
     assert.deepEqual(await da.claim('msg-1', 10000), { first: true });
     assert.deepEqual(await db.claim('msg-1', 10000), { first: false });
     const waiting = db.waitFor('msg-1', 10000);
+    // the waiting retry listens on the scope's reply channel (woken by PUBLISH, not only by polling)
+    const channel = a.key('wxapp', 'replies', 'channel');
+    const subscribers = async () => Number((await a.cmd(['PUBSUB', 'NUMSUB', channel]))[1]);
+    for (let i = 0; i < 100 && await subscribers() !== 1; i++) await sleep(20);
+    assert.equal(await subscribers(), 1);
     const reply = { statusCode: 200, contentType: 'application/xml', body: '<xml>你好</xml>' };
     assert.deepEqual(await da.complete('msg-1', reply), reply);
     assert.deepEqual(await waiting, reply);
