@@ -322,11 +322,18 @@ class RedisLocks implements Locks {
       delay = Math.min(delay * 2, 200);
     }
     let held = true;
+    // a lease renewed at `leaseFrom` runs until leaseFrom + ttlMs (measured from before the command)
+    let leaseFrom = Date.now();
     const p = this.p;
     const renewal = setInterval(() => {
+      const sent = Date.now();
       p.cmd<number>(['EVAL', PEXPIRE_IF, '1', rkey, value, String(ttlMs)]).then((n) => {
         if (Number(n) !== 1) stop();
-      }, () => undefined /* try again next time; the lease may still run */);
+        else leaseFrom = sent;
+      }, () => {
+        // try again next time while the lease may still run; once it cannot, the lock is lost
+        if (Date.now() - leaseFrom >= ttlMs) stop();
+      });
     }, Math.max(10, Math.floor(ttlMs / 3)));
     renewal.unref?.();
     const tracker = { stop };

@@ -117,10 +117,14 @@ describe('Redis store (real redis-server)', function () {
     const events = [];
     p.on('down', () => events.push('down'));
     p.on('up', () => events.push('up'));
+    const lock = await p.locks('acct').acquire('outage', { ttlMs: 300 });
     await own.stop();
     for (let i = 0; i < 100 && p.healthy; i++) await sleep(20);
     assert.equal(p.healthy, false);
     await assert.rejects(p.tokens().get('wxapp'), (e) => e.code === 'STORE_UNAVAILABLE');
+    // a lock whose lease cannot be renewed during the outage is reported lost once the lease ran out
+    for (let i = 0; i < 100 && lock.held; i++) await sleep(20);
+    assert.equal(lock.held, false, 'a lock stayed "held" after its lease expired unrenewed');
     await assert.rejects(p.queue('q', { claimAfterMs: 1000 }).add({ a: 1 }), (e) => e.code === 'STORE_UNAVAILABLE');
     const again = await startRedis({ port: own.port });
     for (let i = 0; i < 300 && !p.healthy; i++) await sleep(20);
