@@ -26,3 +26,4 @@ export * from './util/http';
 export * from './wechat/template';
 export * from './store/types';
 export * from './store/memory';
+export * from './store/redis';

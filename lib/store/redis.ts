@@ -1,0 +1,513 @@
+/**
+ * The Redis implementations of lib/store/types.ts over node-redis (@redis/client). Raw commands
+ * (sendCommand) keep the protocol visible: SET NX PX, Lua compare-and-delete, Streams with a
+ * consumer group. Keys: `<prefix>{<scope>}:<kind>:<key>` — the hash tag keeps a scope on one
+ * Redis Cluster slot. The password never appears in a log, error or event.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createClient } from '@redis/client';
+import type {
+  ClaimResult,
+  DeliveryStore,
+  LockHandle,
+  LockOptions,
+  Locks,
+  SealedReply,
+  SharedTokenStore,
+  StoreProvider,
+  WorkItem,
+  WorkQueue,
+} from './types';
+import { StoreError } from './memory';
+
+type Client = ReturnType<typeof createClient>;
+
+export interface RedisStoreOptions {
+  /** redis:// or rediss:// (TLS) */
+  url: string;
+  username?: string;
+  password?: string;
+  /** default `wechat-c4c:` */
+  prefix?: string;
+  /** how long a command may take before it fails with STORE_UNAVAILABLE (default 5000) */
+  commandTimeoutMs?: number;
+  /**
+   * how long close() waits for running work-queue handlers before it lets go of the connections
+   * anyway (default 10000); an item whose handler did not settle stays pending in the Stream and
+   * another instance recovers it after `claimAfterMs`.
+   */
+  closeTimeoutMs?: number;
+}
+
+const DEL_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+const PEXPIRE_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+/** token record is JSON; delete only if its token is still ARGV[1] */
+const DEL_TOKEN_IF = "local v = redis.call('GET', KEYS[1]) if not v then return 0 end local ok, r = pcall(cjson.decode, v) if ok and r.token == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+/** first write wins: SET NX the reply, publish the winner, return it */
+const COMPLETE = "local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) local v = redis.call('GET', KEYS[1]) if ok then redis.call('PUBLISH', KEYS[2], ARGV[3]) end return v";
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((resolve) => {
+  const t = setTimeout(done, ms);
+  function done(): void { clearTimeout(t); signal?.removeEventListener('abort', done); resolve(); }
+  signal?.addEventListener('abort', done, { once: true });
+});
+
+/** URL without its password, for logs. */
+export function redactRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+function unavailable(err: unknown): StoreError {
+  if (err instanceof StoreError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  return new StoreError('STORE_UNAVAILABLE', `Redis unavailable: ${msg.replace(/\/\/[^@/]*@/g, '//***@')}`);
+}
+
+export class RedisStoreProvider extends EventEmitter implements StoreProvider {
+  readonly kind = 'redis' as const;
+  readonly prefix: string;
+  readonly instanceId = `${process.pid}-${randomUUID()}`;
+  private readonly client: Client;
+  private subscriber: Client | undefined;
+  private readonly channelWaiters = new Map<string, Set<(key: string) => void>>();
+  private readonly extraClients = new Set<Client>();
+  private readonly opts: RedisStoreOptions;
+  private readonly commandTimeoutMs: number;
+  readonly closeTimeoutMs: number;
+  private up = false;
+  private closed = false;
+  private readonly connecting: Promise<void>;
+  private readonly closers = new Set<{ close(): Promise<void> }>();
+
+  constructor(opts: RedisStoreOptions) {
+    super();
+    this.opts = opts;
+    this.prefix = opts.prefix ?? 'wechat-c4c:';
+    this.commandTimeoutMs = opts.commandTimeoutMs ?? 5000;
+    this.closeTimeoutMs = opts.closeTimeoutMs ?? 10000;
+    this.client = this.newClient();
+    this.client.on('ready', () => this.setUp(true));
+    this.client.on('end', () => this.setUp(false));
+    this.client.on('error', (err: Error) => this.setUp(false, err));
+    this.connecting = this.client.connect().then(() => undefined, () => undefined);
+  }
+
+  private newClient(): Client {
+    const c = createClient({
+      url: this.opts.url,
+      username: this.opts.username || undefined,
+      password: this.opts.password || undefined,
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: this.commandTimeoutMs,
+        reconnectStrategy: (retries: number) => (this.closed ? false : Math.min(100 * 2 ** Math.min(retries, 5), 2000)),
+      },
+    });
+    return c as Client;
+  }
+
+  /** A dedicated connection (blocking reads, subscriptions). */
+  dedicated(): Client {
+    const c = this.newClient();
+    c.on('error', () => undefined);
+    this.extraClients.add(c);
+    c.connect().catch(() => undefined);
+    return c;
+  }
+
+  private setUp(up: boolean, err?: Error): void {
+    if (this.closed || up === this.up) return;
+    this.up = up;
+    if (up) this.emit('up');
+    else this.emit('down', err ? unavailable(err) : new StoreError('STORE_UNAVAILABLE', 'Redis connection lost'));
+  }
+
+  get healthy(): boolean {
+    return this.up && this.client.isReady;
+  }
+
+  /** Resolves once the first connection attempt settled. */
+  ready(): Promise<void> {
+    return this.connecting;
+  }
+
+  key(scope: string, kind: string, key: string): string {
+    return `${this.prefix}{${scope}}:${kind}:${key}`;
+  }
+
+  /** One command; STORE_UNAVAILABLE when it cannot run (no connection, timeout). */
+  async cmd<T>(args: string[], client: Client = this.client): Promise<T> {
+    if (this.closed) throw new StoreError('STORE_UNAVAILABLE', 'store is closed');
+    if (!client.isReady) throw new StoreError('STORE_UNAVAILABLE', 'Redis is not connected');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        client.sendCommand<T>(args),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new StoreError('STORE_UNAVAILABLE', `Redis did not answer within ${this.commandTimeoutMs} ms`)), this.commandTimeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      if ((err as { name?: string }).name === 'ErrorReply' || /^(ERR|WRONGTYPE|NOSCRIPT|BUSYGROUP|NOGROUP)/.test((err as Error).message ?? '')) throw err;
+      throw unavailable(err);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  /** true once `c` is ready; false after commandTimeoutMs (never waits longer). */
+  private whenReady(c: Client): Promise<boolean> {
+    if (c.isReady) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { c.off('ready', on); resolve(c.isReady); }, this.commandTimeoutMs);
+      function on(): void { clearTimeout(t); resolve(true); }
+      c.once('ready', on);
+    });
+  }
+
+  /** Subscribe `listener` to `channel` on the shared subscriber connection; returns unsubscribe. */
+  async listen(channel: string, listener: (msg: string) => void): Promise<() => void> {
+    if (!this.subscriber) {
+      this.subscriber = this.dedicated();
+    }
+    const sub = this.subscriber;
+    let set = this.channelWaiters.get(channel);
+    if (!set && !(await this.whenReady(sub))) throw new StoreError('STORE_UNAVAILABLE', 'Redis subscription failed');
+    set = this.channelWaiters.get(channel); // another caller may have subscribed meanwhile
+    if (!set) {
+      set = new Set();
+      this.channelWaiters.set(channel, set);
+      const s = set;
+      try {
+        await sub.subscribe(channel, (message: string) => { for (const l of [...s]) l(message); });
+      } catch {
+        this.channelWaiters.delete(channel);
+        throw new StoreError('STORE_UNAVAILABLE', 'Redis subscription failed');
+      }
+    }
+    set.add(listener);
+    return () => {
+      const cur = this.channelWaiters.get(channel);
+      if (!cur) return;
+      cur.delete(listener);
+      if (cur.size === 0) {
+        this.channelWaiters.delete(channel);
+        if (sub.isOpen) sub.unsubscribe(channel).catch(() => undefined);
+      }
+    };
+  }
+
+  deliveries(scope: string): DeliveryStore {
+    return this.track(new RedisDeliveryStore(this, scope));
+  }
+
+  locks(scope: string): Locks {
+    return this.track(new RedisLocks(this, scope));
+  }
+
+  tokens<R extends { token: string }>(): SharedTokenStore<R> {
+    return new RedisTokenStore<R>(this);
+  }
+
+  queue<T>(name: string, opts: { claimAfterMs: number }): WorkQueue<T> {
+    return this.track(new RedisWorkQueue<T>(this, name, opts.claimAfterMs));
+  }
+
+  private track<C extends { close(): Promise<void> }>(c: C): C {
+    this.closers.add(c);
+    return c;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await Promise.all([...this.closers].map((c) => c.close().catch(() => undefined)));
+    this.closed = true;
+    const all = [this.client, ...this.extraClients];
+    await Promise.all(all.map(async (c) => {
+      try {
+        if (c.isOpen) c.destroy();
+      } catch { /* already closed */ }
+    }));
+  }
+}
+
+class RedisDeliveryStore implements DeliveryStore {
+  private readonly channel: string;
+  constructor(private readonly p: RedisStoreProvider, private readonly scope: string) {
+    this.channel = p.key(scope, 'replies', 'channel');
+  }
+
+  private replyKey(key: string): string { return this.p.key(this.scope, 'reply', key); }
+
+  private static decode(v: string | null): SealedReply | null | undefined {
+    if (v === null || v === undefined) return undefined;
+    const parsed = JSON.parse(v) as { r: SealedReply | null };
+    return parsed.r;
+  }
+
+  async claim(key: string, ttlMs: number): Promise<ClaimResult> {
+    const ok = await this.p.cmd<string | null>(['SET', this.p.key(this.scope, 'claim', key), '1', 'NX', 'PX', String(ttlMs)]);
+    if (ok === 'OK') return { first: true };
+    const reply = RedisDeliveryStore.decode(await this.p.cmd<string | null>(['GET', this.replyKey(key)]));
+    return reply === undefined ? { first: false } : { first: false, reply };
+  }
+
+  async complete(key: string, reply: SealedReply | null, ttlMs = 60000): Promise<SealedReply | null> {
+    const v = await this.p.cmd<string>(['EVAL', COMPLETE, '2', this.replyKey(key), this.channel, JSON.stringify({ r: reply }), String(ttlMs), key]);
+    return RedisDeliveryStore.decode(v) ?? null;
+  }
+
+  async waitFor(key: string, timeoutMs: number, signal?: AbortSignal): Promise<SealedReply | null> {
+    if (signal?.aborted) return null;
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => ac.abort(), timeoutMs);
+    let unlisten: (() => void) | undefined;
+    try {
+      try {
+        unlisten = await this.p.listen(this.channel, (k) => { if (k === key) wake(); });
+      } catch { /* poll only */ }
+      let wakeUp: () => void = () => undefined;
+      function wake(): void { wakeUp(); }
+      // poll (also covers a message published before we subscribed)
+      while (!ac.signal.aborted) {
+        let v: SealedReply | null | undefined;
+        try {
+          v = RedisDeliveryStore.decode(await this.p.cmd<string | null>(['GET', this.replyKey(key)]));
+        } catch { v = undefined; }
+        if (v !== undefined) return v;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(done, 250);
+          function done(): void { clearTimeout(t); ac.signal.removeEventListener('abort', done); wakeUp = () => undefined; resolve(); }
+          wakeUp = done;
+          ac.signal.addEventListener('abort', done, { once: true });
+        });
+      }
+      return null;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      unlisten?.();
+    }
+  }
+
+  async close(): Promise<void> { /* connections belong to the provider */ }
+}
+
+class RedisLocks implements Locks {
+  private readonly handles = new Set<{ stop(): void }>();
+  constructor(private readonly p: RedisStoreProvider, private readonly scope: string) {}
+
+  async acquire(key: string, opts: LockOptions = {}): Promise<LockHandle> {
+    const ttlMs = opts.ttlMs ?? 30000;
+    const waitMs = opts.waitMs ?? ttlMs;
+    const rkey = this.p.key(this.scope, 'lock', key);
+    const value = randomBytes(16).toString('hex');
+    const deadline = Date.now() + waitMs;
+    let delay = 20;
+    for (;;) {
+      if (opts.signal?.aborted) throw new StoreError('ABORTED', `lock ${key}: aborted`);
+      const ok = await this.p.cmd<string | null>(['SET', rkey, value, 'NX', 'PX', String(ttlMs)]);
+      if (ok === 'OK') break;
+      if (Date.now() >= deadline) throw new StoreError('LOCK_TIMEOUT', `lock ${key}: not acquired within ${waitMs} ms`);
+      await sleep(Math.min(delay, Math.max(1, deadline - Date.now())), opts.signal);
+      delay = Math.min(delay * 2, 200);
+    }
+    let held = true;
+    // a lease renewed at `leaseFrom` runs until leaseFrom + ttlMs (measured from before the command)
+    let leaseFrom = Date.now();
+    const p = this.p;
+    const renewal = setInterval(() => {
+      const sent = Date.now();
+      p.cmd<number>(['EVAL', PEXPIRE_IF, '1', rkey, value, String(ttlMs)]).then((n) => {
+        if (Number(n) !== 1) stop();
+        else leaseFrom = sent;
+      }, () => {
+        // try again next time while the lease may still run; once it cannot, the lock is lost
+        if (Date.now() - leaseFrom >= ttlMs) stop();
+      });
+    }, Math.max(10, Math.floor(ttlMs / 3)));
+    renewal.unref?.();
+    const tracker = { stop };
+    this.handles.add(tracker);
+    const handles = this.handles;
+    function stop(): void { held = false; clearInterval(renewal); handles.delete(tracker); }
+    return {
+      key,
+      get held() { return held; },
+      release: async () => {
+        if (!held) return;
+        stop();
+        await p.cmd<number>(['EVAL', DEL_IF, '1', rkey, value]).catch(() => undefined);
+      },
+    };
+  }
+
+  async withLock<T>(key: string, task: () => Promise<T>, opts?: LockOptions): Promise<T> {
+    const lock = await this.acquire(key, opts);
+    try {
+      return await task();
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const h of [...this.handles]) h.stop();
+  }
+}
+
+class RedisTokenStore<R extends { token: string; expiresAt?: number }> implements SharedTokenStore<R> {
+  constructor(private readonly p: RedisStoreProvider) {}
+  private k(appId: string): string { return this.p.key(appId, 'token', 'access'); }
+
+  async get(appId: string): Promise<R | undefined> {
+    const v = await this.p.cmd<string | null>(['GET', this.k(appId)]);
+    return v ? (JSON.parse(v) as R) : undefined;
+  }
+
+  async set(appId: string, record: R): Promise<void> {
+    const ttl = typeof record.expiresAt === 'number' ? record.expiresAt - Date.now() : 7200 * 1000;
+    if (ttl <= 0) return;
+    await this.p.cmd(['SET', this.k(appId), JSON.stringify(record), 'PX', String(Math.ceil(ttl))]);
+  }
+
+  async delete(appId: string, ifToken: string): Promise<boolean> {
+    return Number(await this.p.cmd<number>(['EVAL', DEL_TOKEN_IF, '1', this.k(appId), ifToken])) === 1;
+  }
+}
+
+type StreamEntry = [string, string[] | null];
+
+/**
+ * The entries of an XREADGROUP reply. node-redis gives the RESP2 array `[[stream, entries]]` or,
+ * depending on version and protocol, a map keyed by stream name (a plain object or a Map).
+ */
+function streamEntries(res: unknown): StreamEntry[] {
+  if (!res) return [];
+  const lists: unknown[] = Array.isArray(res)
+    ? res.map((r) => (Array.isArray(r) ? r[1] : undefined))
+    : res instanceof Map ? [...res.values()] : Object.values(res as Record<string, unknown>);
+  const out: StreamEntry[] = [];
+  for (const l of lists) if (Array.isArray(l)) out.push(...(l as StreamEntry[]));
+  return out;
+}
+
+class RedisWorkQueue<T> implements WorkQueue<T> {
+  private readonly stream: string;
+  private readonly group = 'workers';
+  private readonly consumer: string;
+  private handler: ((item: WorkItem<T>) => Promise<void>) | undefined;
+  private readonly running = new Set<Promise<void>>();
+  private closed = false;
+  private loop: Promise<void> | undefined;
+  private readonly ac = new AbortController();
+  private reader: Client | undefined;
+  private groupReady: Promise<void> | undefined;
+
+  constructor(private readonly p: RedisStoreProvider, name: string, private readonly claimAfterMs: number) {
+    this.stream = p.key(name, 'queue', 'stream');
+    this.consumer = p.instanceId;
+  }
+
+  private ensureGroup(client?: Client): Promise<void> {
+    if (!this.groupReady) {
+      this.groupReady = this.p.cmd(['XGROUP', 'CREATE', this.stream, this.group, '0', 'MKSTREAM'], client).then(() => undefined, (err: Error) => {
+        if (/BUSYGROUP/.test(err.message)) return;
+        this.groupReady = undefined;
+        throw err;
+      });
+    }
+    return this.groupReady;
+  }
+
+  async add(data: T): Promise<string> {
+    if (this.closed) throw new StoreError('STORE_UNAVAILABLE', 'work queue is closed');
+    await this.ensureGroup();
+    return this.p.cmd<string>(['XADD', this.stream, 'MAXLEN', '~', '100000', '*', 'data', JSON.stringify(data)]);
+  }
+
+  consume(handler: (item: WorkItem<T>) => Promise<void>): void {
+    if (this.handler) throw new Error('consume() already called');
+    this.handler = handler;
+    this.reader = this.p.dedicated();
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    const reader = this.reader!;
+    let lastClaim = 0;
+    while (!this.closed) {
+      try {
+        if (!reader.isReady || !this.p.healthy) { await sleep(200, this.ac.signal); continue; }
+        await this.ensureGroup();
+        if (Date.now() - lastClaim >= Math.min(this.claimAfterMs, 1000)) {
+          lastClaim = Date.now();
+          const claimed = await this.p.cmd<[string, StreamEntry[], string[]]>(['XAUTOCLAIM', this.stream, this.group, this.consumer, String(this.claimAfterMs), '0-0', 'COUNT', '50']);
+          for (const e of claimed?.[1] ?? []) this.dispatch(e, true);
+        }
+        const res = await reader.sendCommand<unknown>(['XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', '20', 'BLOCK', String(Math.min(1000, this.claimAfterMs)), 'STREAMS', this.stream, '>']);
+        for (const e of streamEntries(res)) this.dispatch(e, false);
+      } catch {
+        if (!this.closed) await sleep(200, this.ac.signal);
+      }
+    }
+  }
+
+  private dispatch([id, fields]: StreamEntry, recovered: boolean): void {
+    if (!fields) { // deleted entry: drop it from the pending list
+      this.p.cmd(['XACK', this.stream, this.group, id]).catch(() => undefined);
+      return;
+    }
+    let data: T;
+    try {
+      data = JSON.parse(fields[fields.indexOf('data') + 1]) as T;
+    } catch {
+      this.p.cmd(['XACK', this.stream, this.group, id]).catch(() => undefined);
+      return;
+    }
+    const handler = this.handler!;
+    const job: Promise<void> = Promise.resolve()
+      .then(() => handler({ id, data, recovered }))
+      .catch(() => undefined)
+      .then(async () => {
+        if (this.ac.signal.aborted && this.closed && !this.p.healthy) return;
+        for (let i = 0; i < 3; i++) {
+          try {
+            await this.p.cmd(['XACK', this.stream, this.group, id]);
+            await this.p.cmd(['XDEL', this.stream, id]);
+            return;
+          } catch { await sleep(200); }
+        }
+      })
+      .finally(() => { this.running.delete(job); });
+    this.running.add(job);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.ac.abort();
+    if (this.reader?.isOpen) this.reader.destroy(); // ends a blocked XREADGROUP
+    await this.loop;
+    // wait for running handlers, but not forever: one that never settles must not keep the
+    // connections (and Node-RED's close) open; its item stays pending and is recovered elsewhere
+    const until = Date.now() + this.p.closeTimeoutMs;
+    while (this.running.size && Date.now() < until) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...this.running]),
+        new Promise<void>((r) => { timer = setTimeout(r, Math.max(1, until - Date.now())); }),
+      ]);
+      clearTimeout(timer);
+    }
+  }
+}

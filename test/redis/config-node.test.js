@@ -1,0 +1,87 @@
+'use strict';
+/** The wechat-c4c-redis config node in a Node-RED runtime (node-red-node-test-helper) against real redis-server processes. */
+const assert = require('node:assert/strict');
+const { helper, ours, everythingSaid } = require('../helpers/node-red');
+const { startRedis } = require('../helpers/redis');
+
+const NODES = [ours('wechat-c4c-redis')];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function until(cond, what) {
+  for (let i = 0; i < 250 && !cond(); i++) await sleep(20); // at most 5 s, never unbounded
+  assert.ok(cond(), what);
+}
+
+describe('wechat-c4c-redis config node (real redis-server)', function () {
+  this.timeout(30000);
+  let redis;
+  let secured;
+  const PASSWORD = 'redis-pass-Xq81';
+  before(async () => {
+    redis = await startRedis();
+    secured = await startRedis({ args: ['--requirepass', PASSWORD] });
+  });
+  after(async () => { await redis.stop(); await secured.stop(); });
+  afterEach(async () => { await helper.unload(); delete process.env.WECHAT_C4C_TEST_REDIS_URL; });
+
+  it('connects with the given URL and prefix; two nodes share state; unloading closes the store', async () => {
+    await helper.load(NODES, [
+      { id: 'r1', type: 'wechat-c4c-redis', name: 'shared', url: redis.url, prefix: 'nr-test:' },
+      { id: 'r2', type: 'wechat-c4c-redis', url: redis.url, prefix: 'nr-test:' },
+    ]);
+    const r1 = helper.getNode('r1');
+    const r2 = helper.getNode('r2');
+    assert.equal(r1.store.kind, 'redis');
+    await until(() => r1.store.healthy && r2.store.healthy, 'did not connect');
+    await r1.store.tokens().set('wx0123456789abcdef', { token: 'T1', expiresAt: Date.now() + 60000 });
+    assert.equal((await r2.store.tokens().get('wx0123456789abcdef')).token, 'T1');
+    const keys = await r1.store.cmd(['KEYS', 'nr-test:*']);
+    assert.deepEqual(keys, ['nr-test:{wx0123456789abcdef}:token:access']);
+    const store = r1.store;
+    await helper.unload();
+    assert.equal(store.healthy, false, 'the store stayed connected after the node closed');
+    await assert.rejects(store.tokens().get('wx0123456789abcdef'), (e) => e.code === 'STORE_UNAVAILABLE');
+  });
+
+  it('defaults: redis://127.0.0.1:6379 and prefix wechat-c4c:; ${REDIS_URL}-style values come from the environment', async () => {
+    process.env.WECHAT_C4C_TEST_REDIS_URL = redis.url;
+    await helper.load(NODES, [
+      { id: 'd', type: 'wechat-c4c-redis', url: '', prefix: '' },
+      { id: 'e', type: 'wechat-c4c-redis', url: '${WECHAT_C4C_TEST_REDIS_URL}', prefix: 'wechat-c4c:' },
+    ]);
+    assert.equal(helper.getNode('d').displayUrl, 'redis://127.0.0.1:6379');
+    assert.equal(helper.getNode('d').prefix, 'wechat-c4c:');
+    const e = helper.getNode('e');
+    assert.equal(e.displayUrl, redis.url);
+    await until(() => e.store.healthy, '${VAR} URL did not connect');
+  });
+
+  it('an unset environment variable is reported by name and no store is made', async () => {
+    await helper.load(NODES, [{ id: 'u', type: 'wechat-c4c-redis', url: '${WECHAT_C4C_TEST_REDIS_URL}' }]);
+    const u = helper.getNode('u');
+    assert.equal(u.store, undefined);
+    // the helper runtime has no catalogs: RED._ gives the key; the catalogs carry __name__
+    assert.deepEqual(u.problems, ['wechat-c4c-redis.errors.env-missing']);
+    const warned = helper._NodePrototype.warn.getCalls().filter((c) => c.thisValue.id === 'u');
+    assert.equal(warned.length, 1);
+    for (const lang of ['en-US', 'zh-CN']) {
+      assert.match(require(`../../nodes/wechat-c4c-redis/locales/${lang}/wechat-c4c-redis.json`)['wechat-c4c-redis'].errors['env-missing'], /__name__/);
+    }
+  });
+
+  it('password as a credential: connects with it; a wrong one is reported without the password', async () => {
+    await helper.load(NODES, [
+      { id: 'ok', type: 'wechat-c4c-redis', url: secured.url },
+      { id: 'bad', type: 'wechat-c4c-redis', url: secured.url.replace('redis://', 'redis://default:wrong-Pw-7731@') },
+    ], { ok: { password: PASSWORD }, bad: {} });
+    const ok = helper.getNode('ok');
+    await until(() => ok.store.healthy, 'did not connect with the password');
+    await ok.store.tokens().set('wxapp', { token: 'T', expiresAt: Date.now() + 60000 });
+    const bad = helper.getNode('bad');
+    await assert.rejects(bad.store.tokens().get('wxapp'), (e) => e.code === 'STORE_UNAVAILABLE' && !e.message.includes('wrong-Pw-7731'));
+    assert.equal(bad.displayUrl.includes('wrong-Pw-7731'), false);
+    await sleep(300);
+    const said = everythingSaid();
+    assert.equal(said.includes(PASSWORD), false, 'the password was logged');
+    assert.equal(said.includes('wrong-Pw-7731'), false, 'the URL password was logged');
+  });
+});

@@ -1,0 +1,142 @@
+'use strict';
+const assert = require('node:assert/strict');
+const { RedisStoreProvider, redactRedisUrl } = require('../../dist/lib');
+const { startRedis } = require('../helpers/redis');
+const { storeSuite, sleep } = require('../unit/store/shared-suite');
+
+/** Every wait is bounded: a provider that does not connect within 5 s fails the test, never hangs it. */
+async function connected(p) {
+  let timer;
+  await Promise.race([p.ready(), new Promise((r) => { timer = setTimeout(r, 5000); })]);
+  clearTimeout(timer);
+  for (let i = 0; i < 100 && !p.healthy; i++) await sleep(20);
+  assert.equal(p.healthy, true, 'provider did not connect');
+  return p;
+}
+
+describe('Redis store (real redis-server)', function () {
+  this.timeout(30000);
+  let redis;
+  let n = 0;
+  before(async () => { redis = await startRedis(); });
+  after(async () => { await redis.stop(); });
+  const make = () => connected(new RedisStoreProvider({ url: redis.url, prefix: `t${++n}:`, commandTimeoutMs: 2000 }));
+
+  storeSuite('redis', async () => {
+    const prefix = `s${++n}:`;
+    const a = await connected(new RedisStoreProvider({ url: redis.url, prefix, commandTimeoutMs: 2000 }));
+    const b = await connected(new RedisStoreProvider({ url: redis.url, prefix, commandTimeoutMs: 2000 }));
+    return { a, b, close: async () => { await a.close(); await b.close(); } };
+  });
+
+  it('deliveries: one first claim across two instances; retries get the first write and wake on complete', async () => {
+    const a = await make();
+    const b = new RedisStoreProvider({ url: redis.url, prefix: a.prefix, commandTimeoutMs: 2000 });
+    await connected(b);
+    const da = a.deliveries('wxapp');
+    const db = b.deliveries('wxapp');
+    assert.deepEqual(await da.claim('msg-1', 10000), { first: true });
+    assert.deepEqual(await db.claim('msg-1', 10000), { first: false });
+    const waiting = db.waitFor('msg-1', 10000);
+    // the waiting retry listens on the scope's reply channel (woken by PUBLISH, not only by polling)
+    const channel = a.key('wxapp', 'replies', 'channel');
+    const subscribers = async () => Number((await a.cmd(['PUBSUB', 'NUMSUB', channel]))[1]);
+    for (let i = 0; i < 100 && await subscribers() !== 1; i++) await sleep(20);
+    assert.equal(await subscribers(), 1);
+    const reply = { statusCode: 200, contentType: 'application/xml', body: '<xml>你好</xml>' };
+    assert.deepEqual(await da.complete('msg-1', reply), reply);
+    assert.deepEqual(await waiting, reply);
+    assert.deepEqual(await db.complete('msg-1', { statusCode: 200, contentType: 'text/plain', body: 'other' }), reply, 'a second write replaced the first');
+    assert.deepEqual(await db.claim('msg-1', 10000), { first: false, reply });
+    // success (null) is a reply too; timeout and abort give null
+    await da.claim('msg-2', 10000);
+    assert.equal(await da.complete('msg-2', null), null);
+    assert.deepEqual(await db.claim('msg-2', 10000), { first: false, reply: null });
+    assert.equal(await db.waitFor('msg-3', 100), null);
+    const ac = new AbortController();
+    const aborted = db.waitFor('msg-4', 10000, ac.signal);
+    ac.abort();
+    assert.equal(await aborted, null);
+    await a.close();
+    await b.close();
+  });
+
+  it('locks: renewal keeps a long task\'s lock; a lost lock is not released by its old owner', async () => {
+    const a = await make();
+    const b = await connected(new RedisStoreProvider({ url: redis.url, prefix: a.prefix, commandTimeoutMs: 2000 }));
+    const h = await a.locks('acct').acquire('long', { ttlMs: 300 });
+    await sleep(1000); // three leases: only renewal keeps it
+    assert.equal(h.held, true);
+    await assert.rejects(b.locks('acct').acquire('long', { ttlMs: 300, waitMs: 100 }), (e) => e.code === 'LOCK_TIMEOUT');
+    // Redis forgets the lock (e.g. a failover); another instance takes it
+    await a.cmd(['DEL', a.key('acct', 'lock', 'long')]);
+    const hb = await b.locks('acct').acquire('long', { ttlMs: 5000, waitMs: 1000 });
+    for (let i = 0; i < 50 && h.held; i++) await sleep(50);
+    assert.equal(h.held, false, 'the old owner still thinks it holds the lock');
+    await h.release();
+    const c = await connected(new RedisStoreProvider({ url: redis.url, prefix: a.prefix, commandTimeoutMs: 2000 }));
+    await assert.rejects(c.locks('acct').acquire('long', { ttlMs: 5000, waitMs: 100 }), (e) => e.code === 'LOCK_TIMEOUT', 'the old owner released the new owner\'s lock');
+    await hb.release();
+    await a.close(); await b.close(); await c.close();
+  });
+
+  it('work queue: an instance that takes an item and dies without ack → another claims it with recovered=true', async () => {
+    const a = await connected(new RedisStoreProvider({ url: redis.url, prefix: `t${++n}:`, commandTimeoutMs: 2000, closeTimeoutMs: 200 }));
+    const b = await connected(new RedisStoreProvider({ url: redis.url, prefix: a.prefix, commandTimeoutMs: 2000 }));
+    const qa = a.queue('node-1', { claimAfterMs: 300 });
+    let took;
+    const tookP = new Promise((r) => { took = r; });
+    qa.consume((item) => { took(item); return new Promise(() => {}); }); // never settles: a dead instance
+    await qa.add({ follower: 'o1' });
+    const first = await tookP;
+    assert.equal(first.recovered, false);
+    // the instance dies: its connections go away without ack
+    const closing = a.close();
+    closing.catch(() => {});
+    const qb = b.queue('node-1', { claimAfterMs: 300 });
+    const got = await new Promise((resolve) => qb.consume(async (item) => resolve(item)));
+    assert.equal(got.recovered, true);
+    assert.deepEqual(got.data, { follower: 'o1' });
+    assert.equal(got.id, first.id);
+    // acknowledged: nothing pending
+    for (let i = 0; i < 50; i++) {
+      const pend = await b.cmd(['XPENDING', b.key('node-1', 'queue', 'stream'), 'workers']);
+      if (Number(pend[0]) === 0) break;
+      await sleep(50);
+    }
+    const pend = await b.cmd(['XPENDING', b.key('node-1', 'queue', 'stream'), 'workers']);
+    assert.equal(Number(pend[0]), 0);
+    await closing; // close() lets go of a handler that never settles (closeTimeoutMs)
+    assert.equal(a.healthy, false);
+    await b.close();
+  });
+
+  it('Redis restarted: healthy false then true, commands during the outage fail with STORE_UNAVAILABLE', async () => {
+    const own = await startRedis();
+    const p = await connected(new RedisStoreProvider({ url: own.url, commandTimeoutMs: 1000 }));
+    const events = [];
+    p.on('down', () => events.push('down'));
+    p.on('up', () => events.push('up'));
+    const lock = await p.locks('acct').acquire('outage', { ttlMs: 300 });
+    await own.stop();
+    for (let i = 0; i < 100 && p.healthy; i++) await sleep(20);
+    assert.equal(p.healthy, false);
+    await assert.rejects(p.tokens().get('wxapp'), (e) => e.code === 'STORE_UNAVAILABLE');
+    // a lock whose lease cannot be renewed during the outage is reported lost once the lease ran out
+    for (let i = 0; i < 100 && lock.held; i++) await sleep(20);
+    assert.equal(lock.held, false, 'a lock stayed "held" after its lease expired unrenewed');
+    await assert.rejects(p.queue('q', { claimAfterMs: 1000 }).add({ a: 1 }), (e) => e.code === 'STORE_UNAVAILABLE');
+    const again = await startRedis({ port: own.port });
+    for (let i = 0; i < 300 && !p.healthy; i++) await sleep(20);
+    assert.equal(p.healthy, true);
+    assert.deepEqual(events, ['down', 'up']);
+    await p.tokens().set('wxapp', { token: 'T', expiresAt: Date.now() + 10000 });
+    assert.equal((await p.tokens().get('wxapp')).token, 'T');
+    await p.close();
+    await again.stop();
+  });
+
+  it('never shows the password of the URL', () => {
+    assert.equal(redactRedisUrl('redis://user:s3cret@host:6379'), 'redis://user:***@host:6379');
+  });
+});
