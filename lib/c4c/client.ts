@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Agent as HttpsAgent } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { AxiosInstance, AxiosResponse } from 'axios';
@@ -137,6 +138,8 @@ export class C4CClient {
   constructor(opts: C4CClientOptions) {
     this.servicePath = '/' + String(opts.servicePath || '/sap/c4c/odata/v1/c4codataapi').replace(/^\/+|\/+$/g, '');
     this.language = String(opts.language || 'en').trim() || 'en';
+    // Every waiting retry pause and settle listens to this signal: a burst has many at once.
+    setMaxListeners(0, this.stopping.signal);
     this.maxConcurrency = Math.max(1, Math.floor(opts.maxConcurrency ?? 4));
     this.limiter = new Limiter(this.maxConcurrency);
     this.batchSize = Math.max(1, Math.floor(Number.isFinite(opts.batchSize) ? (opts.batchSize as number) : 20));
