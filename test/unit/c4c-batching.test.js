@@ -126,6 +126,19 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
     results.forEach((r, i) => assert.equal(sim.customers.find((c) => c.CustomerID === r.customerId).LastName, names[i]));
   });
 
+  it('an expired CSRF token on a $batch: refetched once, the parts sent again, every follower created once', async () => {
+    const { client, svc } = await warm({ maxConcurrency: 1 });
+    sim.faults.latencyMs = 30;
+    sim.expireCsrf();
+    const blockers = busy(client, 1);
+    const results = await Promise.all(names.slice(0, 10).map((n) => svc.createOrFind(request(n))));
+    await Promise.all(blockers);
+    assert.ok(sim.stats().csrfRejected >= 1, 'the $batch met the expired token');
+    assert.equal(sim.stats().csrfFetches, 2, 'one refetch, shared');
+    assert.equal(sim.customers.length, 10);
+    results.forEach((r, i) => assert.equal(sim.customers.find((c) => c.CustomerID === r.customerId).LastName, names[i]));
+  });
+
   it('a $batch whose connection drops after the commit: the creates settle by lookup, none created twice', async () => {
     const { client, svc } = await warm({ maxConcurrency: 2 });
     sim.faults.latencyMs = 50;
