@@ -67,6 +67,29 @@ describe(`c4c-config batchSize: batching through the nodes (Node-RED ${nodeRedVe
     assert.equal(sim.customers.length, 50);
   });
 
+  it('batchSize from ${ENV}: set to 1 it turns batching off; unset it falls back to 20', async () => {
+    sim.faults.latencyMs = 50;
+    process.env.TEST_C4C_BATCH_SIZE = '1';
+    try {
+      await helper.load(NODES, flow({ batchSize: '${TEST_C4C_BATCH_SIZE}' }), creds);
+      const out = gather('out');
+      for (let i = 0; i < 12; i++) helper.getNode('cust').receive({ wechat: { openid: `oEnv${i}` }, extra: {} });
+      await until(() => out.length >= 12);
+      assert.equal(sim.stats().batches, 0, 'batchSize 1: no $batch');
+      assert.equal(sim.stats().requests, 1 + 24, '$metadata + a lookup and a create each');
+    } finally {
+      delete process.env.TEST_C4C_BATCH_SIZE;
+    }
+    await helper.unload();
+    sim.reset();
+    sim.faults.latencyMs = 50;
+    await helper.load(NODES, flow({ batchSize: '${TEST_C4C_BATCH_SIZE}' }), creds);
+    const out = gather('out');
+    for (let i = 0; i < 12; i++) helper.getNode('cust').receive({ wechat: { openid: `oEnv${i}` }, extra: {} });
+    await until(() => out.length >= 12);
+    assert.ok(sim.stats().batches >= 1, 'unset: the default 20 batches');
+  });
+
   it('a lone follower: $metadata (carrying the CSRF fetch), then exactly 2 requests, no $batch', async () => {
     await helper.load(NODES, flow({ maxConcurrency: 4 }), creds);
     const out = gather('out');
