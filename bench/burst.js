@@ -4,8 +4,8 @@
 // c4c-config maxConcurrency 4, the template fallback configured (WECHAT_TEMPLATE_ID). Per mode:
 // followers who received their CustomerID (push or template), within the 1-minute push window,
 // C4C requests per follower, duplicates, lost followers, follow → CustomerID p50/p99.
-// Modes: batching off always; batching on when BENCH_BATCHING=1 (needs c4c-config batchSize and
-// the simulator's $batch, issue 11's second step: until then the two rows would be the same).
+// Modes, in the same run: batching off (c4c-config batchSize 1) and on (batchSize 20); BENCH_BATCHING=0
+// runs only the off row, BENCH_BATCHING=only only the on row.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -19,8 +19,9 @@ const C4C_LATENCY = Number(process.env.BENCH_C4C_LATENCY || 500);
 const PER_OPERATION = Number(process.env.BENCH_C4C_PER_OPERATION || 20);
 const CONCURRENCY = Number(process.env.BENCH_C4C_CONCURRENCY || 4);
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS || 600000);
-const MODES = [{ name: 'batching off', batchSize: 1 }];
-if (process.env.BENCH_BATCHING === '1') MODES.push({ name: 'batching on', batchSize: 20 });
+const MODES = [];
+if (process.env.BENCH_BATCHING !== 'only') MODES.push({ name: 'batching off', batchSize: 1 });
+if (process.env.BENCH_BATCHING !== '0') MODES.push({ name: 'batching on', batchSize: 20 });
 
 function pct(values, p) {
   if (!values.length) return NaN;
@@ -36,7 +37,7 @@ async function run(mode) {
   });
   const { sandbox } = demo;
   sandbox.c4c.faults.latencyMs = C4C_LATENCY;
-  if ('perOperationMs' in sandbox.c4c.faults) sandbox.c4c.faults.perOperationMs = PER_OPERATION;
+  sandbox.c4c.faults.perOperationMs = PER_OPERATION;
   const started = new Map();
   const received = new Map(); // openid → {at, channel}
   sandbox.wechatApi.onDelivered.add((m) => {
@@ -76,6 +77,7 @@ async function run(mode) {
     'in push window': pc(inWindow),
     'via template': viaTemplate,
     'C4C req/follower': round(c4c.requests / FOLLOWERS, 2),
+    '$batch': c4c.batches,
     duplicates: duplicated,
     lost: lost.length,
     'dead letters': dead.size,

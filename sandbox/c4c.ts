@@ -2,13 +2,14 @@
  * An offline SAP C4C OData service for /sap/c4c/odata/v1/c4codataapi/: Basic auth, service
  * document and $metadata (the real excerpt plus extension fields given on the command line),
  * CSRF tokens bound to a session cookie (SAP's cookie names), IndividualCustomerCollection and
- * IndividualCustomerIdentificationCollection GET ($filter eq/and, $top, $skip, $select, $expand,
+ * IndividualCustomerIdentificationCollection GET ($filter eq/and/or, $top, $skip, $select, $expand,
  * $format=json) and POST with deep insert, validated against its OWN reading of the metadata
  * (required, creatable, MaxLength in UTF-16 units as ABAP counts), C4C's quirks (`*` is a
  * wildcard inside `eq`, name fields compare without case), {"d":{"results":...}} wrapping, 201 +
  * location + etag, and a control API for tests (/__sim/c4c/...) with the faults a real tenant
  * shows: commit-then-delay, commit-then-drop, 307, an HTML logon page with 200, a technical user
- * (no CSRF token), errors with an empty code in the logon language.
+ * (no CSRF token), errors with an empty code in the logon language. `POST $batch` (sandbox/c4c-batch.ts)
+ * runs the same operations, charging `perOperationMs` per operation on top of the request latency.
  *
  * It imports nothing from lib/: a simulator that shares the client's code shares its bugs.
  */
@@ -17,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { URL } from 'node:url';
+import { answerBatch } from './c4c-batch';
 import { delay, readBody, sendJson, sendText } from './http-util';
 
 export const C4C_SERVICE = '/sap/c4c/odata/v1/c4codataapi';
@@ -146,6 +148,14 @@ export interface Identification {
   IDNumber: string;
 }
 
+interface OperationResult {
+  status: number;
+  headers?: Record<string, string>;
+  body: string;
+  /** close the connection instead of answering (commit, then drop) */
+  drop?: boolean;
+}
+
 export class C4CSimulator {
   readonly opts: Required<Omit<C4CSimOptions, 'publicBase'>> & { publicBase?: string };
   private readonly sessions = new Map<string, Session>();
@@ -156,14 +166,14 @@ export class C4CSimulator {
   private metadataXml!: string;
   private extensionFields: string[] = [];
   private server: Server | undefined;
-  readonly faults = { latencyMs: 0, outageUntil: 0, errors: [] as InjectedError[], slowCommits: [] as SlowCommit[], technicalUser: false };
+  readonly faults = { latencyMs: 0, perOperationMs: 0, outageUntil: 0, errors: [] as InjectedError[], slowCommits: [] as SlowCommit[], technicalUser: false };
   counters = C4CSimulator.zero();
   readonly onChange = new Set<(c: Customer) => void>();
   /** One line per request handled (the sandbox page's event log). */
   readonly onLog = new Set<(line: string) => void>();
 
   static zero() {
-    return { inFlight: 0, maxInFlight: 0, requests: 0, gets: 0, posts: 0, csrfFetches: 0, csrfRejected: 0, authFailures: 0, created: 0, rejected400: 0, injected: 0, logons: 0, metadata: 0, byKind: {} as Record<string, number>, languages: {} as Record<string, number> };
+    return { inFlight: 0, maxInFlight: 0, requests: 0, gets: 0, posts: 0, csrfFetches: 0, csrfRejected: 0, authFailures: 0, created: 0, rejected400: 0, injected: 0, logons: 0, metadata: 0, batches: 0, batchOperations: 0, byKind: {} as Record<string, number>, languages: {} as Record<string, number> };
   }
 
   constructor(opts: C4CSimOptions = {}) {
@@ -353,13 +363,59 @@ export class C4CSimulator {
       sendText(res, 200, this.metadataXml, 'application/xml');
       return;
     }
+    if (rest === '$batch' && method === 'POST') {
+      this.kind('$batch');
+      this.counters.batches++;
+      const raw = await readBody(req);
+      let drop = false;
+      const answer = await answerBatch(String(req.headers['content-type'] || ''), raw, async (op) => {
+        const r = await this.operation(op.method, op.url, op.headers, op.body, req);
+        if (r.drop) drop = true;
+        return { status: r.status, headers: r.headers, body: r.body };
+      }, { perOperationMs: this.faults.perOperationMs });
+      this.counters.batchOperations += answer.operations;
+      if (drop) {
+        req.socket.destroy();
+        return;
+      }
+      if (res.destroyed || req.socket.destroyed) return;
+      for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+      sendText(res, answer.status, answer.body, answer.contentType);
+      return;
+    }
+    const bodyText = method === 'GET' ? '' : await readBody(req);
+    const lower: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') lower[k.toLowerCase()] = v;
+    const r = await this.operation(method, `${rest}${url.search}`, lower, bodyText, req);
+    if (r.drop) {
+      req.socket.destroy();
+      return;
+    }
+    if (res.destroyed || req.socket.destroyed) return;
+    for (const [k, v] of Object.entries({ ...headers, ...(r.headers ?? {}) })) res.setHeader(k, v);
+    sendText(res, r.status, r.body, 'application/json; charset=utf-8');
+  }
+
+  private errorResult(status: number, code: string, message: string): OperationResult {
+    return { status, body: JSON.stringify({ error: { code, message: { lang: 'en', value: message }, innererror: { transactionid: randomBytes(16).toString('hex').toUpperCase() } } }) };
+  }
+
+  /**
+   * One OData operation (a plain request, or a part of a `$batch`): the entity read, the
+   * collection queries and the create, for a URL relative to the service root. Answers instead
+   * of writing to the response; `drop` asks the caller to close the connection (commit, then drop).
+   */
+  private async operation(method: string, relUrl: string, opHeaders: Record<string, string>, bodyText: string, req: IncomingMessage): Promise<OperationResult> {
+    const url = new URL(relUrl.replace(/^\/+/, ''), `http://sim${C4C_SERVICE}/`);
+    const rest = url.pathname.slice(C4C_SERVICE.length).replace(/^\/+/, '');
+    const json = url.searchParams.get('$format') === 'json' || String(opHeaders.accept || '').includes('application/json');
+    const ok = (status: number, body: unknown, extra: Record<string, string> = {}): OperationResult => ({ status, headers: extra, body: JSON.stringify(body) });
     const single = /^IndividualCustomerCollection\('([^']*)'\)$/.exec(rest);
     if (single && method === 'GET') {
       this.kind('get entity');
       const c = this.customers.find((x) => x.ObjectID === single[1]);
-      if (!c) return this.error(res, 404, 'SY/530', 'Resource not found for segment');
-      send(200, { d: { results: this.present(c, req) } });
-      return;
+      if (!c) return this.errorResult(404, 'SY/530', 'Resource not found for segment');
+      return ok(200, { d: { results: this.present(c, req) } });
     }
     const collections: Record<string, { type: string; rows: () => Record<string, unknown>[] }> = {
       IndividualCustomerCollection: { type: 'IndividualCustomer', rows: () => this.customers },
@@ -368,35 +424,34 @@ export class C4CSimulator {
     const coll = collections[rest];
     if (coll && method === 'GET') {
       this.kind(rest === 'IndividualCustomerCollection' ? 'query' : 'query identification');
-      if (!json) return this.error(res, 406, 'SIM_FORMAT', 'the simulator answers JSON only: use $format=json or Accept: application/json');
+      if (!json) return this.errorResult(406, 'SIM_FORMAT', 'the simulator answers JSON only: use $format=json or Accept: application/json');
       const type = this.types.get(coll.type) as SimType;
       let list = coll.rows().slice();
       const filter = url.searchParams.get('$filter');
       if (filter !== null) {
         const pred = this.parseFilter(filter, type);
-        if (typeof pred === 'string') return this.error(res, 400, 'SY/530', `Invalid filter: ${pred}`);
+        if (typeof pred === 'string') return this.errorResult(400, 'SY/530', `Invalid filter: ${pred}`);
         list = list.filter(pred);
       }
       const skip = Number(url.searchParams.get('$skip') ?? 0);
       const top = url.searchParams.has('$top') ? Number(url.searchParams.get('$top')) : 1000;
-      if (!Number.isInteger(skip) || skip < 0 || !Number.isInteger(top) || top < 0) return this.error(res, 400, 'SY/530', 'Invalid $top/$skip');
+      if (!Number.isInteger(skip) || skip < 0 || !Number.isInteger(top) || top < 0) return this.errorResult(400, 'SY/530', 'Invalid $top/$skip');
       list = list.slice(skip, skip + Math.min(top, 1000));
       const expand = (url.searchParams.get('$expand') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-      for (const e of expand) if (!type.navigation.has(e)) return this.error(res, 400, 'SY/530', `Invalid $expand: ${e}`);
+      for (const e of expand) if (!type.navigation.has(e)) return this.errorResult(400, 'SY/530', `Invalid $expand: ${e}`);
       const select = url.searchParams.get('$select');
       const fields = select ? select.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-      send(200, { d: { results: list.map((row) => (rest === 'IndividualCustomerCollection' ? this.present(row as Customer, req, fields) : this.presentIdentification(row as Identification, req, expand, fields))) } });
-      return;
+      return ok(200, { d: { results: list.map((row) => (rest === 'IndividualCustomerCollection' ? this.present(row as Customer, req, fields) : this.presentIdentification(row as Identification, req, expand, fields))) } });
     }
     if (rest === 'IndividualCustomerCollection' && method === 'POST') {
       this.kind('create');
       let body: Record<string, unknown>;
       try {
-        body = JSON.parse(await readBody(req));
+        body = JSON.parse(bodyText);
         if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
       } catch {
         this.counters.rejected400++;
-        return this.error(res, 400, 'SY/530', 'Invalid payload: the body is not a JSON object');
+        return this.errorResult(400, 'SY/530', 'Invalid payload: the body is not a JSON object');
       }
       delete body.__metadata;
       // ObjectID is ignored on create (server generated), as C4C does.
@@ -404,11 +459,11 @@ export class C4CSimulator {
       const problem = this.check(this.type, body, false);
       if (problem) {
         this.counters.rejected400++;
-        return this.error(res, 400, 'SY/530', problem);
+        return this.errorResult(400, 'SY/530', problem);
       }
       if (typeof body.UUID === 'string' && this.customers.some((c) => String(c.UUID).toLowerCase() === String(body.UUID).toLowerCase())) {
         this.counters.rejected400++;
-        return this.error(res, 400, 'SY/530', `Instance with UUID ${body.UUID} already exists`);
+        return this.errorResult(400, 'SY/530', `Instance with UUID ${body.UUID} already exists`);
       }
       const slow = this.faults.slowCommits.find((x) => x.count > 0);
       if (slow) {
@@ -418,17 +473,13 @@ export class C4CSimulator {
         this.kind(slow.drop ? 'create: commit, then drop' : 'create: commit, answer late');
         if (slow.commitAfterMs > 0) await delay(slow.commitAfterMs);
         const c = this.commit(body);
-        if (slow.drop) {
-          req.socket.destroy();
-          return;
-        }
+        if (slow.drop) return { ...this.created(c, req), drop: true };
         await delay(Math.max(0, slow.answerAfterMs - (Date.now() - arrived)));
-        if (res.destroyed || req.socket.destroyed) return;
-        return this.sendCreated(c, req, send);
+        return this.created(c, req);
       }
-      return this.sendCreated(this.commit(body), req, send);
+      return this.created(this.commit(body), req);
     }
-    this.error(res, method === 'GET' ? 404 : 405, 'SY/530', `Resource not found for segment '${rest}'`);
+    return this.errorResult(method === 'GET' ? 404 : 405, 'SY/530', `Resource not found for segment '${rest}'`);
   }
 
   /** The first problem C4C would answer 400 for, or undefined. Lengths in UTF-16 units (ABAP). */
@@ -484,10 +535,10 @@ export class C4CSimulator {
     return c;
   }
 
-  private sendCreated(c: Customer, req: IncomingMessage, send: (status: number, body: unknown, extra?: Record<string, string>) => void): void {
+  private created(c: Customer, req: IncomingMessage): OperationResult {
     const uri = `${this.base(req)}${C4C_SERVICE}/IndividualCustomerCollection('${c.ObjectID}')`;
     const etag = `W/"datetimeoffset'${String(c.ETag)}'"`;
-    send(201, { d: { results: this.present(c, req) } }, { location: uri, etag, 'cache-control': 'no-cache, no-store' });
+    return { status: 201, headers: { location: uri, etag, 'cache-control': 'no-cache, no-store' }, body: JSON.stringify({ d: { results: this.present(c, req) } }) };
   }
 
   /** An entity as C4C shows it: __metadata, *Text siblings, deferred navigation. */
@@ -520,9 +571,11 @@ export class C4CSimulator {
     return out;
   }
 
-  /** $filter: `Field eq 'literal'` ('' inside = ') or `Field eq guid'…'`, joined by `and`; C4C's `eq` rules. */
+  /** $filter: `Field eq 'literal'` ('' inside = ') or `Field eq guid'…'`, joined by `and` / `or` (and binds tighter); C4C's `eq` rules. */
   private parseFilter(filter: string, type: SimType): ((c: Record<string, unknown>) => boolean) | string {
-    const clauses: { field: string; value: string; guid: boolean }[] = [];
+    // `or` binds weaker than `and`: a list of and-groups, any of which may match.
+    const groups: { field: string; value: string; guid: boolean }[][] = [[]];
+    let clauses = groups[0];
     let i = 0;
     const s = filter;
     const ws = (): void => {
@@ -554,14 +607,15 @@ export class C4CSimulator {
       clauses.push({ field, value, guid: !!m[2] });
       ws();
       if (i >= s.length) break;
-      const and = /^and\s+/.exec(s.slice(i));
-      if (!and) return `unexpected "${s.slice(i, i + 10)}"`;
-      i += and[0].length;
+      const join = /^(and|or)\s+/.exec(s.slice(i));
+      if (!join) return `unexpected "${s.slice(i, i + 10)}"`;
+      if (join[1] === 'or') groups.push((clauses = []));
+      i += join[0].length;
     }
-    return (c: Record<string, unknown>) => clauses.every(({ field, value, guid }) => {
+    return (c: Record<string, unknown>) => groups.some((g) => g.every(({ field, value, guid }) => {
       const v = c[field] === undefined || c[field] === null ? '' : String(c[field]);
       return guid ? v.toLowerCase() === value.toLowerCase() : simMatches(field, v, value);
-    });
+    }));
   }
 
   // ---- control ------------------------------------------------------------------------------
@@ -593,6 +647,7 @@ export class C4CSimulator {
     this.identifications.length = 0;
     this.nextCustomerId = 1000000;
     this.faults.latencyMs = 0;
+    this.faults.perOperationMs = 0;
     this.faults.outageUntil = 0;
     this.faults.errors = [];
     this.faults.slowCommits = [];
@@ -613,9 +668,10 @@ export class C4CSimulator {
       case 'GET customers':
         return sendJson(res, 200, this.customers);
       case 'POST faults':
-        // {latencyMs, outageMs, errors: [{status, count, kind, retryAfter, mode: status|redirect|login|empty-code, lang: de|zh}],
+        // {latencyMs, perOperationMs (per operation inside a $batch), outageMs, errors: [{status, count, kind, retryAfter, mode: status|redirect|login|empty-code, lang: de|zh}],
         //  slowCommit: {count, commitAfterMs, answerAfterMs, drop}, technicalUser: true|false}
         if (body.latencyMs !== undefined) this.faults.latencyMs = Number(body.latencyMs);
+        if (body.perOperationMs !== undefined) this.faults.perOperationMs = Number(body.perOperationMs);
         if (body.slowCommit) this.slowCommit(body.slowCommit);
         if (body.technicalUser !== undefined) this.faults.technicalUser = body.technicalUser === true;
         if (body.outageMs !== undefined) this.faults.outageUntil = Date.now() + Number(body.outageMs);

@@ -1,9 +1,11 @@
+import { setMaxListeners } from 'node:events';
 import { Agent as HttpsAgent } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { Limiter } from '../util/limiter';
 import { redact } from '../util/redact';
 import { AMBIGUOUS_STATUS, createHttp, isTransientNetworkCode, retryAfterMs, sendState, withRetries } from '../util/http';
+import { batchResults, buildBatchRequest, buildOrFilters, matchByValue, parseBatchResponse } from './batch';
 import { C4CError, notODataError, odataError, redirectError } from './errors';
 
 export { C4CError, C4CInputError, odataError } from './errors';
@@ -27,6 +29,11 @@ export interface C4CClientOptions {
   language?: string;
   /** in-flight requests per tenant (default 4) */
   maxConcurrency?: number;
+  /**
+   * Requests that WAIT for a slot are combined, up to this many: lookups on the same property in
+   * one GET (`P eq 'a' or P eq 'b'`), creates in one `$batch` (one changeset each). 1 = off; default 20.
+   */
+  batchSize?: number;
   /** ms per request (default 30000) */
   timeoutMs?: number;
   /** retries of transient failures (default 3) */
@@ -64,7 +71,34 @@ interface Attempt {
   what: string;
   /** the answer is XML ($metadata), not OData JSON */
   xml?: boolean;
+  /** a lookup `property eq value` (first page) that may be combined with others on the same property */
+  lookup?: { property: string; value: string };
+  /** a create that may go into a `$batch` with others */
+  combine?: boolean;
+  /** a raw body (the $batch) and its Content-Type; the answer's text is returned as it is */
+  raw?: { contentType: string; text: string };
+  /** never combine again (a combined request failed as a whole: retried as its parts) */
+  alone?: boolean;
 }
+
+interface Combined {
+  req: Attempt;
+  resolve: (r: ODataResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** A copy of an error for one of several requests (callers may add to the message). */
+function copyError(err: unknown): unknown {
+  if (!(err instanceof C4CError)) return err;
+  const e = new C4CError(err.message, err.code, err.statusCode, err.transient);
+  e.ambiguous = err.ambiguous;
+  e.csrfRequired = err.csrfRequired;
+  e.retryAfterMs = err.retryAfterMs;
+  return e;
+}
+
+/** C4C answers at most 1000 rows per request. */
+const COMBINED_TOP = 1000;
 
 /**
  * One OData session per tenant: Basic auth or a client certificate, the CSRF token fetched on a
@@ -81,6 +115,9 @@ export class C4CClient {
   readonly language: string;
   private readonly http: AxiosInstance;
   private readonly limiter: Limiter;
+  private readonly maxConcurrency: number;
+  readonly batchSize: number;
+  private readonly groups = new Map<string, Combined[]>();
   private readonly retries: number;
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
@@ -96,12 +133,16 @@ export class C4CClient {
   private closed = false;
   /** Aborted on close: a pause between retries ends at once and the request fails as stopped. */
   private readonly stopping = new AbortController();
-  readonly stats = { requests: 0, gets: 0, posts: 0, csrfFetches: 0, csrfRetries: 0, retries: 0, metadata: 0 };
+  readonly stats = { requests: 0, gets: 0, posts: 0, csrfFetches: 0, csrfRetries: 0, retries: 0, metadata: 0, combinedLookups: 0, batches: 0, batchedCreates: 0, wholeFailures: 0 };
 
   constructor(opts: C4CClientOptions) {
     this.servicePath = '/' + String(opts.servicePath || '/sap/c4c/odata/v1/c4codataapi').replace(/^\/+|\/+$/g, '');
     this.language = String(opts.language || 'en').trim() || 'en';
-    this.limiter = new Limiter(Math.max(1, Math.floor(opts.maxConcurrency ?? 4)));
+    // Every waiting retry pause and settle listens to this signal: a burst has many at once.
+    setMaxListeners(0, this.stopping.signal);
+    this.maxConcurrency = Math.max(1, Math.floor(opts.maxConcurrency ?? 4));
+    this.limiter = new Limiter(this.maxConcurrency);
+    this.batchSize = Math.max(1, Math.floor(Number.isFinite(opts.batchSize) ? (opts.batchSize as number) : 20));
     this.retries = Math.max(0, Math.floor(opts.retries ?? 3));
     this.backoffBaseMs = opts.backoffBaseMs ?? 1000;
     this.backoffMaxMs = opts.backoffMaxMs ?? 30000;
@@ -128,13 +169,13 @@ export class C4CClient {
   }
 
   /** GET a collection or entity; the first GET of a session also fetches the CSRF token. */
-  async get(path: string, query: Record<string, string> = {}, what = 'query'): Promise<ODataResult> {
-    return this.send({ method: 'GET', path, query: [...Object.entries(query), ['$format', 'json']], what });
+  async get(path: string, query: Record<string, string> = {}, what = 'query', opts: { lookup?: { property: string; value: string } } = {}): Promise<ODataResult> {
+    return this.send({ method: 'GET', path, query: [...Object.entries(query), ['$format', 'json']], what, lookup: opts.lookup });
   }
 
   /** POST an entity; needs the session (and its CSRF token, if C4C gives one). */
-  async post(path: string, body: unknown, what = 'create'): Promise<ODataResult> {
-    return this.send({ method: 'POST', path, body, what });
+  async post(path: string, body: unknown, what = 'create', opts: { combine?: boolean } = {}): Promise<ODataResult> {
+    return this.send({ method: 'POST', path, body, what, combine: opts.combine });
   }
 
   /** The tenant's $metadata (only the given entity sets, as C4C allows with ?entityset=), as text. */
@@ -226,7 +267,124 @@ export class C4CClient {
   }
 
   private exchangeRaw(req: Attempt, fetchToken: boolean): Promise<ODataResult> {
-    return this.slot(async () => {
+    const key = fetchToken ? undefined : this.groupKey(req);
+    // Only what has to wait is combined: with a free slot, a request goes at once and alone.
+    if (key && this.limiter.running >= this.maxConcurrency) {
+      return new Promise<ODataResult>((resolve, reject) => {
+        const group = this.groups.get(key) ?? [];
+        group.push({ req, resolve, reject });
+        this.groups.set(key, group);
+        // One ticket per request; a ticket that finds its group emptied by an earlier one is free.
+        void this.slot(() => this.runGroup(key), req.method !== 'GET').catch(() => undefined);
+      });
+    }
+    return this.slot(() => this.transfer(req, fetchToken), req.method !== 'GET');
+  }
+
+  /** Requests combine with others of the same key: lookups on one set + property (+ the rest of the query), creates on one set. */
+  private groupKey(req: Attempt): string | undefined {
+    if (this.batchSize < 2 || req.alone || req.raw) return undefined;
+    if (req.method === 'GET' && req.lookup) {
+      const others = (req.query ?? []).filter(([k]) => k !== '$filter' && k !== '$top');
+      if (others.some(([k]) => k === '$skip')) return undefined;
+      const select = others.find(([k]) => k === '$select');
+      // the property must come back to match the rows to their values
+      if (select && !select[1].split(',').includes(req.lookup.property)) return undefined;
+      return `L\u0000${req.path}\u0000${req.lookup.property}\u0000${JSON.stringify(others)}`;
+    }
+    if (req.method === 'POST' && req.combine) return `C\u0000${req.path}`;
+    return undefined;
+  }
+
+  /** Runs in a slot: takes up to batchSize waiting requests of the group and sends them as one. */
+  private async runGroup(key: string): Promise<void> {
+    const group = this.groups.get(key);
+    if (!group || !group.length) return;
+    let take = group.splice(0, this.batchSize);
+    if (take[0].req.lookup) {
+      // Keep the URL under a safe length: what does not fit waits for the next ticket.
+      const first = new Set(buildOrFilters(take[0].req.lookup.property, take.map((c) => c.req.lookup!.value))[0].values);
+      const later = take.filter((c) => !first.has(c.req.lookup!.value));
+      take = take.filter((c) => first.has(c.req.lookup!.value));
+      group.unshift(...later);
+    }
+    if (!group.length) this.groups.delete(key);
+    if (take.length === 1) {
+      await this.transfer(take[0].req, false).then(take[0].resolve, take[0].reject);
+      return;
+    }
+    try {
+      if (take[0].req.lookup) await this.combinedLookup(take);
+      else await this.combinedCreate(take);
+    } catch (err) {
+      // Failed as a whole: every part gets the error and is retried (or settled) on its own.
+      this.stats.wholeFailures++;
+      for (const c of take) {
+        c.req.alone = true;
+        c.reject(copyError(err));
+      }
+    }
+  }
+
+  private async combinedLookup(take: Combined[]): Promise<void> {
+    const first = take[0].req;
+    const property = first.lookup!.property;
+    const values = take.map((c) => c.req.lookup!.value);
+    const [chunk] = buildOrFilters(property, values);
+    const others = (first.query ?? []).filter(([k]) => k !== '$filter' && k !== '$top');
+    this.stats.combinedLookups++;
+    const res = await this.transfer({ ...first, lookup: undefined, query: [['$filter', chunk.filter], ['$top', String(COMBINED_TOP)], ...others] }, false);
+    if (!Array.isArray(res.data)) throw new C4CError(`C4C ${first.what} failed: the answer has no result list`, 'C4C_NOT_ODATA', res.status);
+    const rows = res.data as Record<string, unknown>[];
+    const byValue = matchByValue(property, values, rows.filter((r) => r && typeof r === 'object'));
+    for (const c of take) {
+      const mine = byValue.get(c.req.lookup!.value) ?? [];
+      // A full answer may have crowded a value out (C4C's wildcards, case folding): ask for it alone.
+      if (!mine.length && rows.length >= COMBINED_TOP) {
+        await this.transfer(c.req, false).then(c.resolve, c.reject);
+        continue;
+      }
+      c.resolve({ status: res.status, headers: res.headers, data: mine });
+    }
+  }
+
+  private async combinedCreate(take: Combined[]): Promise<void> {
+    const ops = take.map((c) => ({ method: 'POST' as const, url: c.req.path, body: c.req.body }));
+    const batch = buildBatchRequest(ops);
+    this.stats.batches++;
+    this.stats.batchedCreates += take.length;
+    const res = await this.transfer({ method: 'POST', path: '$batch', what: `$batch of ${take.length} creates`, raw: { contentType: batch.headers['Content-Type'], text: batch.body } }, false);
+    let answers;
+    try {
+      answers = batchResults(ops, parseBatchResponse(res.headers['content-type'], String(res.data ?? '')));
+    } catch (err) {
+      // Unreadable: the creates may have been committed. Ambiguous for every part.
+      const e = new C4CError(this.redact(`C4C ${take[0].req.what} failed: ${(err as Error).message}`), 'C4C_NOT_ODATA', res.status, true);
+      e.ambiguous = true;
+      throw e;
+    }
+    take.forEach((c, i) => {
+      const a = answers[i];
+      if (a.status >= 400) {
+        const e = odataError(a.status, a.body, c.req.what);
+        e.message = this.redact(e.message);
+        if (AMBIGUOUS_STATUS.has(a.status)) e.ambiguous = true;
+        c.reject(e);
+        return;
+      }
+      let data: unknown;
+      try {
+        data = a.body.trim() ? unwrapOData(JSON.parse(a.body)) : undefined;
+      } catch {
+        c.reject(notODataError(a.status, a.headers['content-type'] ?? '', a.body, c.req.what));
+        return;
+      }
+      c.resolve({ status: a.status, headers: a.headers, data });
+    });
+  }
+
+  private transfer(req: Attempt, fetchToken: boolean): Promise<ODataResult> {
+    return (async () => {
       this.stats.requests++;
       if (req.method === 'GET') this.stats.gets++;
       else this.stats.posts++;
@@ -243,7 +401,11 @@ export class C4CClient {
       const hadCookies = this.cookies.size > 0;
       if (hadCookies) headers.Cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
       let data: string | undefined;
-      if (req.body !== undefined) {
+      if (req.raw) {
+        headers['Content-Type'] = req.raw.contentType;
+        headers.Accept = 'multipart/mixed';
+        data = req.raw.text;
+      } else if (req.body !== undefined) {
         headers['Content-Type'] = 'application/json';
         data = JSON.stringify(req.body);
       }
@@ -289,6 +451,7 @@ export class C4CClient {
       }
       const headersOut: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headersOut[k.toLowerCase()] = v;
+      if (req.raw) return { status: res.status, headers: headersOut, data: body };
       if (req.xml) {
         if (!/xml/i.test(contentType) || !/<(edmx:)?Edmx\b/.test(body)) throw notODataError(res.status, contentType, body, req.what);
         return { status: res.status, headers: headersOut, data: body };
@@ -302,7 +465,7 @@ export class C4CClient {
         throw notODataError(res.status, contentType, body, req.what);
       }
       return { status: res.status, headers: headersOut, data: unwrapOData(parsed) };
-    }, req.method !== 'GET');
+    })();
   }
 
   private keepCookies(setCookie: string[] | string | undefined): void {

@@ -87,6 +87,8 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
  *   case-sensitive equality (C4C's `*` wildcard and case rules never hand over another
  *   follower's customer), obsolete customers (LifeCycleStatusCode 4) ignored, `$select` only
  *   what is needed;
+ * - lookups on a property and creates may be combined by the client when they wait for a slot
+ *   (an or-filter GET, a $batch); lookups by identification always go alone;
  * - a create whose outcome is unknown (timeout, reset, 502/504) is followed by lookups over a
  *   settle period (growing pauses, at least twice the timeout) before it is sent again; a
  *   customer that appears is the result, `created: true`.
@@ -209,15 +211,17 @@ export class CustomerService {
     const type = md ? entityTypeOf(md, req.entitySet) : undefined;
     const wanted = ['ObjectID', 'CustomerID', 'LifeCycleStatusCode', req.lookupField].filter((f, i, a) => a.indexOf(f) === i && (!type || type.properties.has(f)));
     const rows = await this.pages(req.entitySet, { $filter: `${req.lookupField} eq ${odataString(value)}`, $select: wanted.join(',') },
-      (row) => row[req.lookupField] !== undefined && row[req.lookupField] !== null && String(row[req.lookupField]) === value && row.LifeCycleStatusCode !== OBSOLETE);
+      (row) => row[req.lookupField] !== undefined && row[req.lookupField] !== null && String(row[req.lookupField]) === value && row.LifeCycleStatusCode !== OBSOLETE,
+      { property: req.lookupField, value });
     return { entity: rows[0], matches: rows.length };
   }
 
   /** Rows that pass `exact`; pages on only while a full page had none (wildcard matches crowding it). */
-  private async pages(entitySet: string, query: Record<string, string>, exact: (row: Record<string, unknown>) => boolean): Promise<Record<string, unknown>[]> {
+  private async pages(entitySet: string, query: Record<string, string>, exact: (row: Record<string, unknown>) => boolean, lookup?: { property: string; value: string }): Promise<Record<string, unknown>[]> {
     const out: Record<string, unknown>[] = [];
     for (let page = 0; page < MAX_PAGES; page++) {
-      const res = await this.client.get(entitySet, { ...query, $top: String(PAGE), ...(page ? { $skip: String(page * PAGE) } : {}) }, 'lookup');
+      // The first page of a property lookup may be combined with other followers' (only when they wait for a slot).
+      const res = await this.client.get(entitySet, { ...query, $top: String(PAGE), ...(page ? { $skip: String(page * PAGE) } : {}) }, 'lookup', { lookup: page ? undefined : lookup });
       if (!Array.isArray(res.data)) throw new C4CError(`C4C lookup failed: the answer has no result list`, 'C4C_NOT_ODATA', res.status);
       const list = res.data as Record<string, unknown>[];
       out.push(...list.filter((r) => r && typeof r === 'object' && exact(r)));
@@ -255,7 +259,8 @@ export class CustomerService {
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        const res = await this.client.post(req.entitySet, body);
+        // May go into a $batch with other followers' creates (one changeset each) when they wait for a slot.
+        const res = await this.client.post(req.entitySet, body, 'create', { combine: true });
         const entity = res.data && typeof res.data === 'object' && !Array.isArray(res.data) ? (res.data as Record<string, unknown>) : undefined;
         if (res.status !== 201 || !entity || !str(entity.ObjectID)) {
           throw new C4CError(`C4C create failed: HTTP ${res.status} without a created entity (no ObjectID); check baseUrl and servicePath in c4c-config`, 'C4C_NOT_ODATA', res.status);

@@ -45,6 +45,7 @@ module.exports = function (RED: NodeRED) {
           passphrase: configured(creds.passphrase).value,
           language,
           maxConcurrency: numberOr(config.maxConcurrency, 4, 1),
+          batchSize: Math.floor(numberOr(config.batchSize, 20, 1)),
           timeoutMs,
           retries: numberOr(config.retries, 3),
           backoffBaseMs: numberOr(config.backoffBase, 1000, 1),

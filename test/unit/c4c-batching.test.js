@@ -1,0 +1,153 @@
+'use strict';
+// Batching towards C4C (issue 11) through the real client + CustomerService against the simulator:
+// only requests that wait for a slot combine; results go back to their own follower exactly.
+// Requests are counted on the simulator (what C4C sees). No timing assertions: latency only makes
+// requests queue.
+const assert = require('node:assert/strict');
+const lib = require('../../dist/lib');
+const { C4CSimulator } = require('../../dist/sandbox/c4c');
+
+const USER = 'SANDBOX_USER';
+const PASSWORD = 'sandbox-password';
+
+describe('C4C batching: lookups combined into or-filters, creates into $batch', function () {
+  this.timeout(60000);
+  let sim;
+  let base;
+  before(async () => {
+    sim = new C4CSimulator({ users: { [USER]: PASSWORD } });
+    base = `http://127.0.0.1:${(await sim.listen(0)).address().port}`;
+  });
+  after(() => sim.close());
+  beforeEach(() => sim.reset());
+
+  const request = (lastName, extra = {}) => ({ entitySet: 'IndividualCustomerCollection', body: { RoleCode: 'CRM000', FirstName: 'Wechat', LastName: lastName, ...extra }, lookup: true, lookupField: 'LastName' });
+  // 50 followers; pairs differ only in case (C4C compares names without case: an or-filter brings both back)
+  const names = Array.from({ length: 50 }, (_, i) => (i % 2 ? `oFan${i >> 1}` : `OFAN${i >> 1}`));
+
+  /** A client + service with $metadata read (its GET carried the CSRF fetch) before counting starts. */
+  async function warm(opts = {}) {
+    const client = new lib.C4CClient({ baseUrl: base, username: USER, password: PASSWORD, backoffBaseMs: 20, backoffMaxMs: 200, ...opts });
+    const svc = new lib.CustomerService(client, { settleMs: 400 });
+    await svc.metadataFor('IndividualCustomerCollection');
+    assert.equal(sim.stats().metadata, 1);
+    assert.equal(sim.stats().csrfFetches, 1, 'the token came with the $metadata read');
+    return { client, svc, start: sim.stats().requests };
+  }
+
+  /** Occupy every slot with a slow read, so that the followers queue behind a busy C4C. */
+  function busy(client, slots) {
+    return Array.from({ length: slots }, () => client.get('IndividualCustomerCollection', { $top: '1' }, 'busy'));
+  }
+
+  it('a lone follower costs exactly 2 requests (lookup + create), unbatched', async () => {
+    const { svc, start } = await warm();
+    const r = await svc.createOrFind(request('oLone'));
+    assert.equal(r.created, true);
+    assert.equal(sim.stats().requests - start, 2);
+    assert.equal(sim.stats().gets, 2, '$metadata + lookup');
+    assert.equal(sim.stats().batches, 0, 'no $batch for a lone create');
+    assert.equal(sim.customers.length, 1);
+  });
+
+  it('50 follows queued behind a slow C4C become at most 6 requests; each follower gets its own customer, case included', async () => {
+    const { client, svc, start } = await warm({ maxConcurrency: 2, batchSize: 20 });
+    sim.faults.latencyMs = 100;
+    sim.faults.perOperationMs = 2;
+    const blockers = busy(client, 2);
+    const results = await Promise.all(names.map((n) => svc.createOrFind(request(n))));
+    await Promise.all(blockers);
+    const used = sim.stats().requests - start - 2; // the 2 blocking reads are not the followers'
+    assert.ok(used <= 6, `${used} requests for 50 follows: ${JSON.stringify(sim.stats().byKind)}`);
+    assert.ok(sim.stats().batches >= 1, 'creates went in $batch');
+    assert.equal(sim.customers.length, 50, 'one customer per follower, no duplicates');
+    results.forEach((r, i) => {
+      assert.equal(r.created, true, names[i]);
+      const own = sim.customers.find((c) => c.CustomerID === r.customerId);
+      assert.equal(own.LastName, names[i], `${names[i]} got ${own.LastName}'s customer`);
+    });
+    assert.equal(new Set(results.map((r) => r.customerId)).size, 50);
+
+    // The same 50 again: combined lookups find each one's own customer (exact, case-sensitive), nothing created.
+    const before = sim.stats().requests;
+    const blockers2 = busy(client, 2);
+    const again = await Promise.all(names.map((n) => svc.createOrFind(request(n))));
+    await Promise.all(blockers2);
+    assert.ok(sim.stats().requests - before - 2 <= 4, 'returning followers: combined lookups only');
+    again.forEach((r, i) => {
+      assert.equal(r.created, false);
+      assert.equal(r.customerId, results[i].customerId, names[i]);
+      assert.equal(r.matches, 1, `${names[i]} matched exactly one customer`);
+    });
+    assert.equal(sim.customers.length, 50);
+  });
+
+  it('one create refused inside a $batch fails alone with C4C\'s message; the other 49 are created', async () => {
+    const { client, svc } = await warm({ maxConcurrency: 2 });
+    const taken = '0a1b2c3d-0000-4000-8000-000000000001';
+    sim.customers.push({ ObjectID: 'F'.repeat(32), CustomerID: '999', UUID: taken, LastName: 'someone else', LifeCycleStatusCode: '2' });
+    sim.faults.latencyMs = 100;
+    const blockers = busy(client, 2);
+    const outcomes = await Promise.all(names.map((n, i) => svc.createOrFind(request(n, i === 17 ? { UUID: taken } : {})).then((r) => r, (e) => e)));
+    await Promise.all(blockers);
+    assert.ok(sim.stats().batches >= 1, 'the creates went in $batch');
+    const failed = outcomes.filter((o) => o instanceof Error);
+    assert.equal(failed.length, 1);
+    assert.equal(outcomes[17], failed[0]);
+    assert.match(failed[0].message, /Instance with UUID 0a1b2c3d-0000-4000-8000-000000000001 already exists/);
+    assert.equal(failed[0].statusCode, 400);
+    assert.equal(outcomes.filter((o) => !(o instanceof Error) && o.created).length, 49);
+    assert.equal(sim.customers.length, 50, '49 new + the one that was there');
+  });
+
+  it('batchSize 1 never combines', async () => {
+    const { client, svc, start } = await warm({ maxConcurrency: 2, batchSize: 1 });
+    sim.faults.latencyMs = 20;
+    const blockers = busy(client, 2);
+    await Promise.all(names.slice(0, 10).map((n) => svc.createOrFind(request(n))));
+    await Promise.all(blockers);
+    assert.equal(sim.stats().batches, 0);
+    assert.equal(sim.stats().requests - start - 2, 20, 'a lookup and a create each');
+    assert.equal(sim.customers.length, 10);
+  });
+
+  it('a $batch that fails as a whole (503) is retried as its parts: every follower created once', async () => {
+    // one slot: every create waits, so the first POST is a $batch
+    const { client, svc } = await warm({ maxConcurrency: 1 });
+    sim.faults.latencyMs = 50;
+    const blockers = busy(client, 1);
+    // the first POST (the first $batch) fails as a whole
+    sim.injectErrors(503, 1, { kind: 'post' });
+    const results = await Promise.all(names.slice(0, 12).map((n) => svc.createOrFind(request(n))));
+    await Promise.all(blockers);
+    assert.equal(sim.stats().injected, 1, JSON.stringify(sim.stats().byKind));
+    assert.equal(client.stats.wholeFailures, 1, 'the $batch failed as a whole');
+    assert.equal(sim.customers.length, 12, 'no follower lost, none created twice');
+    results.forEach((r, i) => assert.equal(sim.customers.find((c) => c.CustomerID === r.customerId).LastName, names[i]));
+  });
+
+  it('an expired CSRF token on a $batch: refetched once, the parts sent again, every follower created once', async () => {
+    const { client, svc } = await warm({ maxConcurrency: 1 });
+    sim.faults.latencyMs = 30;
+    sim.expireCsrf();
+    const blockers = busy(client, 1);
+    const results = await Promise.all(names.slice(0, 10).map((n) => svc.createOrFind(request(n))));
+    await Promise.all(blockers);
+    assert.ok(sim.stats().csrfRejected >= 1, 'the $batch met the expired token');
+    assert.equal(sim.stats().csrfFetches, 2, 'one refetch, shared');
+    assert.equal(sim.customers.length, 10);
+    results.forEach((r, i) => assert.equal(sim.customers.find((c) => c.CustomerID === r.customerId).LastName, names[i]));
+  });
+
+  it('a $batch whose connection drops after the commit: the creates settle by lookup, none created twice', async () => {
+    const { client, svc } = await warm({ maxConcurrency: 2 });
+    sim.faults.latencyMs = 50;
+    sim.slowCommit({ count: 1, drop: true });
+    const blockers = busy(client, 2);
+    const results = await Promise.all(names.slice(0, 8).map((n) => svc.createOrFind(request(n))));
+    await Promise.all(blockers);
+    assert.ok(svc.stats.settleLookups >= 1, 'the ambiguous creates were looked up');
+    assert.equal(sim.customers.length, 8);
+    results.forEach((r, i) => assert.equal(sim.customers.find((c) => c.CustomerID === r.customerId).LastName, names[i]));
+  });
+});
