@@ -21,7 +21,6 @@ export * from './c4c/customer';
 export * from './http/body-limit';
 export * from './store/memory-delivery';
 export * from './c4c/errors';
-export * from './c4c/locks';
 export * from './util/http';
 export * from './wechat/template';
 export * from './store/types';

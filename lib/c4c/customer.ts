@@ -3,7 +3,7 @@ import type { Locks } from '../store/types';
 import { sleep } from '../util/backoff';
 import { C4CClient, odataString } from './client';
 import { C4CError, C4CInputError } from './errors';
-import { InProcessLocks } from './locks';
+import { MemoryLocks } from '../store/memory';
 import { builtInMetadata, describeProblems, entityTypeOf, parseMetadata, validateCreate, type ServiceMetadata } from './metadata';
 
 export { C4CInputError } from './errors';
@@ -103,7 +103,7 @@ export class CustomerService {
   readonly stats = { settleLookups: 0, settleFound: 0, metadataFallbacks: 0 };
 
   constructor(private readonly client: C4CClient, opts: CustomerServiceOptions = {}) {
-    this.locks = opts.locks ?? new InProcessLocks();
+    this.locks = opts.locks ?? new MemoryLocks();
     this.fixedMetadata = opts.metadata;
     this.settleMs = opts.settleMs ?? 2 * (opts.timeoutMs ?? 30000);
     this.ambiguousRetries = opts.ambiguousRetries ?? 1;
