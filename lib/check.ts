@@ -3,9 +3,9 @@
  * C4C tenant (service document with a CSRF token fetch, then $metadata). No Node-RED here; the
  * admin endpoints (nodes/shared/check.ts) translate the answer. Nothing secret is returned.
  */
-import axios from 'axios';
 import { WeChatClient, type TokenMode } from './wechat/api';
-import { odataError } from './c4c/client';
+import { C4CClient } from './c4c/client';
+import { parseMetadata } from './c4c/metadata';
 import { hintKey, type HintKey } from './hints';
 import { redact } from './util/redact';
 
@@ -43,8 +43,17 @@ export async function checkWeChat(opts: { apiBase: string; appId: string; secret
   }
 }
 
-export async function checkC4C(opts: { baseUrl: string; servicePath: string; username: string; password: string; timeoutMs?: number }): Promise<CheckResult> {
-  const secrets = [opts.password, Buffer.from(`${opts.username}:${opts.password}`).toString('base64')];
+/**
+ * The C4C check goes through the same client the nodes use (session, CSRF fetch, cookies, the
+ * redirect / login-page / empty-body rules, certificate logon, language), so a green check means
+ * what the nodes will see. A technical user that gets no CSRF token is fine, as for the nodes.
+ */
+export async function checkC4C(opts: {
+  baseUrl: string; servicePath: string; username: string; password: string; timeoutMs?: number;
+  auth?: 'basic' | 'certificate'; certificate?: string; privateKey?: string; passphrase?: string; language?: string;
+}): Promise<CheckResult> {
+  const certificate = opts.auth === 'certificate';
+  const secrets = [opts.password, Buffer.from(`${opts.username}:${opts.password}`).toString('base64'), opts.privateKey, opts.passphrase].filter((x): x is string => !!x);
   let base: URL;
   try {
     base = new URL(opts.baseUrl);
@@ -52,29 +61,21 @@ export async function checkC4C(opts: { baseUrl: string; servicePath: string; use
     return { ok: false, code: 'BAD_URL', message: 'the Tenant URL is not a URL', hint: 'tenant-url' };
   }
   if (base.pathname !== '/' && base.pathname !== '') return { ok: false, code: 'SY/530', message: 'the Tenant URL has a path', hint: 'service-path' };
-  if (!opts.username || !opts.password) return { ok: false, code: 'C4C_401', message: 'no user or password', hint: 'c4c-credentials' };
-  const service = `${base.origin}/${String(opts.servicePath || '/sap/c4c/odata/v1/c4codataapi').replace(/^\/+|\/+$/g, '')}`;
-  const http = axios.create({
-    timeout: opts.timeoutMs ?? 15000, responseType: 'text', transformResponse: [(d: unknown) => d],
-    validateStatus: () => true, maxRedirects: 0,
-    headers: { Authorization: `Basic ${secrets[1]}`, Accept: 'application/json' },
+  if (!certificate && (!opts.username || !opts.password)) return { ok: false, code: 'C4C_401', message: 'no user or password', hint: 'c4c-credentials' };
+  const client = new C4CClient({
+    baseUrl: base.origin, servicePath: opts.servicePath, auth: certificate ? 'certificate' : 'basic',
+    username: opts.username, password: opts.password, certificate: opts.certificate, privateKey: opts.privateKey, passphrase: opts.passphrase,
+    language: opts.language || 'en', timeoutMs: opts.timeoutMs ?? 15000, retries: 0, maxConcurrency: 1,
   });
   try {
-    const doc = await http.get(`${service}/`, { params: { $format: 'json' }, headers: { 'x-csrf-token': 'Fetch' } });
-    if (doc.status >= 300 && doc.status < 400) return { ok: false, code: `C4C_${doc.status}`, message: `redirected (${doc.status}): a login page? Use a user with Basic authentication`, hint: 'c4c-credentials' };
-    if (doc.status !== 200) throw odataError(doc.status, String(doc.data ?? ''), 'service document');
-    const csrf = String(doc.headers['x-csrf-token'] ?? '');
-    if (!csrf || /^required$/i.test(csrf)) return { ok: false, code: 'NO_CSRF', message: 'C4C sent no CSRF token: creating customers would fail', hint: 'c4c-credentials' };
-    const cookies = ([] as string[]).concat(doc.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
-    const meta = await http.get(`${service}/$metadata`, { headers: { Accept: 'application/xml', ...(cookies ? { Cookie: cookies } : {}) } });
-    if (meta.status !== 200) throw odataError(meta.status, String(meta.data ?? ''), '$metadata');
-    if (!/IndividualCustomer/.test(String(meta.data))) return { ok: false, code: 'NO_ENTITY', message: '$metadata has no IndividualCustomer: is this the c4codataapi service?', hint: 'service-path' };
-    return { ok: true, code: '', message: 'service document, CSRF token and $metadata read' };
+    await client.fetchCsrf();
+    const md = parseMetadata(await client.metadata(['IndividualCustomerCollection']));
+    if (!md.entitySets.has('IndividualCustomerCollection')) return { ok: false, code: 'NO_ENTITY', message: '$metadata has no IndividualCustomerCollection: is this the c4codataapi service?', hint: 'service-path' };
+    return { ok: true, code: '', message: 'service document, session and $metadata read' };
   } catch (err) {
-    const e = err as { code?: string; message?: string; statusCode?: number };
-    if (e && typeof e.code === 'string' && !e.statusCode && /^E[A-Z]+$/.test(e.code)) {
-      return { ok: false, code: e.code, message: redact(`${e.code}: ${e.message ?? ''}`, secrets), hint: hintKey(e) };
-    }
-    return failure(err, secrets);
+    const e = err as { code?: string; message?: string };
+    return { ok: false, code: String(e.code ?? 'ERROR'), message: redact(client.redact(e.message ?? String(err)), secrets), hint: hintKey(err) };
+  } finally {
+    client.close();
   }
 }

@@ -91,6 +91,11 @@ export function registerChecks(RED: NodeRED): void {
         servicePath: envValue(b.servicePath),
         username: secretValue(RED, b.id, 'username', b.username),
         password: secretValue(RED, b.id, 'password', b.password),
+        auth: b.auth === 'certificate' ? 'certificate' : 'basic',
+        certificate: secretValue(RED, b.id, 'certificate', b.certificate),
+        privateKey: secretValue(RED, b.id, 'privateKey', b.privateKey),
+        passphrase: secretValue(RED, b.id, 'passphrase', b.passphrase),
+        language: envValue(b.language),
       });
       answer(res, 'c4c-config', lng, r);
     } catch (err) {

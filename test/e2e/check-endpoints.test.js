@@ -80,6 +80,21 @@ describe('Test connection endpoints (POST /wechat-c4c/check/*)', function () {
     assert.equal(stored.ok, true, JSON.stringify(stored));
   });
 
+  it('c4c: a technical user (no CSRF token) passes, as it does for the nodes; a login page does not', async () => {
+    const faults = (body) => fetch(`${d.sandboxUrl}__sim/c4c/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    await faults({ technicalUser: true });
+    try {
+      const r = await (await post('c4c', { ...c4c(), password: d.env.C4C_PASSWORD })).json();
+      assert.equal(r.ok, true, JSON.stringify(r));
+    } finally {
+      await faults({ technicalUser: false });
+    }
+    await faults({ errors: [{ status: 200, count: 1, mode: 'login' }] });
+    const page = await (await post('c4c', { ...c4c(), password: d.env.C4C_PASSWORD })).json();
+    assert.equal(page.ok, false);
+    assert.equal(page.code, 'C4C_NOT_ODATA');
+  });
+
   it('c4c: a wrong password → C4C_401 with the credentials hint; a path in Tenant URL → the service-path hint', async () => {
     const bad = await (await post('c4c', { ...c4c(), password: 'not-the-password' }, 'admin', 'zh-CN')).json();
     assert.equal(bad.ok, false);
