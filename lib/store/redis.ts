@@ -32,6 +32,10 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** how long a command may take before it fails with STORE_UNAVAILABLE (default 5000) */
   commandTimeoutMs?: number;
+  /** how long a retry-key claim may take (default 1500, at most commandTimeoutMs) */
+  claimTimeoutMs?: number;
+  /** an instance whose heartbeat is older than this is dead: its claims can be taken over (default 4000) */
+  aliveTtlMs?: number;
   /**
    * how long close() waits for running work-queue handlers before it lets go of the connections
    * anyway (default 10000); an item whose handler did not settle stays pending in the Stream and
@@ -45,6 +49,15 @@ const PEXPIRE_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.c
 /** token record is JSON; delete only if its token is still ARGV[1] */
 const DEL_TOKEN_IF = "local v = redis.call('GET', KEYS[1]) if not v then return 0 end local ok, r = pcall(cjson.decode, v) if ok and r.token == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 /** first write wins: SET NX the reply, publish the winner, return it */
+/**
+ * Claim a retry key: SET NX PX with this instance's id as the value. Taken already: the reply if
+ * there is one; else, when the holder instance's heartbeat key is gone (the instance died with the
+ * delivery in its flow), take the claim over so the follower is not lost. {1} first, {2} taken
+ * over, {0, reply?} a retry.
+ */
+const CLAIM = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1} end local r = redis.call('GET', KEYS[2]) if r then return {0, r} end local h = redis.call('GET', KEYS[1]) if h and h ~= ARGV[1] and redis.call('EXISTS', ARGV[3] .. h) == 0 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return {2} end return {0}";
+/** XACK + XDEL + PUBLISH the id on the queue's done channel, one round trip. */
+const ACK = "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) redis.call('XDEL', KEYS[1], ARGV[2]) redis.call('PUBLISH', KEYS[2], ARGV[2]) return 1";
 const COMPLETE = "local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) local v = redis.call('GET', KEYS[1]) if ok then redis.call('PUBLISH', KEYS[2], ARGV[3]) end return v";
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((resolve) => {
@@ -85,6 +98,13 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   private closed = false;
   private readonly connecting: Promise<void>;
   private readonly closers = new Set<{ close(): Promise<void> }>();
+  /** Scopes this instance claims deliveries in: each gets a heartbeat key while the instance lives. */
+  private readonly aliveScopes = new Set<string>();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Longest wait for a retry-key claim (the webhook must still answer within WeChat's 5 s). */
+  readonly claimTimeoutMs: number;
+  /** How long a heartbeat key outlives its last renewal (an instance is dead after this). */
+  readonly aliveTtlMs: number;
 
   constructor(opts: RedisStoreOptions) {
     super();
@@ -92,6 +112,8 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
     this.prefix = opts.prefix ?? 'wechat-c4c:';
     this.commandTimeoutMs = opts.commandTimeoutMs ?? 5000;
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 10000;
+    this.claimTimeoutMs = Math.min(this.commandTimeoutMs, opts.claimTimeoutMs ?? 1500);
+    this.aliveTtlMs = opts.aliveTtlMs ?? 4000;
     this.client = this.newClient();
     this.client.on('ready', () => this.setUp(true));
     this.client.on('end', () => this.setUp(false));
@@ -122,9 +144,32 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
     return c;
   }
 
+  aliveKeyPrefix(scope: string): string {
+    return this.key(scope, 'alive', '');
+  }
+
+  /** Keep `<prefix>{scope}:alive:<instanceId>` alive while this instance runs (renewed every third of aliveTtlMs). */
+  heartbeat(scope: string): void {
+    if (this.aliveScopes.has(scope) || this.closed) return;
+    this.aliveScopes.add(scope);
+    this.beat();
+    if (!this.heartbeatTimer) {
+      this.heartbeatTimer = setInterval(() => this.beat(), Math.max(100, Math.floor(this.aliveTtlMs / 3)));
+      this.heartbeatTimer.unref?.();
+    }
+  }
+
+  private beat(): void {
+    if (!this.client.isReady) return;
+    for (const scope of this.aliveScopes) {
+      this.cmd(['SET', this.aliveKeyPrefix(scope) + this.instanceId, '1', 'PX', String(this.aliveTtlMs)]).catch(() => undefined);
+    }
+  }
+
   private setUp(up: boolean, err?: Error): void {
     if (this.closed || up === this.up) return;
     this.up = up;
+    if (up) this.beat();
     if (up) this.emit('up');
     else this.emit('down', err ? unavailable(err) : new StoreError('STORE_UNAVAILABLE', 'Redis connection lost'));
   }
@@ -143,7 +188,7 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   }
 
   /** One command; STORE_UNAVAILABLE when it cannot run (no connection, timeout). */
-  async cmd<T>(args: string[], client: Client = this.client): Promise<T> {
+  async cmd<T>(args: string[], client: Client = this.client, timeoutMs = this.commandTimeoutMs): Promise<T> {
     if (this.closed) throw new StoreError('STORE_UNAVAILABLE', 'store is closed');
     if (!client.isReady) throw new StoreError('STORE_UNAVAILABLE', 'Redis is not connected');
     let timer: NodeJS.Timeout | undefined;
@@ -151,7 +196,7 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
       return await Promise.race([
         client.sendCommand<T>(args),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new StoreError('STORE_UNAVAILABLE', `Redis did not answer within ${this.commandTimeoutMs} ms`)), this.commandTimeoutMs);
+          timer = setTimeout(() => reject(new StoreError('STORE_UNAVAILABLE', `Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
     } catch (err) {
@@ -228,6 +273,9 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   async close(): Promise<void> {
     if (this.closed) return;
     await Promise.all([...this.closers].map((c) => c.close().catch(() => undefined)));
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    // a clean stop is not a death: the claims it holds were answered (close flushes them)
+    await Promise.all([...this.aliveScopes].map((s) => this.cmd(['DEL', this.aliveKeyPrefix(s) + this.instanceId], undefined, 1000).catch(() => undefined)));
     this.closed = true;
     const all = [this.client, ...this.extraClients];
     await Promise.all(all.map(async (c) => {
@@ -253,9 +301,13 @@ class RedisDeliveryStore implements DeliveryStore {
   }
 
   async claim(key: string, ttlMs: number): Promise<ClaimResult> {
-    const ok = await this.p.cmd<string | null>(['SET', this.p.key(this.scope, 'claim', key), '1', 'NX', 'PX', String(ttlMs)]);
-    if (ok === 'OK') return { first: true };
-    const reply = RedisDeliveryStore.decode(await this.p.cmd<string | null>(['GET', this.replyKey(key)]));
+    this.p.heartbeat(this.scope);
+    // bounded well inside WeChat's 5 s: a hung Redis must leave time to answer from memory
+    const res = await this.p.cmd<[number, string?]>(['EVAL', CLAIM, '2', this.p.key(this.scope, 'claim', key), this.replyKey(key), this.p.instanceId, String(ttlMs), this.p.aliveKeyPrefix(this.scope)], undefined, this.p.claimTimeoutMs);
+    const code = Number(res?.[0]);
+    if (code === 1) return { first: true };
+    if (code === 2) return { first: true, takenOver: true };
+    const reply = RedisDeliveryStore.decode(res?.[1] ?? null);
     return reply === undefined ? { first: false } : { first: false, reply };
   }
 
@@ -403,25 +455,43 @@ function streamEntries(res: unknown): StreamEntry[] {
 
 class RedisWorkQueue<T> implements WorkQueue<T> {
   private readonly stream: string;
+  private readonly doneChannel: string;
   private readonly group = 'workers';
   private readonly consumer: string;
   private handler: ((item: WorkItem<T>) => Promise<void>) | undefined;
-  private readonly running = new Set<Promise<void>>();
+  private readonly running = new Map<string, Promise<void>>();
+  /** Handled, but the XACK did not reach Redis: acknowledged when it is back (kept claimed meanwhile). */
+  private readonly ackLater = new Set<string>();
+  /**
+   * What this instance added and nobody has reported done (the done channel) yet. If Redis loses
+   * the stream (restarted without persistence), these are added again: the work is not lost.
+   */
+  private readonly mine = new Map<string, { data: T; at: number }>();
+  private hadGroup = false;
   private closed = false;
   private loop: Promise<void> | undefined;
   private readonly ac = new AbortController();
   private reader: Client | undefined;
   private groupReady: Promise<void> | undefined;
+  private unlisten: Promise<(() => void) | undefined> | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
+  /** Counters for tests and benchmarks. */
+  readonly stats = { added: 0, handled: 0, recovered: 0, readded: 0 };
 
   constructor(private readonly p: RedisStoreProvider, name: string, private readonly claimAfterMs: number) {
     this.stream = p.key(name, 'queue', 'stream');
+    this.doneChannel = p.key(name, 'queue', 'done');
     this.consumer = p.instanceId;
   }
 
-  private ensureGroup(client?: Client): Promise<void> {
+  private ensureGroup(): Promise<void> {
     if (!this.groupReady) {
-      this.groupReady = this.p.cmd(['XGROUP', 'CREATE', this.stream, this.group, '0', 'MKSTREAM'], client).then(() => undefined, (err: Error) => {
-        if (/BUSYGROUP/.test(err.message)) return;
+      this.groupReady = this.p.cmd(['XGROUP', 'CREATE', this.stream, this.group, '0', 'MKSTREAM']).then(() => {
+        // created now although this instance had it before: Redis lost the stream (restart without persistence)
+        if (this.hadGroup) this.readd();
+        this.hadGroup = true;
+      }, (err: Error) => {
+        if (/BUSYGROUP/.test(err.message)) { this.hadGroup = true; return; }
         this.groupReady = undefined;
         throw err;
       });
@@ -429,17 +499,53 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
     return this.groupReady;
   }
 
+  private listenDone(): void {
+    if (this.unlisten) return;
+    this.unlisten = this.p.listen(this.doneChannel, (id) => { this.mine.delete(id); }).catch(() => { this.unlisten = undefined; return undefined; });
+  }
+
   async add(data: T): Promise<string> {
     if (this.closed) throw new StoreError('STORE_UNAVAILABLE', 'work queue is closed');
+    this.listenDone();
     await this.ensureGroup();
-    return this.p.cmd<string>(['XADD', this.stream, 'MAXLEN', '~', '100000', '*', 'data', JSON.stringify(data)]);
+    const id = await this.xadd(data, false);
+    this.stats.added++;
+    return id;
+  }
+
+  private async xadd(data: T, readded: boolean): Promise<string> {
+    const id = await this.p.cmd<string>(['XADD', this.stream, 'MAXLEN', '~', '100000', '*', 'data', JSON.stringify(data), ...(readded ? ['readded', '1'] : [])]);
+    if (this.mine.size >= 100000) this.mine.delete(this.mine.keys().next().value as string);
+    this.mine.set(id, { data, at: Date.now() });
+    return id;
+  }
+
+  /** Add again what this instance added and nobody finished (the stream was lost). */
+  private readd(): void {
+    const lost = [...this.mine.values()];
+    this.mine.clear();
+    for (const { data } of lost) {
+      this.xadd(data, true).then(() => { this.stats.readded++; }, () => {
+        // Redis went away again: keep it for the next time the stream is found lost
+        this.mine.set(`lost-${randomUUID()}`, { data, at: Date.now() });
+      });
+    }
   }
 
   consume(handler: (item: WorkItem<T>) => Promise<void>): void {
     if (this.handler) throw new Error('consume() already called');
     this.handler = handler;
+    this.listenDone();
     this.reader = this.p.dedicated();
     this.loop = this.run();
+    // Work in progress (and handled work not yet acknowledged) stays claimed by this instance:
+    // XCLAIM to itself resets the idle time, so no other instance takes it while this one lives.
+    this.keepAlive = setInterval(() => {
+      const ids = [...this.running.keys(), ...this.ackLater];
+      if (!ids.length || !this.p.healthy) return;
+      this.p.cmd(['XCLAIM', this.stream, this.group, this.consumer, '0', ...ids, 'JUSTID']).catch(() => undefined);
+    }, Math.max(200, Math.floor(this.claimAfterMs / 3)));
+    this.keepAlive.unref?.();
   }
 
   private async run(): Promise<void> {
@@ -449,6 +555,10 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
       try {
         if (!reader.isReady || !this.p.healthy) { await sleep(200, this.ac.signal); continue; }
         await this.ensureGroup();
+        for (const id of [...this.ackLater]) {
+          await this.ack(id);
+          this.ackLater.delete(id);
+        }
         if (Date.now() - lastClaim >= Math.min(this.claimAfterMs, 1000)) {
           lastClaim = Date.now();
           const claimed = await this.p.cmd<[string, StreamEntry[], string[]]>(['XAUTOCLAIM', this.stream, this.group, this.consumer, String(this.claimAfterMs), '0-0', 'COUNT', '50']);
@@ -456,13 +566,20 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
         }
         const res = await reader.sendCommand<unknown>(['XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', '20', 'BLOCK', String(Math.min(1000, this.claimAfterMs)), 'STREAMS', this.stream, '>']);
         for (const e of streamEntries(res)) this.dispatch(e, false);
-      } catch {
+      } catch (err) {
+        // the group is gone (Redis restarted without persistence): create it again, re-add our work
+        if (/NOGROUP/.test((err as Error)?.message ?? '')) this.groupReady = undefined;
         if (!this.closed) await sleep(200, this.ac.signal);
       }
     }
   }
 
-  private dispatch([id, fields]: StreamEntry, recovered: boolean): void {
+  private ack(id: string): Promise<unknown> {
+    return this.p.cmd(['EVAL', ACK, '2', this.stream, this.doneChannel, this.group, id]);
+  }
+
+  private dispatch([id, fields]: StreamEntry, claimed: boolean): void {
+    if (this.running.has(id)) return;
     if (!fields) { // deleted entry: drop it from the pending list
       this.p.cmd(['XACK', this.stream, this.group, id]).catch(() => undefined);
       return;
@@ -471,31 +588,40 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
     try {
       data = JSON.parse(fields[fields.indexOf('data') + 1]) as T;
     } catch {
-      this.p.cmd(['XACK', this.stream, this.group, id]).catch(() => undefined);
+      this.ack(id).catch(() => undefined);
       return;
     }
+    const recovered = claimed || fields.includes('readded');
+    if (recovered) this.stats.recovered++;
     const handler = this.handler!;
     const job: Promise<void> = Promise.resolve()
       .then(() => handler({ id, data, recovered }))
       .catch(() => undefined)
       .then(async () => {
-        if (this.ac.signal.aborted && this.closed && !this.p.healthy) return;
+        this.stats.handled++;
+        this.mine.delete(id);
         for (let i = 0; i < 3; i++) {
           try {
-            await this.p.cmd(['XACK', this.stream, this.group, id]);
-            await this.p.cmd(['XDEL', this.stream, id]);
+            await this.ack(id);
             return;
-          } catch { await sleep(200); }
+          } catch { if (this.closed) break; await sleep(200, this.ac.signal); }
         }
+        this.ackLater.add(id); // acknowledged when Redis answers again; kept claimed meanwhile
       })
-      .finally(() => { this.running.delete(job); });
-    this.running.add(job);
+      .finally(() => { this.running.delete(id); });
+    this.running.set(id, job);
+  }
+
+  /** Items handed to a handler and not settled yet (for status). */
+  get inProgress(): number {
+    return this.running.size;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.ac.abort();
+    if (this.keepAlive) clearInterval(this.keepAlive);
     if (this.reader?.isOpen) this.reader.destroy(); // ends a blocked XREADGROUP
     await this.loop;
     // wait for running handlers, but not forever: one that never settles must not keep the
@@ -504,10 +630,11 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
     while (this.running.size && Date.now() < until) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        Promise.all([...this.running]),
+        Promise.all([...this.running.values()]),
         new Promise<void>((r) => { timer = setTimeout(r, Math.max(1, until - Date.now())); }),
       ]);
       clearTimeout(timer);
     }
+    (await this.unlisten)?.();
   }
 }

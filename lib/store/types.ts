@@ -17,8 +17,8 @@ export interface SealedReply {
 
 /** What `DeliveryStore.claim` tells the caller. */
 export type ClaimResult =
-  /** This caller is the first delivery: run the flow. */
-  | { first: true }
+  /** This caller is the first delivery: run the flow (`takenOver`: the instance that had it died). */
+  | { first: true; takenOver?: boolean }
   /** A retry: the first delivery's reply if it is known already (`null` = answered `success`). */
   | { first: false; reply?: SealedReply | null };
 

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { MemoryDeliveryStore } from '../store/memory-delivery';
 import type { ClaimResult, DeliveryStore, SealedReply } from '../store/types';
 import { decodeAESKey } from './crypto';
@@ -31,14 +32,19 @@ export interface AccountSettings {
  * Per-account state shared by the nodes of one wechat-config: the decoded AES keys, the inbound
  * settings, and the inbound lifecycle over the injected DeliveryStore. `problems` lists configuration errors (never a secret).
  */
-export class WeChatAccount {
+export class WeChatAccount extends EventEmitter {
   readonly inbound: InboundAccount;
   readonly deliveries: DeliveryStore;
   readonly problems: string[] = [];
   /** What each reply needs to know about its request, only while the delivery is in the flow. */
   private readonly inFlight = new Map<string, DeliveryInfo>();
 
+  /** false while the shared store (Redis) cannot be reached: retry dedupe is this instance's alone. */
+  private storeUp = true;
+
   constructor(settings: AccountSettings, stores: AccountStores = {}) {
+    super();
+    this.setMaxListeners(0);
     this.deliveries = stores.deliveries ?? new MemoryDeliveryStore();
     const keys: Buffer[] = [];
     const appId = String(settings.appId ?? '').trim();
@@ -133,12 +139,27 @@ export class WeChatAccount {
     return this.deliveries.waitFor(key, timeoutMs, signal).catch(() => null);
   }
 
+  /**
+   * The shared store went down or came back. Emits `store` ('down', error) / ('up') on a change
+   * only, for the nodes' statuses and warnings.
+   */
+  storeState(up: boolean, err?: Error): void {
+    if (up === this.storeUp) return;
+    this.storeUp = up;
+    this.emit('store', up ? 'up' : 'down', err);
+  }
+
+  get storeHealthy(): boolean {
+    return this.storeUp;
+  }
+
   get inFlightCount(): number {
     return this.inFlight.size;
   }
 
   async close(): Promise<void> {
     this.inFlight.clear();
+    this.removeAllListeners();
     await this.deliveries.close();
   }
 }

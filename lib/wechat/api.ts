@@ -3,6 +3,7 @@ import axios, { type AxiosInstance } from 'axios';
 import { backoffDelay, sleep } from '../util/backoff';
 import { parseJsonExact } from '../util/json';
 import { redact } from '../util/redact';
+import type { Locks } from '../store/types';
 
 export type TokenMode = 'stable' | 'classic';
 
@@ -135,6 +136,11 @@ export interface WeChatClientOptions {
   /** seconds before expiry a token is renewed (default 300; at most half the token's lifetime) */
   refreshAhead?: number;
   store?: TokenStore;
+  /**
+   * Several instances on one shared `store`: one refresh at a time across them, under this lock
+   * (the token is read again once the lock is held). Without it: one at a time in this process.
+   */
+  lock?: Locks;
   /** -1 / connection failures: how many retries, and the backoff (default 3, 200 ms .. 5 s) */
   retries?: number;
   backoffBaseMs?: number;
@@ -161,6 +167,9 @@ export class WeChatClient extends EventEmitter {
   private readonly http: AxiosInstance;
   private readonly secret: string;
   private readonly store: TokenStore;
+  private readonly lock: Locks | undefined;
+  /** This instance's copy of the stored record: the shared store is read only when it is due or failed. */
+  private cached: TokenRecord | undefined;
   private readonly refreshAheadMs: number;
   private readonly retries: number;
   private readonly backoffBaseMs: number;
@@ -183,6 +192,7 @@ export class WeChatClient extends EventEmitter {
     this.secret = opts.secret;
     this.mode = opts.mode === 'classic' ? 'classic' : 'stable';
     this.store = opts.store ?? new MemoryTokenStore();
+    this.lock = opts.lock;
     this.refreshAheadMs = Math.max(0, (opts.refreshAhead ?? 300) * 1000);
     this.retries = opts.retries ?? 3;
     this.backoffBaseMs = opts.backoffBaseMs ?? 200;
@@ -261,10 +271,18 @@ export class WeChatClient extends EventEmitter {
     return Math.min(wanted, (record.expiresIn * 1000) / 2);
   }
 
+  private fresh(record: TokenRecord | undefined): record is TokenRecord {
+    return !!record && record.expiresAt - Date.now() > this.aheadFor(record);
+  }
+
   /** A valid access token, fetched or renewed when needed (one request for any number of callers). */
   async getToken(): Promise<string> {
+    if (this.fresh(this.cached)) return this.cached.token;
     const record = await this.store.get(this.appId);
-    if (record && record.expiresAt - Date.now() > this.aheadFor(record)) return record.token;
+    if (this.fresh(record)) {
+      this.cached = record;
+      return record.token;
+    }
     return (await this.refresh()).token;
   }
 
@@ -281,8 +299,8 @@ export class WeChatClient extends EventEmitter {
       }
       this.lastForcedAt = Date.now();
     }
-    const p = this.fetchToken(force).then(async (record) => {
-      await this.store.set(this.appId, record);
+    const p = this.renew(force, Date.now()).then((record) => {
+      this.cached = record;
       this.failures = 0;
       this.emit('token', this.publicInfo(record));
       this.schedule(record);
@@ -297,6 +315,36 @@ export class WeChatClient extends EventEmitter {
     });
     this.inflight = p;
     return p;
+  }
+
+  /**
+   * Fetch and store a token. With a shared lock: one instance at a time, and the stored token is
+   * read again under the lock — another instance may have renewed it meanwhile (then no request:
+   * in classic mode every request would invalidate the token the other instances use).
+   */
+  private async renew(force: boolean, requestedAt: number): Promise<TokenRecord> {
+    const fetchAndStore = async (): Promise<TokenRecord> => {
+      const record = await this.fetchToken(force);
+      await this.store.set(this.appId, record);
+      return record;
+    };
+    if (!this.lock) return fetchAndStore();
+    let handle;
+    try {
+      handle = await this.lock.acquire(`token-refresh:${this.appId}`, { ttlMs: 30000, waitMs: 30000, signal: this.stopping.signal });
+    } catch (err) {
+      // Redis cannot be reached: this instance renews on its own rather than not at all
+      if ((err as { code?: string }).code === 'STORE_UNAVAILABLE') return fetchAndStore();
+      if (this.closed) throw new WeChatHttpError('token', 'CLOSED', 'stopped: the account was closed (redeploy)');
+      throw err;
+    }
+    try {
+      const current = await this.store.get(this.appId);
+      if (current && (force ? current.refreshedAt >= requestedAt : this.fresh(current))) return current;
+      return await fetchAndStore();
+    } finally {
+      await handle.release();
+    }
   }
 
   private async fetchToken(force: boolean): Promise<TokenRecord> {
@@ -315,6 +363,7 @@ export class WeChatClient extends EventEmitter {
 
   /** Drop the stored token if it is still `token` (a token error on a call that used it). */
   async invalidate(token: string): Promise<boolean> {
+    if (this.cached?.token === token) this.cached = undefined;
     return this.store.delete(this.appId, token);
   }
 
@@ -376,9 +425,10 @@ export class WeChatClient extends EventEmitter {
   startAutoRefresh(owner: string, refreshAheadS?: number): void {
     this.owners.set(owner, refreshAheadS !== undefined && Number.isFinite(refreshAheadS) && refreshAheadS >= 0 ? refreshAheadS * 1000 : this.refreshAheadMs);
     if (this.owners.size === 1) {
-      void this.store.get(this.appId).then((record) => {
+      void this.store.get(this.appId).catch(() => undefined).then((record) => {
         if (this.owners.size === 0 || this.closed) return;
-        if (record && record.expiresAt - Date.now() > this.aheadFor(record)) {
+        if (this.fresh(record)) {
+          this.cached = record;
           this.schedule(record);
           this.emit('token', this.publicInfo(record));
         } else {

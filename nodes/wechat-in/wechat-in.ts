@@ -38,16 +38,30 @@ module.exports = function (RED: NodeRED) {
 
     const status = new ThrottledStatus(node);
     const showCounts = (): void => status.set(() => {
+      if (accountNode?.account && !accountNode.account.storeHealthy) return { fill: 'red', shape: 'ring', text: RED._('wechat-in.status.store-down') };
       const text = RED._('wechat-in.status.counts', counts);
       return lastRejected ? { fill: 'yellow', shape: 'ring', text } : { fill: 'green', shape: 'dot', text };
     });
 
+    // The shared store (Redis) went down or came back: said once per change, in the log and the status.
+    const onStore = (state: string, err?: Error): void => {
+      if (state === 'down') {
+        node.warn(RED._('wechat-in.warn.store-down', { message: err?.message ?? '' }));
+        node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.store-down') });
+      } else {
+        node.log(RED._('wechat-in.warn.store-up'));
+        node.status({ fill: 'green', shape: 'dot', text: RED._('wechat-in.status.store-up') });
+      }
+    };
+    if (accountNode?.account) accountNode.account.on('store', onStore);
     if (!accountNode || !accountNode.account) {
       node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.no-account') });
     } else if (accountNode.problems.length) {
       // Short in the status; the whole list in the log.
       node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.config-error') });
       node.error(RED._('wechat-in.errors.config', { problems: accountNode.problems.join('; ') }));
+    } else if (!accountNode.account.storeHealthy) {
+      node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.store-down') });
     } else {
       node.status({ fill: 'grey', shape: 'dot', text: RED._('wechat-in.status.ready') });
     }
@@ -101,6 +115,7 @@ module.exports = function (RED: NodeRED) {
           }
           counts.accepted++;
           lastRejected = false;
+          if ('takenOver' in result.claim && result.claim.takenOver) node.warn(RED._('wechat-in.warn.taken-over', { topic: result.topic }));
           showCounts();
           // The deadline counts from the request's arrival: stamped by the body-limit middleware
           // (lib/http/body-limit.ts); without it, from now.
@@ -126,6 +141,7 @@ module.exports = function (RED: NodeRED) {
     });
 
     node.on('close', (_removed, done) => {
+      accountNode?.account?.off('store', onStore);
       status.close();
       stopping.abort();
       // Requests still in the flow get `success` now rather than a WeChat retry into a redeploy.

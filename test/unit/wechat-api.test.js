@@ -37,6 +37,25 @@ describe('WeChatClient against the WeChat API simulator', function () {
   beforeEach(() => sim.reset());
   const client = (extra = {}) => new lib.WeChatClient({ apiBase: base, appId: APPID, secret: SECRET, backoffBaseMs: 10, backoffMaxMs: 50, ...extra });
 
+  it('two instances on one token store under one lock (classic): a due token is renewed once, the other instance reads it', async () => {
+    const store = new lib.MemorySharedTokenStore();
+    const lock = new lib.MemoryLocks();
+    const a = client({ mode: 'classic', store, lock });
+    const b = client({ mode: 'classic', store, lock });
+    for (let i = 0; i < 20; i++) sim.interact(APPID, `oTwo${i}`, 'message');
+    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).sendCustom({ touser: `oTwo${i}`, msgtype: 'text', text: { content: 'x' } })));
+    assert.equal(sim.stats().tokenRequests, 1);
+    // the stored token falls due: both renew at the same moment, one request
+    const rec = await store.get(APPID);
+    await store.set(APPID, { ...rec, expiresAt: Date.now() + 1000 });
+    const [ra, rb] = await Promise.all([a.refresh(), b.refresh()]);
+    assert.equal(sim.stats().tokenRequests, 2);
+    assert.equal(ra.token, rb.token);
+    assert.equal((await store.get(APPID)).token, ra.token);
+    a.close();
+    b.close();
+  });
+
   it('200 concurrent sends with no token cached cause exactly one token request', async () => {
     const c = client();
     for (let i = 0; i < 200; i++) sim.interact(APPID, `o${i}`, 'message');
