@@ -78,6 +78,9 @@ describe('several Node-RED instances on one Redis behind nginx (issue 10, real p
       assert.match(pushes[0].body.text.content, /has been created/, 'one flow run: the push of a second run would say "found your existing customer record"');
     }
     assert.deepEqual(c.deadLetters().filter((d) => followers.some((f) => f.openid === d.openid)), []);
+    // the instances keep their shared state in the one Redis (the bundled flow with REDIS_URL set)
+    const keys = require('node:child_process').execFileSync('redis-cli', ['-p', String(c.redis.port), '--scan', '--pattern', 'wechat-c4c:*'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    assert.ok(keys.length > 0, 'keys under the wechat-c4c: prefix in Redis');
   });
 
   /**
@@ -131,6 +134,11 @@ describe('several Node-RED instances on one Redis behind nginx (issue 10, real p
       pushedTwice: count((o) => result.pushes.get(o).length > 1),
       deadLettered: count((o) => d.has(o)),
       silent: count((o) => !result.pushes.get(o).length && !d.has(o)),
+      deadLetterCodes: openids.filter((o) => d.has(o)).reduce((acc, o) => {
+        const k = `${d.get(o).node}: ${d.get(o).code}`;
+        acc[k] = (acc[k] || 0) + 1;
+        return acc;
+      }, {}),
     };
     console.log(`      ${label}: ${JSON.stringify(summary)}`);
     result.summary = summary;
@@ -163,6 +171,16 @@ describe('several Node-RED instances on one Redis behind nginx (issue 10, real p
     if (!c.instances[1].alive) await c.restart(1); // a supervisor brings the killed instance back
     const r = await wave('Redis restart mid-run', () => c.restartRedis({ downMs: 2000 }));
     assertNoneLost(r);
+    for (const o of r.openids.filter((x) => r.dead.has(x))) {
+      const rec = r.dead.get(o);
+      if (r.customers.get(o).length === 0) assert.equal(rec.code, 'STORE_UNAVAILABLE', `a follower without a customer was dead-lettered because Redis was away: ${JSON.stringify(rec)}`);
+    }
+    // Back to normal once Redis is back (reconnection is automatic): 30 more follows, all pushed, none dead-lettered.
+    const later = Array.from({ length: 30 }, () => newOpenId());
+    await Promise.all(later.map((openid) => c.sandbox.act('follow', { openid })));
+    await waitFor(() => later.every((o) => c.pushesTo(o).length > 0 || c.deadLetters().some((x) => x.openid === o)), { timeoutMs: 60000, what: 'the follows after Redis came back' });
+    assert.deepEqual(later.filter((o) => !c.pushesTo(o).length), [], 'every follow after Redis came back is pushed');
+    assert.deepEqual(later.flatMap((o) => c.customersOf(o).length === 1 ? [] : [o]), [], 'one customer each');
     // A follower whose work could not be queued while Redis was away is in a dead letter (STORE_UNAVAILABLE), not a customer.
     assert.equal(r.summary.customers + r.openids.filter((o) => !r.customers.get(o).length && r.dead.has(o)).length, 300, 'every follower a customer or a dead letter');
   });
@@ -175,7 +193,8 @@ describe('several Node-RED instances on one Redis behind nginx (issue 10, real p
     await Promise.all(first.map((o, i) => c.deliverTo(i, c.signedFollow(o))));
     await waitFor(() => first.every((o) => c.pushesTo(o).length === 1), { timeoutMs: 60000, what: 'a push from every instance' });
     assert.equal(stats().stableTokenRequests, 0, 'classic mode asks /cgi-bin/token only');
-    assert.equal(stats().tokenRequests, 1, 'one token for all instances in one token lifetime');
+    const when = () => [...c.tokenCalls.map((t) => ({ ...t, what: `${t.api} requested` })), ...c.events].sort((a, b) => a.at.localeCompare(b.at)).map((e) => `${e.at.slice(11, 23)} ${e.what}`).join('; ');
+    assert.equal(stats().tokenRequests, 1, `one token for all instances in one token lifetime; token calls and events: ${when()}`);
     // WeChat revokes the token: the first instance that sees 40001 drops it (only if it is still the
     // stored one) and fetches one; the others use that one.
     const revoked = await fetch(`${c.sandbox.url}/__sim/wechat/revoke`, { method: 'POST', body: '{}' }).then((res) => res.json());
@@ -184,6 +203,6 @@ describe('several Node-RED instances on one Redis behind nginx (issue 10, real p
     await Promise.all(after.map((o, i) => c.deliverTo(i, c.signedFollow(o))));
     await waitFor(() => after.every((o) => c.pushesTo(o).length === 1 || c.deadLetters().some((d) => d.openid === o)), { timeoutMs: 60000, what: 'the pushes after the revocation' });
     assert.deepEqual(after.map((o) => c.pushesTo(o).length), [1, 1, 1], 'every follower pushed after the revocation');
-    assert.equal(stats().tokenRequests, 2, 'one new token for all instances after the revocation');
+    assert.equal(stats().tokenRequests, 2, `one new token for all instances after the revocation; token calls and events: ${when()}`);
   });
 });

@@ -110,6 +110,17 @@ async function startCluster(opts = {}) {
     await sandbox.listen();
     cleanup.push(() => sandbox.close());
     c.sandbox = sandbox;
+    // Every call of WeChat's token APIs, with its time (the sandbox counts them; this says when).
+    c.tokenCalls = [];
+    /** What the harness did, when (kill, restart, Redis restart): to read the token calls against. */
+    c.events = [];
+    const event = (what) => c.events.push({ at: new Date().toISOString(), what });
+    const handle = sandbox.wechatApi.handle.bind(sandbox.wechatApi);
+    sandbox.wechatApi.handle = (req, res) => {
+      const p = (req.url || '').split('?')[0];
+      if (p === '/cgi-bin/token' || p === '/cgi-bin/stable_token') c.tokenCalls.push({ at: new Date().toISOString(), api: p });
+      return handle(req, res);
+    };
     sandbox.wechatApi.registerTemplate({ id: 'sandbox-customer-id', kind: 'template' });
     const o = sandbox.opts;
     const flows = bundledFlow((f) => {
@@ -150,6 +161,7 @@ async function startCluster(opts = {}) {
       const inst = { index: i, name: `nr${i + 1}`, port: ports[i], url: nr.url, userDir, deadLetterFile, nr, pid: nr.child.pid, alive: true };
       nr.child.once('exit', () => { inst.alive = false; });
       c.instances[i] = inst;
+      event(`${inst.name} started (pid ${inst.pid})`);
       return inst;
     };
     await Promise.all(ports.map((_, i) => startInstance(i)));
@@ -165,6 +177,7 @@ async function startCluster(opts = {}) {
         const gone = new Promise((r) => inst.nr.child.once('exit', r));
         inst.nr.child.kill('SIGKILL');
         await gone;
+        event(`${inst.name} SIGKILLed`);
       },
       /** Start instance i again (same port, user directory and dead-letter file). */
       async restart(i) {
@@ -176,12 +189,14 @@ async function startCluster(opts = {}) {
       async restartRedis({ downMs = 2000, keepData = true } = {}) {
         const port = c.redis.port;
         await c.redis.stop();
+        event('Redis killed');
         if (!keepData) {
           fs.rmSync(redisDir, { recursive: true, force: true });
           fs.mkdirSync(redisDir);
         }
         await sleep(downMs);
         c.redis = await startRedis({ port, args: redisArgs });
+        event(`Redis back${keepData ? ' (with its data)' : ' (empty)'}`);
         return c.redis;
       },
       /** Every dead-letter record of every instance: { instance, ...record }. */
