@@ -167,23 +167,26 @@ describe('several Node-RED instances on one Redis behind nginx (issue 10, real p
     assert.equal(r.summary.customers, 300, '300 customers');
   });
 
-  it('Redis restarted mid-run (gone for 2 s): none duplicated, every follower pushed or dead-lettered with a reason', async () => {
-    if (!c.instances[1].alive) await c.restart(1); // a supervisor brings the killed instance back
-    const r = await wave('Redis restart mid-run', () => c.restartRedis({ downMs: 2000 }));
-    assertNoneLost(r);
-    for (const o of r.openids.filter((x) => r.dead.has(x))) {
-      const rec = r.dead.get(o);
-      if (r.customers.get(o).length === 0) assert.equal(rec.code, 'STORE_UNAVAILABLE', `a follower without a customer was dead-lettered because Redis was away: ${JSON.stringify(rec)}`);
-    }
-    // Back to normal once Redis is back (reconnection is automatic): 30 more follows, all pushed, none dead-lettered.
-    const later = Array.from({ length: 30 }, () => newOpenId());
-    await Promise.all(later.map((openid) => c.sandbox.act('follow', { openid })));
-    await waitFor(() => later.every((o) => c.pushesTo(o).length > 0 || c.deadLetters().some((x) => x.openid === o)), { timeoutMs: 60000, what: 'the follows after Redis came back' });
-    assert.deepEqual(later.filter((o) => !c.pushesTo(o).length), [], 'every follow after Redis came back is pushed');
-    assert.deepEqual(later.flatMap((o) => c.customersOf(o).length === 1 ? [] : [o]), [], 'one customer each');
-    // A follower whose work could not be queued while Redis was away is in a dead letter (STORE_UNAVAILABLE), not a customer.
-    assert.equal(r.summary.customers + r.openids.filter((o) => !r.customers.get(o).length && r.dead.has(o)).length, 300, 'every follower a customer or a dead letter');
-  });
+  for (const keepData of [true, false]) {
+    const how = keepData ? 'with its data (appendonly, as a production Redis)' : 'empty (no persistence)';
+    it(`Redis restarted mid-run, gone for 2 s, back ${how}: none duplicated, every follower pushed or dead-lettered with a reason`, async () => {
+      if (!c.instances[1].alive) await c.restart(1); // a supervisor brings the killed instance back
+      const r = await wave(`Redis restart mid-run, back ${keepData ? 'with its data' : 'empty'}`, () => c.restartRedis({ downMs: 2000, keepData }));
+      assertNoneLost(r);
+      // A follower whose work could not be queued while Redis was away is in a dead letter
+      // (STORE_UNAVAILABLE, issue 10 item 6), not a customer; everyone else is a customer.
+      for (const o of r.openids.filter((x) => r.dead.has(x) && !r.customers.get(x).length)) {
+        assert.equal(r.dead.get(o).code, 'STORE_UNAVAILABLE', `a follower without a customer was dead-lettered because Redis was away: ${JSON.stringify(r.dead.get(o))}`);
+      }
+      assert.equal(r.summary.customers + r.openids.filter((o) => !r.customers.get(o).length && r.dead.has(o)).length, 300, 'every follower a customer or a dead letter');
+      // Back to normal once Redis is back (reconnection is automatic): 30 more follows, all pushed once, none dead-lettered.
+      const later = Array.from({ length: 30 }, () => newOpenId());
+      await Promise.all(later.map((openid) => c.sandbox.act('follow', { openid })));
+      await waitFor(() => later.every((o) => c.pushesTo(o).length > 0 || c.deadLetters().some((x) => x.openid === o)), { timeoutMs: 60000, what: 'the follows after Redis came back' });
+      assert.deepEqual(later.filter((o) => !c.pushesTo(o).length), [], 'every follow after Redis came back is pushed');
+      assert.deepEqual(later.filter((o) => c.customersOf(o).length !== 1), [], 'one customer each');
+    });
+  }
 
   it('classic token mode: one token request per token lifetime for all 3 instances (the whole run: start, kill and restart, Redis restart; then a revoked token)', async () => {
     for (const inst of c.instances) if (!inst.alive) await c.restart(inst.index);

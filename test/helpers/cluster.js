@@ -9,7 +9,8 @@
  *
  * Each instance has its own user directory and dead-letter file (DEAD_LETTER_FILE) and the same
  * environment as `npm start` (scripts/demo.js) plus REDIS_URL. `redis: false` leaves REDIS_URL
- * unset (the bundled flow then keeps everything in memory, as `npm start` does).
+ * unset, also when this process has it (the bundled flow then keeps everything in memory, as
+ * `npm start` does).
  *
  * Redis runs with an append-only file (`appendfsync always`) in a temp dir, as a production Redis
  * would, so restartRedis() models a Redis restart (a crash and a supervisor): the server is gone
@@ -148,7 +149,8 @@ async function startCluster(opts = {}) {
         ...(useRedis ? { REDIS_URL: c.redis.url } : {}),
         ...(opts.env || {}),
       };
-      if (!useRedis) env.REDIS_URL = '';
+      // Unset (not empty): the bundled flow reads an unset ${REDIS_URL} as "memory"; an empty one is a URL.
+      if (!useRedis) env.REDIS_URL = undefined;
       const nr = await startNodeRed({
         port: ports[i], userDir, flows, credentials: CREDENTIALS, env,
         settings: { uiHost: host, bodyLimit: { limit: 262144, paths: ['/wechat'] }, ...(opts.settings || {}) },
