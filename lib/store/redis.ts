@@ -108,6 +108,7 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
 
   constructor(opts: RedisStoreOptions) {
     super();
+    this.setMaxListeners(0); // one per config node and queue using this store
     this.opts = opts;
     this.prefix = opts.prefix ?? 'wechat-c4c:';
     this.commandTimeoutMs = opts.commandTimeoutMs ?? 5000;
@@ -467,7 +468,10 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
    * the stream (restarted without persistence), these are added again: the work is not lost.
    */
   private readonly mine = new Map<string, { data: T; at: number }>();
-  private hadGroup = false;
+  /** The stream's epoch as this instance last saw it (see ensureGroup). */
+  private epoch: string | undefined;
+  private readonly epochKey: string;
+  private readonly onUp = (): void => { this.groupReady = undefined; };
   private closed = false;
   private loop: Promise<void> | undefined;
   private readonly ac = new AbortController();
@@ -481,17 +485,29 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
   constructor(private readonly p: RedisStoreProvider, name: string, private readonly claimAfterMs: number) {
     this.stream = p.key(name, 'queue', 'stream');
     this.doneChannel = p.key(name, 'queue', 'done');
+    this.epochKey = p.key(name, 'queue', 'epoch');
     this.consumer = p.instanceId;
+    p.on('up', this.onUp);
   }
 
+  /**
+   * Make sure the stream and its group exist, and notice when Redis lost them: the stream's epoch
+   * key (set once, with the group) changes only when Redis came back empty — then this instance
+   * adds again the work it queued that nobody finished. Checked again after every reconnect.
+   */
   private ensureGroup(): Promise<void> {
     if (!this.groupReady) {
-      this.groupReady = this.p.cmd(['XGROUP', 'CREATE', this.stream, this.group, '0', 'MKSTREAM']).then(() => {
-        // created now although this instance had it before: Redis lost the stream (restart without persistence)
-        if (this.hadGroup) this.readd();
-        this.hadGroup = true;
-      }, (err: Error) => {
-        if (/BUSYGROUP/.test(err.message)) { this.hadGroup = true; return; }
+      this.groupReady = (async () => {
+        try {
+          await this.p.cmd(['XGROUP', 'CREATE', this.stream, this.group, '0', 'MKSTREAM']);
+        } catch (err) {
+          if (!/BUSYGROUP/.test((err as Error).message)) throw err;
+        }
+        await this.p.cmd(['SET', this.epochKey, randomUUID(), 'NX']);
+        const epoch = await this.p.cmd<string | null>(['GET', this.epochKey]);
+        if (this.epoch !== undefined && epoch !== this.epoch) this.readd();
+        this.epoch = epoch ?? undefined;
+      })().catch((err: Error) => {
         this.groupReady = undefined;
         throw err;
       });
@@ -522,7 +538,8 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
 
   /** Add again what this instance added and nobody finished (the stream was lost). */
   private readd(): void {
-    const lost = [...this.mine.values()];
+    // work this instance is running (or ran, acknowledgement pending) finishes here: not again
+    const lost = [...this.mine.entries()].filter(([id]) => !this.running.has(id) && !this.ackLater.has(id)).map(([, v]) => v);
     this.mine.clear();
     for (const { data } of lost) {
       this.xadd(data, true).then(() => { this.stats.readded++; }, () => {
@@ -620,6 +637,7 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.p.off('up', this.onUp);
     this.ac.abort();
     if (this.keepAlive) clearInterval(this.keepAlive);
     if (this.reader?.isOpen) this.reader.destroy(); // ends a blocked XREADGROUP
