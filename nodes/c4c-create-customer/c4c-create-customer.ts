@@ -121,7 +121,8 @@ module.exports = function (RED: NodeRED) {
       if (originals.size >= 10000) originals.delete(originals.keys().next().value as string);
       originals.set(uid, msg);
       queue.add({ uid, msgid: msg._msgid, payload: msg.payload, topic: msg.topic, wechat: msg.wechat }).then(() => {
-        node.status({ fill: 'blue', shape: 'dot', text: t('working') });
+        // the work may run on another instance: this one says only that it is queued
+        if (originals.has(uid)) node.status({ fill: 'blue', shape: 'ring', text: t('queued') });
         done();
       }, (err: Error & { code?: string }) => {
         originals.delete(uid);
