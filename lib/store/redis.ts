@@ -334,7 +334,16 @@ class RedisDeliveryStore implements DeliveryStore {
       while (!ac.signal.aborted) {
         let v: SealedReply | null | undefined;
         try {
-          v = RedisDeliveryStore.decode(await this.p.cmd<string | null>(['GET', this.replyKey(key)]));
+          // a hung Redis must not hold the answer past the wait: the GET races the deadline
+          const got = await Promise.race([
+            this.p.cmd<string | null>(['GET', this.replyKey(key)], undefined, this.p.claimTimeoutMs),
+            new Promise<undefined>((resolve) => {
+              if (ac.signal.aborted) resolve(undefined);
+              ac.signal.addEventListener('abort', () => resolve(undefined), { once: true });
+            }),
+          ]);
+          if (got === undefined) break;
+          v = RedisDeliveryStore.decode(got);
         } catch { v = undefined; }
         if (v !== undefined) return v;
         await new Promise<void>((resolve) => {

@@ -152,6 +152,23 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
         await own.stop();
       }
     });
+
+    it('Redis hung (SIGSTOP: connected, never answering): the follow still gets its welcome, not `success`', async () => {
+      const own = await startRedis();
+      try {
+        const { agent, got } = await load({ url: own.url });
+        own.pause();
+        // WeChat waits 5 s for an answer (then retries): that is the budget here too
+        const res = await postXml(agent, '/b', W.plainRequest(W.subscribe('oRedisHung1'))).timeout(4900);
+        assert.equal(res.status, 200);
+        assert.match(res.text, /welcome from b/, 'the claim waited for Redis past the ack deadline');
+        assert.equal(got.b.length, 1);
+        assert.ok(warnings('inb').some((w) => /store-down/.test(w)));
+        own.resume();
+      } finally {
+        await own.stop();
+      }
+    });
   });
 
   describe('c4c-create-customer work queue', () => {
