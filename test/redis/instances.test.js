@@ -13,6 +13,7 @@ const { WeChatApiSimulator } = require('../../dist/sandbox/wechat-api');
 const W = require('../helpers/wechat');
 const { helper, httpIn, ours, httpNodeApp, fromNodeRed } = require('../helpers/node-red');
 const { startRedis } = require('../helpers/redis');
+const { useSimulator } = require('../helpers/sims');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function until(cond, what, ms = 10000) {
@@ -177,12 +178,7 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
     const NODES = [ours('wechat-c4c-redis'), ours('c4c-config'), ours('c4c-create-customer')];
     let sim;
     let base;
-    before(async () => {
-      sim = new C4CSimulator({ users: { [USER]: PASSWORD } });
-      base = `http://127.0.0.1:${(await sim.listen(0)).address().port}`;
-    });
-    after(() => sim.close());
-    beforeEach(() => sim.reset());
+    useSimulator(() => new C4CSimulator({ users: { [USER]: PASSWORD } }), (s, b) => { sim = s; base = b; });
 
     function flow(url, node = {}) {
       return [
@@ -261,12 +257,7 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
     const SECRET = 'token-test-secret';
     let sim;
     let base;
-    before(async () => {
-      sim = new WeChatApiSimulator({ accounts: [{ appId: APPID, secret: SECRET }] });
-      base = `http://127.0.0.1:${(await sim.listen(0)).address().port}`;
-    });
-    after(() => sim.close());
-    beforeEach(() => sim.reset());
+    useSimulator(() => new WeChatApiSimulator({ accounts: [{ appId: APPID, secret: SECRET }] }), (s, b) => { sim = s; base = b; });
 
     async function instances(count, mode) {
       const out = [];
