@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createClient } from '@redis/client';
 import type {
+  WaitResult,
   ClaimResult,
   DeliveryStore,
   LockHandle,
@@ -34,7 +35,7 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
   /** how long a retry-key claim may take (default 1500, at most commandTimeoutMs) */
   claimTimeoutMs?: number;
-  /** an instance whose heartbeat is older than this is dead: its claims can be taken over (default 4000) */
+  /** an instance whose heartbeat is older than this is dead: its claims can be taken over (default 3000) */
   aliveTtlMs?: number;
   /**
    * how long close() waits for running work-queue handlers before it lets go of the connections
@@ -114,7 +115,7 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
     this.commandTimeoutMs = opts.commandTimeoutMs ?? 5000;
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 10000;
     this.claimTimeoutMs = Math.min(this.commandTimeoutMs, opts.claimTimeoutMs ?? 1500);
-    this.aliveTtlMs = opts.aliveTtlMs ?? 4000;
+    this.aliveTtlMs = opts.aliveTtlMs ?? 3000;
     this.client = this.newClient();
     this.client.on('ready', () => this.setUp(true));
     this.client.on('end', () => this.setUp(false));
@@ -318,32 +319,48 @@ class RedisDeliveryStore implements DeliveryStore {
   }
 
   async waitFor(key: string, timeoutMs: number, signal?: AbortSignal): Promise<SealedReply | null> {
-    if (signal?.aborted) return null;
+    const got = await this.poll(key, timeoutMs, signal, async () => RedisDeliveryStore.decode(await this.p.cmd<string | null>(['GET', this.replyKey(key)], undefined, this.p.claimTimeoutMs)));
+    return got ?? null;
+  }
+
+  /**
+   * A retry's wait that also watches the first delivery's instance: the first reply, or — once the
+   * holder's heartbeat is gone (it died with the delivery in its flow) — the claim for this caller.
+   */
+  async waitOrTakeOver(key: string, timeoutMs: number, ttlMs: number, signal?: AbortSignal): Promise<WaitResult> {
+    const got = await this.poll<WaitResult>(key, timeoutMs, signal, async () => {
+      const res = await this.p.cmd<[number, string?]>(['EVAL', CLAIM, '2', this.p.key(this.scope, 'claim', key), this.replyKey(key), this.p.instanceId, String(ttlMs), this.p.aliveKeyPrefix(this.scope)], undefined, this.p.claimTimeoutMs);
+      const code = Number(res?.[0]);
+      if (code === 1 || code === 2) return { takenOver: true };
+      const reply = RedisDeliveryStore.decode(res?.[1] ?? null);
+      return reply === undefined ? undefined : { reply };
+    });
+    return got ?? { reply: null };
+  }
+
+  /** Probe until it gives an answer, woken by the reply channel and every 250 ms; undefined on timeout or abort. */
+  private async poll<T>(key: string, timeoutMs: number, signal: AbortSignal | undefined, probe: () => Promise<T | undefined>): Promise<T | undefined> {
+    if (signal?.aborted) return undefined;
     const ac = new AbortController();
     const onAbort = (): void => ac.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => ac.abort(), timeoutMs);
+    // a hung Redis must not hold the answer past the wait: each probe races the deadline
+    const aborted = new Promise<undefined>((resolve) => {
+      if (ac.signal.aborted) resolve(undefined);
+      ac.signal.addEventListener('abort', () => resolve(undefined), { once: true });
+    });
     let unlisten: (() => void) | undefined;
+    let wakeUp: () => void = () => undefined;
     try {
       try {
-        unlisten = await this.p.listen(this.channel, (k) => { if (k === key) wake(); });
+        unlisten = await this.p.listen(this.channel, (k) => { if (k === key) wakeUp(); });
       } catch { /* poll only */ }
-      let wakeUp: () => void = () => undefined;
-      function wake(): void { wakeUp(); }
       // poll (also covers a message published before we subscribed)
       while (!ac.signal.aborted) {
-        let v: SealedReply | null | undefined;
+        let v: T | undefined;
         try {
-          // a hung Redis must not hold the answer past the wait: the GET races the deadline
-          const got = await Promise.race([
-            this.p.cmd<string | null>(['GET', this.replyKey(key)], undefined, this.p.claimTimeoutMs),
-            new Promise<undefined>((resolve) => {
-              if (ac.signal.aborted) resolve(undefined);
-              ac.signal.addEventListener('abort', () => resolve(undefined), { once: true });
-            }),
-          ]);
-          if (got === undefined) break;
-          v = RedisDeliveryStore.decode(got);
+          v = await Promise.race([probe(), aborted]);
         } catch { v = undefined; }
         if (v !== undefined) return v;
         await new Promise<void>((resolve) => {
@@ -353,7 +370,7 @@ class RedisDeliveryStore implements DeliveryStore {
           ac.signal.addEventListener('abort', done, { once: true });
         });
       }
-      return null;
+      return undefined;
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);

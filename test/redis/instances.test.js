@@ -110,6 +110,24 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
       await dead.close();
     });
 
+    it('a retry that is already waiting when the first delivery\'s instance dies takes it over within its wait', async () => {
+      const { agent, got } = await load();
+      const dying = new lib.RedisStoreProvider({ url: redis.url, prefix, aliveTtlMs: 600, commandTimeoutMs: 2000 });
+      await until(() => dying.healthy, 'the doomed instance connected');
+      const doomed = new lib.WeChatAccount({ appId: W.ACCOUNT.appId, token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey }, { deliveries: dying.deliveries(W.ACCOUNT.appId) });
+      const req = W.safeRequest(W.subscribe('oDiesWhileWaiting1'));
+      await doomed.receive({ method: 'POST', query: req.query, body: req.body }, { windowMs: 60000, holdMs: 9500 });
+      const retryP = postXml(agent, '/b', req).timeout(4900); // WeChat's 5 s
+      await sleep(300);
+      assert.equal(got.b.length, 0, 'the retry ran while the first delivery\'s instance lived');
+      kill(dying);
+      const retry = await retryP;
+      assert.equal(retry.status, 200);
+      assert.match(W.openReply(retry.text).inner, /welcome from b/);
+      assert.equal(got.b.length, 1);
+      await dying.close();
+    });
+
     it('a retry while the first delivery\'s instance lives is not taken over', async () => {
       const { agent, got } = await load();
       const live = new lib.RedisStoreProvider({ url: redis.url, prefix, aliveTtlMs: 300, commandTimeoutMs: 2000 });
