@@ -96,6 +96,8 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   private readonly commandTimeoutMs: number;
   readonly closeTimeoutMs: number;
   private up = false;
+  /** Commands in the first commandTimeoutMs wait for the first connection instead of failing. */
+  private readonly createdAt = Date.now();
   private closed = false;
   private readonly connecting: Promise<void>;
   private readonly closers = new Set<{ close(): Promise<void> }>();
@@ -192,7 +194,12 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   /** One command; STORE_UNAVAILABLE when it cannot run (no connection, timeout). */
   async cmd<T>(args: string[], client: Client = this.client, timeoutMs = this.commandTimeoutMs): Promise<T> {
     if (this.closed) throw new StoreError('STORE_UNAVAILABLE', 'store is closed');
-    if (!client.isReady) throw new StoreError('STORE_UNAVAILABLE', 'Redis is not connected');
+    // Right after start (deploy) the first connection is still being made: wait for it, within the
+    // command's time. Later, a lost connection fails at once (no offline queue).
+    if (!client.isReady) {
+      const startup = this.createdAt + this.commandTimeoutMs - Date.now();
+      if (startup <= 0 || !(await this.whenReady(client, Math.min(startup, timeoutMs)))) throw new StoreError('STORE_UNAVAILABLE', 'Redis is not connected');
+    }
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
@@ -210,10 +217,10 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   }
 
   /** true once `c` is ready; false after commandTimeoutMs (never waits longer). */
-  private whenReady(c: Client): Promise<boolean> {
+  private whenReady(c: Client, timeoutMs = this.commandTimeoutMs): Promise<boolean> {
     if (c.isReady) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const t = setTimeout(() => { c.off('ready', on); resolve(c.isReady); }, this.commandTimeoutMs);
+      const t = setTimeout(() => { c.off('ready', on); resolve(c.isReady); }, timeoutMs);
       function on(): void { clearTimeout(t); resolve(true); }
       c.once('ready', on);
     });

@@ -172,6 +172,16 @@ describe('Redis store (real redis-server)', function () {
     }
   });
 
+  it('a command right after start (deploy) waits for the first connection instead of failing; an unreachable Redis fails within the command time', async () => {
+    const p = new RedisStoreProvider({ url: redis.url, prefix: `start${++n}:` });
+    await p.tokens().set('wxstart', { token: 'T0', expiresAt: Date.now() + 10000 }); // not yet connected when called
+    assert.equal((await p.tokens().get('wxstart')).token, 'T0');
+    await p.close();
+    const q = new RedisStoreProvider({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 300 });
+    await assert.rejects(q.tokens().get('wxstart'), (e) => e.code === 'STORE_UNAVAILABLE');
+    await q.close();
+  });
+
   it('never shows the password of the URL', () => {
     assert.equal(redactRedisUrl('redis://user:s3cret@host:6379'), 'redis://user:***@host:6379');
   });
