@@ -98,6 +98,8 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   private up = false;
   /** Commands in the first commandTimeoutMs wait for the first connection instead of failing. */
   private readonly createdAt = Date.now();
+  /** Connections that were ready once: when they drop, commands fail at once. */
+  private readonly everReady = new WeakSet<Client>();
   private closed = false;
   private readonly connecting: Promise<void>;
   private readonly closers = new Set<{ close(): Promise<void> }>();
@@ -136,6 +138,8 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
         reconnectStrategy: (retries: number) => (this.closed ? false : Math.min(100 * 2 ** Math.min(retries, 5), 2000)),
       },
     });
+    (c as unknown as NodeJS.EventEmitter).setMaxListeners(0); // commands waiting for the first connection
+    c.on('ready', () => this.everReady.add(c as Client));
     return c as Client;
   }
 
@@ -198,7 +202,7 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
     // command's time. Later, a lost connection fails at once (no offline queue).
     if (!client.isReady) {
       const startup = this.createdAt + this.commandTimeoutMs - Date.now();
-      if (startup <= 0 || !(await this.whenReady(client, Math.min(startup, timeoutMs)))) throw new StoreError('STORE_UNAVAILABLE', 'Redis is not connected');
+      if (startup <= 0 || this.everReady.has(client) || !(await this.whenReady(client, Math.min(startup, timeoutMs)))) throw new StoreError('STORE_UNAVAILABLE', 'Redis is not connected');
     }
     let timer: NodeJS.Timeout | undefined;
     try {
