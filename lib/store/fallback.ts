@@ -5,7 +5,7 @@
  * this instance knows could let two instances create the same customer, so their callers get
  * STORE_UNAVAILABLE instead.
  */
-import type { ClaimResult, DeliveryStore, SealedReply, SharedTokenStore } from './types';
+import type { ClaimResult, DeliveryStore, SealedReply, SharedTokenStore, WaitResult } from './types';
 
 const isUnavailable = (err: unknown): boolean => (err as { code?: string })?.code === 'STORE_UNAVAILABLE';
 
@@ -69,6 +69,11 @@ export class FallbackDeliveryStore implements DeliveryStore {
 
   waitFor(key: string, timeoutMs: number, signal?: AbortSignal): Promise<SealedReply | null> {
     return this.local.has(key) ? this.memory.waitFor(key, timeoutMs, signal) : this.primary.waitFor(key, timeoutMs, signal);
+  }
+
+  async waitOrTakeOver(key: string, timeoutMs: number, ttlMs: number, signal?: AbortSignal): Promise<WaitResult> {
+    if (this.local.has(key) || !this.primary.waitOrTakeOver) return { reply: await this.waitFor(key, timeoutMs, signal) };
+    return this.primary.waitOrTakeOver(key, timeoutMs, ttlMs, signal);
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createClient } from '@redis/client';
 import type {
+  WaitResult,
   ClaimResult,
   DeliveryStore,
   LockHandle,
@@ -34,7 +35,7 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
   /** how long a retry-key claim may take (default 1500, at most commandTimeoutMs) */
   claimTimeoutMs?: number;
-  /** an instance whose heartbeat is older than this is dead: its claims can be taken over (default 4000) */
+  /** an instance whose heartbeat is older than this is dead: its claims can be taken over (default 3000) */
   aliveTtlMs?: number;
   /**
    * how long close() waits for running work-queue handlers before it lets go of the connections
@@ -95,6 +96,10 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   private readonly commandTimeoutMs: number;
   readonly closeTimeoutMs: number;
   private up = false;
+  /** Commands in the first commandTimeoutMs wait for the first connection instead of failing. */
+  private readonly createdAt = Date.now();
+  /** Connections that were ready once: when they drop, commands fail at once. */
+  private readonly everReady = new WeakSet<Client>();
   private closed = false;
   private readonly connecting: Promise<void>;
   private readonly closers = new Set<{ close(): Promise<void> }>();
@@ -108,12 +113,13 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
 
   constructor(opts: RedisStoreOptions) {
     super();
+    this.setMaxListeners(0); // one per config node and queue using this store
     this.opts = opts;
     this.prefix = opts.prefix ?? 'wechat-c4c:';
     this.commandTimeoutMs = opts.commandTimeoutMs ?? 5000;
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 10000;
     this.claimTimeoutMs = Math.min(this.commandTimeoutMs, opts.claimTimeoutMs ?? 1500);
-    this.aliveTtlMs = opts.aliveTtlMs ?? 4000;
+    this.aliveTtlMs = opts.aliveTtlMs ?? 3000;
     this.client = this.newClient();
     this.client.on('ready', () => this.setUp(true));
     this.client.on('end', () => this.setUp(false));
@@ -132,6 +138,8 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
         reconnectStrategy: (retries: number) => (this.closed ? false : Math.min(100 * 2 ** Math.min(retries, 5), 2000)),
       },
     });
+    (c as unknown as NodeJS.EventEmitter).setMaxListeners(0); // commands waiting for the first connection
+    c.on('ready', () => this.everReady.add(c as Client));
     return c as Client;
   }
 
@@ -190,7 +198,12 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   /** One command; STORE_UNAVAILABLE when it cannot run (no connection, timeout). */
   async cmd<T>(args: string[], client: Client = this.client, timeoutMs = this.commandTimeoutMs): Promise<T> {
     if (this.closed) throw new StoreError('STORE_UNAVAILABLE', 'store is closed');
-    if (!client.isReady) throw new StoreError('STORE_UNAVAILABLE', 'Redis is not connected');
+    // Right after start (deploy) the first connection is still being made: wait for it, within the
+    // command's time. Later, a lost connection fails at once (no offline queue).
+    if (!client.isReady) {
+      const startup = this.createdAt + this.commandTimeoutMs - Date.now();
+      if (startup <= 0 || this.everReady.has(client) || !(await this.whenReady(client, Math.min(startup, timeoutMs)))) throw new StoreError('STORE_UNAVAILABLE', 'Redis is not connected');
+    }
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
@@ -208,10 +221,10 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   }
 
   /** true once `c` is ready; false after commandTimeoutMs (never waits longer). */
-  private whenReady(c: Client): Promise<boolean> {
+  private whenReady(c: Client, timeoutMs = this.commandTimeoutMs): Promise<boolean> {
     if (c.isReady) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const t = setTimeout(() => { c.off('ready', on); resolve(c.isReady); }, this.commandTimeoutMs);
+      const t = setTimeout(() => { c.off('ready', on); resolve(c.isReady); }, timeoutMs);
       function on(): void { clearTimeout(t); resolve(true); }
       c.once('ready', on);
     });
@@ -317,23 +330,48 @@ class RedisDeliveryStore implements DeliveryStore {
   }
 
   async waitFor(key: string, timeoutMs: number, signal?: AbortSignal): Promise<SealedReply | null> {
-    if (signal?.aborted) return null;
+    const got = await this.poll(key, timeoutMs, signal, async () => RedisDeliveryStore.decode(await this.p.cmd<string | null>(['GET', this.replyKey(key)], undefined, this.p.claimTimeoutMs)));
+    return got ?? null;
+  }
+
+  /**
+   * A retry's wait that also watches the first delivery's instance: the first reply, or — once the
+   * holder's heartbeat is gone (it died with the delivery in its flow) — the claim for this caller.
+   */
+  async waitOrTakeOver(key: string, timeoutMs: number, ttlMs: number, signal?: AbortSignal): Promise<WaitResult> {
+    const got = await this.poll<WaitResult>(key, timeoutMs, signal, async () => {
+      const res = await this.p.cmd<[number, string?]>(['EVAL', CLAIM, '2', this.p.key(this.scope, 'claim', key), this.replyKey(key), this.p.instanceId, String(ttlMs), this.p.aliveKeyPrefix(this.scope)], undefined, this.p.claimTimeoutMs);
+      const code = Number(res?.[0]);
+      if (code === 1 || code === 2) return { takenOver: true };
+      const reply = RedisDeliveryStore.decode(res?.[1] ?? null);
+      return reply === undefined ? undefined : { reply };
+    });
+    return got ?? { reply: null };
+  }
+
+  /** Probe until it gives an answer, woken by the reply channel and every 250 ms; undefined on timeout or abort. */
+  private async poll<T>(key: string, timeoutMs: number, signal: AbortSignal | undefined, probe: () => Promise<T | undefined>): Promise<T | undefined> {
+    if (signal?.aborted) return undefined;
     const ac = new AbortController();
     const onAbort = (): void => ac.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => ac.abort(), timeoutMs);
+    // a hung Redis must not hold the answer past the wait: each probe races the deadline
+    const aborted = new Promise<undefined>((resolve) => {
+      if (ac.signal.aborted) resolve(undefined);
+      ac.signal.addEventListener('abort', () => resolve(undefined), { once: true });
+    });
     let unlisten: (() => void) | undefined;
+    let wakeUp: () => void = () => undefined;
     try {
       try {
-        unlisten = await this.p.listen(this.channel, (k) => { if (k === key) wake(); });
+        unlisten = await this.p.listen(this.channel, (k) => { if (k === key) wakeUp(); });
       } catch { /* poll only */ }
-      let wakeUp: () => void = () => undefined;
-      function wake(): void { wakeUp(); }
       // poll (also covers a message published before we subscribed)
       while (!ac.signal.aborted) {
-        let v: SealedReply | null | undefined;
+        let v: T | undefined;
         try {
-          v = RedisDeliveryStore.decode(await this.p.cmd<string | null>(['GET', this.replyKey(key)]));
+          v = await Promise.race([probe(), aborted]);
         } catch { v = undefined; }
         if (v !== undefined) return v;
         await new Promise<void>((resolve) => {
@@ -343,7 +381,7 @@ class RedisDeliveryStore implements DeliveryStore {
           ac.signal.addEventListener('abort', done, { once: true });
         });
       }
-      return null;
+      return undefined;
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -467,7 +505,10 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
    * the stream (restarted without persistence), these are added again: the work is not lost.
    */
   private readonly mine = new Map<string, { data: T; at: number }>();
-  private hadGroup = false;
+  /** The stream's epoch as this instance last saw it (see ensureGroup). */
+  private epoch: string | undefined;
+  private readonly epochKey: string;
+  private readonly onUp = (): void => { this.groupReady = undefined; };
   private closed = false;
   private loop: Promise<void> | undefined;
   private readonly ac = new AbortController();
@@ -481,17 +522,29 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
   constructor(private readonly p: RedisStoreProvider, name: string, private readonly claimAfterMs: number) {
     this.stream = p.key(name, 'queue', 'stream');
     this.doneChannel = p.key(name, 'queue', 'done');
+    this.epochKey = p.key(name, 'queue', 'epoch');
     this.consumer = p.instanceId;
+    p.on('up', this.onUp);
   }
 
+  /**
+   * Make sure the stream and its group exist, and notice when Redis lost them: the stream's epoch
+   * key (set once, with the group) changes only when Redis came back empty — then this instance
+   * adds again the work it queued that nobody finished. Checked again after every reconnect.
+   */
   private ensureGroup(): Promise<void> {
     if (!this.groupReady) {
-      this.groupReady = this.p.cmd(['XGROUP', 'CREATE', this.stream, this.group, '0', 'MKSTREAM']).then(() => {
-        // created now although this instance had it before: Redis lost the stream (restart without persistence)
-        if (this.hadGroup) this.readd();
-        this.hadGroup = true;
-      }, (err: Error) => {
-        if (/BUSYGROUP/.test(err.message)) { this.hadGroup = true; return; }
+      this.groupReady = (async () => {
+        try {
+          await this.p.cmd(['XGROUP', 'CREATE', this.stream, this.group, '0', 'MKSTREAM']);
+        } catch (err) {
+          if (!/BUSYGROUP/.test((err as Error).message)) throw err;
+        }
+        await this.p.cmd(['SET', this.epochKey, randomUUID(), 'NX']);
+        const epoch = await this.p.cmd<string | null>(['GET', this.epochKey]);
+        if (this.epoch !== undefined && epoch !== this.epoch) this.readd();
+        this.epoch = epoch ?? undefined;
+      })().catch((err: Error) => {
         this.groupReady = undefined;
         throw err;
       });
@@ -522,7 +575,8 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
 
   /** Add again what this instance added and nobody finished (the stream was lost). */
   private readd(): void {
-    const lost = [...this.mine.values()];
+    // work this instance is running (or ran, acknowledgement pending) finishes here: not again
+    const lost = [...this.mine.entries()].filter(([id]) => !this.running.has(id) && !this.ackLater.has(id)).map(([, v]) => v);
     this.mine.clear();
     for (const { data } of lost) {
       this.xadd(data, true).then(() => { this.stats.readded++; }, () => {
@@ -620,6 +674,7 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.p.off('up', this.onUp);
     this.ac.abort();
     if (this.keepAlive) clearInterval(this.keepAlive);
     if (this.reader?.isOpen) this.reader.destroy(); // ends a blocked XREADGROUP

@@ -22,6 +22,9 @@ export type ClaimResult =
   /** A retry: the first delivery's reply if it is known already (`null` = answered `success`). */
   | { first: false; reply?: SealedReply | null };
 
+/** What a retry's wait ends with: the first delivery's reply (`null`: `success` or none in time), or the claim itself. */
+export type WaitResult = { reply: SealedReply | null } | { takenOver: true };
+
 /**
  * Retry dedupe and reply sharing for one account. Holds only the retry key and the sealed reply
  * (nothing of the request), bounded in bytes in memory and by TTL everywhere.
@@ -33,6 +36,11 @@ export interface DeliveryStore {
   complete(key: string, reply: SealedReply | null): Promise<SealedReply | null>;
   /** Wait up to `timeoutMs` for the reply of `key`; `null` on timeout, abort or `success`. */
   waitFor(key: string, timeoutMs: number, signal?: AbortSignal): Promise<SealedReply | null>;
+  /**
+   * Optional (stores shared by several instances): like `waitFor`, but if the instance that holds
+   * the claim dies meanwhile, the claim passes to this caller (`takenOver`: run the flow here).
+   */
+  waitOrTakeOver?(key: string, timeoutMs: number, ttlMs: number, signal?: AbortSignal): Promise<WaitResult>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { MemoryDeliveryStore } from '../store/memory-delivery';
-import type { ClaimResult, DeliveryStore, SealedReply } from '../store/types';
+import type { ClaimResult, DeliveryStore, SealedReply, WaitResult } from '../store/types';
 import { decodeAESKey } from './crypto';
 import type { DeliveryInfo } from './dedupe';
 import { handleInbound, ReplayGuard, type InboundAccount, type InboundRequest, type InboundResult } from './inbound';
@@ -84,16 +84,40 @@ export class WeChatAccount extends EventEmitter {
     const result = handleInbound(req, this.inbound, nowMs);
     if (result.kind !== 'message') return result;
     const claim: ClaimResult = opts.windowMs > 0 ? await this.deliveries.claim(result.dedupeKey, Math.max(opts.windowMs, opts.holdMs)) : { first: true };
-    if (claim.first) {
-      if (this.inFlight.size >= MAX_IN_FLIGHT) this.inFlight.delete(this.inFlight.keys().next().value as string);
-      this.inFlight.set(result.dedupeKey, {
-        keyIndex: result.keyIndex,
-        accountId: String(result.message.ToUserName ?? ''),
-        follower: result.openid,
-        msgType: String(result.message.MsgType),
-      });
-    }
+    if (claim.first) this.track(result);
     return { ...result, claim };
+  }
+
+  /** Remember what the reply to a first delivery needs, until `settle`. */
+  private track(result: Extract<InboundResult, { kind: 'message' }>): void {
+    if (this.inFlight.size >= MAX_IN_FLIGHT) this.inFlight.delete(this.inFlight.keys().next().value as string);
+    this.inFlight.set(result.dedupeKey, {
+      keyIndex: result.keyIndex,
+      accountId: String(result.message.ToUserName ?? ''),
+      follower: result.openid,
+      msgType: String(result.message.MsgType),
+    });
+  }
+
+  /**
+   * A retry: the first delivery's reply, waiting up to `timeoutMs` while it is in the flow. With a
+   * shared store, if the instance that has the first delivery dies meanwhile, the delivery passes
+   * to this instance (`takenOver`: run the flow for it, as for a first delivery; `ttlMs` is the
+   * claim's lifetime, as in `receive`).
+   */
+  async awaitFirst(result: Extract<Received, { kind: 'message' }>, timeoutMs: number, ttlMs: number, signal?: AbortSignal): Promise<WaitResult> {
+    const claim = result.claim;
+    if (!claim.first && claim.reply !== undefined) return { reply: claim.reply };
+    let w: WaitResult;
+    try {
+      w = this.deliveries.waitOrTakeOver
+        ? await this.deliveries.waitOrTakeOver(result.dedupeKey, timeoutMs, ttlMs, signal)
+        : { reply: await this.deliveries.waitFor(result.dedupeKey, timeoutMs, signal) };
+    } catch {
+      w = { reply: null };
+    }
+    if ('takenOver' in w) this.track(result);
+    return w;
   }
 
   /** The in-flight request behind `key`, if it is still in the flow on this instance. */

@@ -1,87 +1,20 @@
 import { EventEmitter } from 'node:events';
-import axios, { type AxiosInstance } from 'axios';
-import { backoffDelay, sleep } from '../util/backoff';
+import type { AxiosInstance } from 'axios';
+import { backoffDelay } from '../util/backoff';
+import { createHttp, mayRepeat, networkErrorCode, withRetries } from '../util/http';
 import { parseJsonExact } from '../util/json';
 import { redact } from '../util/redact';
 import type { Locks } from '../store/types';
+import { WeChatApiError, WeChatHttpError } from './errors';
 
 export type TokenMode = 'stable' | 'classic';
 
-/** WeChat answered with a non-zero errcode. `code` is the errcode, so a Catch node can switch on it. */
-export class WeChatApiError extends Error {
-  readonly code: number;
-  readonly errcode: number;
-  readonly errmsg: string;
-  readonly hint: string | undefined;
-  readonly api: string;
-  constructor(api: string, errcode: number, errmsg: string) {
-    const hint = hintFor(errcode, errmsg);
-    super(`WeChat ${api} failed: ${errcode} ${errmsg}${hint ? ` (${hint})` : ''}`);
-    this.name = 'WeChatApiError';
-    this.code = errcode;
-    this.errcode = errcode;
-    this.errmsg = errmsg;
-    this.hint = hint;
-    this.api = api;
-  }
-}
-
-/** The HTTP exchange itself failed (network, timeout, non-200). No URL, header or body inside. */
-export class WeChatHttpError extends Error {
-  readonly code: string;
-  readonly statusCode: number | undefined;
-  constructor(api: string, code: string, detail: string, statusCode?: number) {
-    super(`WeChat ${api} failed: ${detail}`);
-    this.name = 'WeChatHttpError';
-    this.code = code;
-    this.statusCode = statusCode;
-  }
-}
+// The errors live in ./errors (one error module per protocol); re-exported for existing imports.
+export { hintFor, WeChatApiError, WeChatHttpError } from './errors';
 
 export const TOKEN_ERRORS = new Set([40001, 40014, 42001]);
 /** stable_token force_refresh: at most one every 30 s (WeChat's rule), never retried automatically. */
 export const FORCE_REFRESH_INTERVAL_MS = 30000;
-// Connection never made: the request cannot have reached WeChat, so any call may be retried.
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-
-/** A hint for the errcodes integrators hit most, in the words of the fix. */
-export function hintFor(errcode: number, errmsg = ''): string | undefined {
-  switch (errcode) {
-    case 40164:
-    case 61004: {
-      const ip = /(?:invalid ip|ip)\s+([0-9a-fA-F.:]+)/.exec(errmsg)?.[1];
-      return `add the caller IP ${ip ?? '(see errmsg)'} to the IP whitelist (基本配置 → IP白名单)`;
-    }
-    case 89503:
-      return 'an account administrator must confirm this IP in the WeChat admin console';
-    case 40125:
-      return 'the AppSecret is wrong (reset it in 基本配置 and update wechat-config)';
-    case 40013:
-      return 'the AppID is wrong';
-    case 45015:
-      return 'outside the customer-service window: the follower must interact again (or use a template message)';
-    case 45047:
-      return 'customer-service quota for this follower used up (3 within 1 minute after a follow, 5 within 48 h after a message)';
-    case 45009:
-      return 'daily API quota used up; it resets at midnight (Beijing time) or can be cleared in the admin console';
-    case 43004:
-      return 'the recipient does not follow the account';
-    case 40037:
-      return 'the template ID is wrong or the template was deleted (模板消息 / 订阅通知 → 我的模板)';
-    case 47003:
-      return 'the template data does not fit the template (a key or a value breaks its type\'s rules)';
-    case 43101:
-      return 'the follower has not accepted this subscription notice';
-    case 40003:
-      return 'the OpenID does not belong to this account';
-    case 48001:
-      return 'the account is not authorised for this API (unverified account?)';
-    case -1:
-      return 'WeChat is busy; retry later';
-    default:
-      return undefined;
-  }
-}
 
 /** What is stored per account. `token` never leaves lib/ except through getToken(). */
 export interface TokenRecord {
@@ -198,13 +131,10 @@ export class WeChatClient extends EventEmitter {
     this.backoffBaseMs = opts.backoffBaseMs ?? 200;
     this.backoffMaxMs = opts.backoffMaxMs ?? 5000;
     this.secrets = [opts.secret, ...(opts.secrets ?? [])].filter((s): s is string => !!s);
-    this.http = axios.create({
-      baseURL: String(opts.apiBase || 'https://api.weixin.qq.com').replace(/\/+$/, ''),
-      timeout: opts.timeoutMs ?? 10000,
-      responseType: 'text',
-      transformResponse: [(data: unknown) => data], // parsed by parseJsonExact: 64-bit ids stay exact
-      validateStatus: () => true,
-      maxRedirects: 0,
+    // Text bodies (parsed by parseJsonExact: 64-bit ids stay exact), every status to exchange(), no redirects.
+    this.http = createHttp({
+      baseURL: opts.apiBase || 'https://api.weixin.qq.com',
+      timeoutMs: opts.timeoutMs ?? 10000,
       headers: { 'Content-Type': 'application/json; charset=utf-8' },
     });
     this.setMaxListeners(100);
@@ -217,48 +147,54 @@ export class WeChatClient extends EventEmitter {
 
   // ---- HTTP ---------------------------------------------------------------------------------
 
-  private async exchange(api: string, method: 'GET' | 'POST', path: string, params: Record<string, string>, body: unknown, idempotent: boolean, retries = this.retries): Promise<RawAnswer> {
-    for (let attempt = 0; ; attempt++) {
-      let answer: RawAnswer;
-      try {
-        const res = await this.http.request({ method, url: path, params, data: body === undefined ? undefined : JSON.stringify(body) });
-        if (res.status !== 200) {
-          throw new WeChatHttpError(api, `HTTP_${res.status}`, `HTTP ${res.status}`, res.status);
-        }
-        try {
-          answer = parseJsonExact(String(res.data)) as RawAnswer;
-        } catch {
-          throw new WeChatHttpError(api, 'BAD_JSON', 'the answer is not JSON', res.status);
-        }
-      } catch (err) {
-        const e = this.toHttpError(api, err);
-        const retryable = CONNECT_ERRORS.has(e.code) || (idempotent && (e.code === 'ECONNRESET' || e.code === 'ETIMEDOUT' || e.code === 'ECONNABORTED' || /^HTTP_5/.test(e.code)));
-        if (retryable && attempt < retries && !this.closed) {
-          await this.pause(api, attempt);
-          continue;
-        }
-        throw e;
-      }
-      const errcode = answer && answer.errcode !== undefined ? Number(answer.errcode) : 0;
-      if (errcode === -1 && attempt < retries && !this.closed) {
-        this.stats.busyRetries++;
-        await this.pause(api, attempt);
-        continue;
-      }
-      if (errcode !== 0) throw new WeChatApiError(api, errcode, this.redact(answer.errmsg ?? ''));
-      return answer;
-    }
+  /**
+   * One API exchange with the retry rules: a connection never made is retried always; a reset,
+   * timeout or 5xx only when `idempotent` (a send may have been delivered); errcode -1 (busy)
+   * with backoff; `retries` 0 for a forced stable_token (never repeated). close() ends a pause
+   * at once as CLOSED.
+   */
+  private exchange(api: string, method: 'GET' | 'POST', path: string, params: Record<string, string>, body: unknown, idempotent: boolean, retries = this.retries): Promise<RawAnswer> {
+    return withRetries(
+      () => this.exchangeOnce(api, method, path, params, body),
+      (err) => ({
+        retry: err instanceof WeChatApiError
+          ? err.errcode === -1
+          : err instanceof WeChatHttpError && (mayRepeat(err.code, idempotent) || (idempotent && /^HTTP_5/.test(err.code))),
+      }),
+      { retries, baseMs: this.backoffBaseMs, maxMs: this.backoffMaxMs, signal: this.stopping.signal },
+      {
+        onRetry: (err) => {
+          if (err instanceof WeChatApiError) this.stats.busyRetries++;
+        },
+        stopped: () => new WeChatHttpError(api, 'CLOSED', 'stopped: the account was closed (redeploy)'),
+      },
+    );
   }
 
-  private async pause(api: string, attempt: number): Promise<void> {
-    await sleep(backoffDelay(attempt, this.backoffBaseMs, this.backoffMaxMs), this.stopping.signal);
-    if (this.closed) throw new WeChatHttpError(api, 'CLOSED', 'stopped: the account was closed (redeploy)');
+  private async exchangeOnce(api: string, method: 'GET' | 'POST', path: string, params: Record<string, string>, body: unknown): Promise<RawAnswer> {
+    let answer: RawAnswer;
+    try {
+      const res = await this.http.request({ method, url: path, params, data: body === undefined ? undefined : JSON.stringify(body) });
+      if (res.status !== 200) {
+        throw new WeChatHttpError(api, `HTTP_${res.status}`, `HTTP ${res.status}`, res.status);
+      }
+      try {
+        answer = parseJsonExact(String(res.data)) as RawAnswer;
+      } catch {
+        throw new WeChatHttpError(api, 'BAD_JSON', 'the answer is not JSON', res.status);
+      }
+    } catch (err) {
+      throw this.toHttpError(api, err);
+    }
+    const errcode = answer && answer.errcode !== undefined ? Number(answer.errcode) : 0;
+    if (errcode !== 0) throw new WeChatApiError(api, errcode, this.redact(answer.errmsg ?? ''));
+    return answer;
   }
 
   private toHttpError(api: string, err: unknown): WeChatHttpError {
     if (err instanceof WeChatHttpError) return err;
-    const e = err as { code?: string; message?: string };
-    const code = e && typeof e.code === 'string' ? e.code : 'ENETWORK';
+    const e = err as { message?: string } | undefined;
+    const code = networkErrorCode(err);
     // Only the code and axios' short message: never the URL (it carries access_token) or config.
     return new WeChatHttpError(api, code, this.redact(`${code}${e && e.message ? `: ${e.message}` : ''}`));
   }

@@ -98,11 +98,17 @@ module.exports = function (RED: NodeRED) {
     const store = system?.customers ? system.store : undefined;
     const claimAfterMs = numberOr(config.claimAfter, 30, 1) * 1000;
     const queue: WorkQueue<Job> | undefined = store ? store.queue<Job>(`c4c-create-customer:${node.id}`, { claimAfterMs }) : undefined;
-    /** The inputs this instance queued, so that its own work is sent on with every property of the msg. */
-    const originals = new Map<string, NodeMessage>();
+    /**
+     * The inputs this instance queued (without msg.req/msg.res: the HTTP exchange is over), so that
+     * its own work is sent on with every other property of the msg. Work another instance takes
+     * leaves its entry here: entries go after ORIGINALS_MS, and past ORIGINALS_MAX the oldest.
+     */
+    const ORIGINALS_MS = 10 * 60 * 1000;
+    const ORIGINALS_MAX = 10000;
+    const originals = new Map<string, { msg: NodeMessage; at: number }>();
     queue?.consume((item) => new Promise<void>((resolve) => {
       const job = item.data;
-      const original = originals.get(job.uid);
+      const original = originals.get(job.uid)?.msg;
       originals.delete(job.uid);
       // another instance's input (or a dead one's): the properties the queue carries
       const msg: NodeMessage = original ?? { _msgid: job.msgid || RED.util.generateId(), payload: job.payload, topic: job.topic, wechat: job.wechat };
@@ -118,10 +124,16 @@ module.exports = function (RED: NodeRED) {
         return;
       }
       const uid = randomUUID();
-      if (originals.size >= 10000) originals.delete(originals.keys().next().value as string);
-      originals.set(uid, msg);
+      const now = Date.now();
+      for (const [k, v] of originals) {
+        if (originals.size < ORIGINALS_MAX && v.at > now - ORIGINALS_MS) break;
+        originals.delete(k);
+      }
+      const { req: _req, res: _res, ...kept } = msg;
+      originals.set(uid, { msg: kept, at: now });
       queue.add({ uid, msgid: msg._msgid, payload: msg.payload, topic: msg.topic, wechat: msg.wechat }).then(() => {
-        node.status({ fill: 'blue', shape: 'dot', text: t('working') });
+        // the work may run on another instance: this one says only that it is queued
+        if (originals.has(uid)) node.status({ fill: 'blue', shape: 'ring', text: t('queued') });
         done();
       }, (err: Error & { code?: string }) => {
         originals.delete(uid);

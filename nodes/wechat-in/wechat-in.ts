@@ -1,4 +1,4 @@
-import { SUCCESS_REPLY, type CachedReply } from '../../lib/wechat/dedupe';
+import { SUCCESS_REPLY } from '../../lib/wechat/dedupe';
 import type { ServerResponse } from 'node:http';
 import { DeadlineQueue } from '../../lib/util/deadline-queue';
 import { RejectionLog } from '../../lib/wechat/account';
@@ -16,6 +16,8 @@ module.exports = function (RED: NodeRED) {
     const accountNode = RED.nodes.getNode(config.account) as WeChatConfigNode | null;
     const dedupeWindowMs = numberOr(config.dedupeWindow, 60) * 1000;
     const ackTimeoutMs = numberOr(config.ackTimeout, 4500);
+    /** How long a delivery's retry key lives: WeChat's retries, or the ack deadline and a margin. */
+    const claimTtlMs = Math.max(dedupeWindowMs, ackTimeoutMs + 5000);
     // Aborted on close: retries waiting for a first reply are answered `success` at once.
     const stopping = new AbortController();
     // Requests still waiting for an answer sit in a deadline queue (one timer for all of them).
@@ -83,7 +85,7 @@ module.exports = function (RED: NodeRED) {
       const account = accountNode.account;
       const method = String(req.method || '').toUpperCase();
       const arrived = Number((req as Record<string, unknown>)[ARRIVED_AT]) || undefined;
-      account.receive({ method, query: req.query || {}, body: method === 'POST' ? msg.payload : undefined }, { windowMs: dedupeWindowMs, holdMs: ackTimeoutMs + 5000 })
+      account.receive({ method, query: req.query || {}, body: method === 'POST' ? msg.payload : undefined }, { windowMs: dedupeWindowMs, holdMs: claimTtlMs })
         .then((result) => {
           if (result.kind === 'echo') {
             answer(res, { statusCode: 200, contentType: 'text/plain; charset=utf-8', body: result.echostr });
@@ -103,35 +105,46 @@ module.exports = function (RED: NodeRED) {
             return;
           }
           const key = result.dedupeKey;
-          if (!result.claim.first) {
-            counts.duplicate++;
+          /** A delivery this instance runs the flow for: the first one, or a retry whose first delivery's instance died. */
+          const runFirst = (takenOver: boolean): void => {
+            counts.accepted++;
+            lastRejected = false;
             showCounts();
-            const reply = (r: CachedReply | null | undefined): void => {
-              answer(res, r || SUCCESS_REPLY);
-              done();
+            if (takenOver) node.warn(RED._('wechat-in.warn.taken-over', { topic: result.topic }));
+            // The deadline counts from the request's arrival: stamped by the body-limit middleware
+            // (lib/http/body-limit.ts); without it, from now.
+            if (acks) acks.push({ res, key, topic: result.topic }, arrived);
+            msg.payload = result.message;
+            msg.topic = result.topic;
+            msg.wechat = {
+              openid: result.openid,
+              appId: account.inbound.appId,
+              encrypted: result.encrypted,
+              timestamp: result.timestamp,
+              nonce: result.nonce,
+              key,
             };
-            account.replyForRetry(key, result.claim, ackTimeoutMs || 4500, stopping.signal).then(reply, () => reply(null));
+            send(msg);
+            done();
+          };
+          if (result.claim.first) {
+            runFirst('takenOver' in result.claim && !!result.claim.takenOver);
             return;
           }
-          counts.accepted++;
-          lastRejected = false;
-          if ('takenOver' in result.claim && result.claim.takenOver) node.warn(RED._('wechat-in.warn.taken-over', { topic: result.topic }));
+          counts.duplicate++;
           showCounts();
-          // The deadline counts from the request's arrival: stamped by the body-limit middleware
-          // (lib/http/body-limit.ts); without it, from now.
-          if (acks) acks.push({ res, key, topic: result.topic }, arrived);
-          msg.payload = result.message;
-          msg.topic = result.topic;
-          msg.wechat = {
-            openid: result.openid,
-            appId: account.inbound.appId,
-            encrypted: result.encrypted,
-            timestamp: result.timestamp,
-            nonce: result.nonce,
-            key,
-          };
-          send(msg);
-          done();
+          account.awaitFirst(result, ackTimeoutMs || 4500, claimTtlMs, stopping.signal).then((w) => {
+            if ('takenOver' in w) {
+              counts.duplicate--;
+              runFirst(true);
+              return;
+            }
+            answer(res, w.reply || SUCCESS_REPLY);
+            done();
+          }, () => {
+            answer(res, SUCCESS_REPLY);
+            done();
+          });
         })
         .catch((err: Error) => {
           // The delivery store failed (Redis down): answer `success` rather than nothing, and say so.

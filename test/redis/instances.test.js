@@ -13,6 +13,7 @@ const { WeChatApiSimulator } = require('../../dist/sandbox/wechat-api');
 const W = require('../helpers/wechat');
 const { helper, httpIn, ours, httpNodeApp, fromNodeRed } = require('../helpers/node-red');
 const { startRedis } = require('../helpers/redis');
+const { useSimulator } = require('../helpers/sims');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function until(cond, what, ms = 10000) {
@@ -109,6 +110,24 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
       await dead.close();
     });
 
+    it('a retry that is already waiting when the first delivery\'s instance dies takes it over within its wait', async () => {
+      const { agent, got } = await load();
+      const dying = new lib.RedisStoreProvider({ url: redis.url, prefix, aliveTtlMs: 600, commandTimeoutMs: 2000 });
+      await until(() => dying.healthy, 'the doomed instance connected');
+      const doomed = new lib.WeChatAccount({ appId: W.ACCOUNT.appId, token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey }, { deliveries: dying.deliveries(W.ACCOUNT.appId) });
+      const req = W.safeRequest(W.subscribe('oDiesWhileWaiting1'));
+      await doomed.receive({ method: 'POST', query: req.query, body: req.body }, { windowMs: 60000, holdMs: 9500 });
+      const retryP = postXml(agent, '/b', req).timeout(4900); // WeChat's 5 s
+      await sleep(300);
+      assert.equal(got.b.length, 0, 'the retry ran while the first delivery\'s instance lived');
+      kill(dying);
+      const retry = await retryP;
+      assert.equal(retry.status, 200);
+      assert.match(W.openReply(retry.text).inner, /welcome from b/);
+      assert.equal(got.b.length, 1);
+      await dying.close();
+    });
+
     it('a retry while the first delivery\'s instance lives is not taken over', async () => {
       const { agent, got } = await load();
       const live = new lib.RedisStoreProvider({ url: redis.url, prefix, aliveTtlMs: 300, commandTimeoutMs: 2000 });
@@ -152,6 +171,23 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
         await own.stop();
       }
     });
+
+    it('Redis hung (SIGSTOP: connected, never answering): the follow still gets its welcome, not `success`', async () => {
+      const own = await startRedis();
+      try {
+        const { agent, got } = await load({ url: own.url });
+        own.pause();
+        // WeChat waits 5 s for an answer (then retries): that is the budget here too
+        const res = await postXml(agent, '/b', W.plainRequest(W.subscribe('oRedisHung1'))).timeout(4900);
+        assert.equal(res.status, 200);
+        assert.match(res.text, /welcome from b/, 'the claim waited for Redis past the ack deadline');
+        assert.equal(got.b.length, 1);
+        assert.ok(warnings('inb').some((w) => /store-down/.test(w)));
+        own.resume();
+      } finally {
+        await own.stop();
+      }
+    });
   });
 
   describe('c4c-create-customer work queue', () => {
@@ -160,12 +196,7 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
     const NODES = [ours('wechat-c4c-redis'), ours('c4c-config'), ours('c4c-create-customer')];
     let sim;
     let base;
-    before(async () => {
-      sim = new C4CSimulator({ users: { [USER]: PASSWORD } });
-      base = `http://127.0.0.1:${(await sim.listen(0)).address().port}`;
-    });
-    after(() => sim.close());
-    beforeEach(() => sim.reset());
+    useSimulator(() => new C4CSimulator({ users: { [USER]: PASSWORD } }), (s, b) => { sim = s; base = b; });
 
     function flow(url, node = {}) {
       return [
@@ -244,12 +275,7 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
     const SECRET = 'token-test-secret';
     let sim;
     let base;
-    before(async () => {
-      sim = new WeChatApiSimulator({ accounts: [{ appId: APPID, secret: SECRET }] });
-      base = `http://127.0.0.1:${(await sim.listen(0)).address().port}`;
-    });
-    after(() => sim.close());
-    beforeEach(() => sim.reset());
+    useSimulator(() => new WeChatApiSimulator({ accounts: [{ appId: APPID, secret: SECRET }] }), (s, b) => { sim = s; base = b; });
 
     async function instances(count, mode) {
       const out = [];

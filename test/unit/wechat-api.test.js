@@ -2,6 +2,7 @@
 const assert = require('node:assert/strict');
 const lib = require('../../dist/lib');
 const { WeChatApiSimulator } = require('../../dist/sandbox/wechat-api');
+const { useSimulator } = require('../helpers/sims');
 
 const APPID = 'wx5ba5fad812f8e6fb';
 const SECRET = 'sandbox-app-secret';
@@ -28,13 +29,7 @@ describe('WeChatClient against the WeChat API simulator', function () {
   this.timeout(20000);
   let sim;
   let base;
-  before(async () => {
-    sim = new WeChatApiSimulator({ accounts: [{ appId: APPID, secret: SECRET }] });
-    const server = await sim.listen(0);
-    base = `http://127.0.0.1:${server.address().port}`;
-  });
-  after(() => sim.close());
-  beforeEach(() => sim.reset());
+  useSimulator(() => new WeChatApiSimulator({ accounts: [{ appId: APPID, secret: SECRET }] }), (s, b) => { sim = s; base = b; });
   const client = (extra = {}) => new lib.WeChatClient({ apiBase: base, appId: APPID, secret: SECRET, backoffBaseMs: 10, backoffMaxMs: 50, ...extra });
 
   it('two instances on one token store under one lock (classic): a due token is renewed once, the other instance reads it', async () => {
