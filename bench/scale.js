@@ -3,7 +3,7 @@
 // nginx on one Redis, and on 1 process without Redis (memory, the `npm start` default), against
 // the sandbox. Two phases per configuration: paced (BENCH_PACED follows at BENCH_RATE/s) for the
 // webhook reply latency (p50/p99, as the sandbox's WeChat server measures it through nginx) and
-// follow → push latency and Redis commands per follower; saturated (BENCH_FOLLOWERS follows,
+// follow → push latency and Redis commands per follower; saturated (BENCH_REPEAT runs of BENCH_FOLLOWERS follows,
 // BENCH_CONCURRENCY in flight) for follows/s end to end (first follow sent → last push received at
 // the sandbox's WeChat API). Redis commands are counted in the paced phase only (MONITOR slows
 // Redis down), with `redis-cli MONITOR` on a second connection. Commands a Lua script runs inside
@@ -26,6 +26,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 16);
 const PACED = Number(process.env.BENCH_PACED || 200);
 const RATE = Number(process.env.BENCH_RATE || 20);
 const C4C_LATENCY = Number(process.env.BENCH_C4C_LATENCY || 100);
+const REPEAT = Number(process.env.BENCH_REPEAT || 3);
 const WARMUP = 10;
 const CONFIGS = (process.env.BENCH_CONFIGS || 'memory:1,redis:1,redis:2,redis:3').split(',').map((s) => {
   const [store, n] = s.split(':');
@@ -109,22 +110,33 @@ async function runConfig({ store, instances }) {
     await waitPushed(paced, 180000);
     const cmds = mon?.stop();
     mon?.close();
-    // 2. saturated: FOLLOWERS with CONCURRENCY follows in flight → follows/s end to end, Redis commands per follower
-    process.stdout.write('saturated… ');
-    const openids = Array.from({ length: FOLLOWERS }, () => newOpenId());
-    let next = 0;
-    const t0 = Date.now();
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (next < openids.length) {
-        const openid = openids[next++];
-        sentAt.set(openid, Date.now());
-        const r = await c.sandbox.act('follow', { openid });
-        if (r.failed || !r.ok) unanswered++;
-      }
-    }));
-    await waitPushed(openids, 180000);
-    const tEnd = Math.max(...openids.map((o) => pushedAt.get(o) || 0));
-    const pushed = openids.filter((o) => pushedAt.has(o)).length;
+    // 2. saturated: FOLLOWERS with CONCURRENCY follows in flight → follows/s end to end, REPEAT
+    // times (the machine is shared: the median and the best of the runs are reported)
+    const runs = [];
+    const openids = [];
+    for (let rep = 0; rep < REPEAT; rep++) {
+      process.stdout.write(`saturated ${rep + 1}/${REPEAT}… `);
+      const ids = Array.from({ length: FOLLOWERS }, () => newOpenId());
+      openids.push(...ids);
+      let next = 0;
+      const t0 = Date.now();
+      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+        while (next < ids.length) {
+          const openid = ids[next++];
+          sentAt.set(openid, Date.now());
+          const r = await c.sandbox.act('follow', { openid });
+          if (r.failed || !r.ok) unanswered++;
+        }
+      }));
+      await waitPushed(ids, 180000);
+      const tEnd = Math.max(...ids.map((o) => pushedAt.get(o) || 0));
+      const pushed = ids.filter((o) => pushedAt.has(o)).length;
+      runs.push({ followsPerSecond: round(pushed / ((tEnd - t0) / 1000), 1), notPushed: FOLLOWERS - pushed });
+    }
+    const rates = runs.map((r) => r.followsPerSecond).sort((a, b) => a - b);
+    const median = rates[Math.floor(rates.length / 2)];
+    const best = rates[rates.length - 1];
+    const notPushedSat = runs.reduce((a, r) => a + r.notPushed, 0);
     const d = dead();
     const byName = new Map();
     for (const cu of c.sandbox.c4c.customers) byName.set(cu.LastName, (byName.get(cu.LastName) || 0) + 1);
@@ -135,14 +147,15 @@ async function runConfig({ store, instances }) {
     }
     const e2e = paced.filter((o) => pushedAt.has(o)).map((o) => pushedAt.get(o) - sentAt.get(o));
     const all = [...paced, ...openids];
-    const seconds = (tEnd - t0) / 1000;
     const row = {
       config: label,
       store,
       instances,
       followers: FOLLOWERS,
-      'follows/s': pushed === FOLLOWERS ? round(FOLLOWERS / seconds, 1) : `${round(pushed / seconds, 1)} (${FOLLOWERS - pushed} not pushed)`,
-      followsPerSecond: round(pushed / seconds, 1),
+      'follows/s median (best)': `${median} (${best})${notPushedSat ? ` — ${notPushedSat} not pushed` : ''}`,
+      followsPerSecond: median,
+      followsPerSecondBest: best,
+      followsPerSecondRuns: runs.map((r) => r.followsPerSecond),
       'webhook p50 ms': pct(replyMs, 50),
       'webhook p99 ms': pct(replyMs, 99),
       'follow→push p50 ms': pct(e2e, 50),
@@ -169,10 +182,11 @@ async function main() {
   for (const cfg of CONFIGS) rows.push(await runConfig(cfg));
   console.log(`\nbench:scale — the bundled flow, safe mode, nginx round robin in front, C4C answering in ${C4C_LATENCY} ms.`);
   console.log(`latency and Redis columns: ${PACED} follows at ${RATE}/s (Redis commands counted with MONITOR, background polling included);`);
-  console.log(`follows/s: ${FOLLOWERS} follows with ${CONCURRENCY} in flight (saturation), first follow sent → last push received, no MONITOR.`);
+  console.log(`follows/s: ${FOLLOWERS} follows with ${CONCURRENCY} in flight (saturation), first follow sent → last push received, no MONITOR; ${REPEAT} runs, median (best).`);
+  console.log(`load average when done: ${os.loadavg().map((l) => round(l, 2)).join(', ')} (anything above the load of this benchmark is other work on the machine)`);
   console.log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), Node ${process.version}, ${nginxVersion()}`);
   console.log('Every process shares these cores: on this machine more instances do not add CPU — read the rows as the cost of Redis and of coordination.\n');
-  table(rows, ['config', 'follows/s', 'webhook p50 ms', 'webhook p99 ms', 'follow→push p50 ms', 'follow→push p99 ms', 'redis cmds/follower', 'unanswered', 'deadLettered', 'duplicateCustomers']);
+  table(rows, ['config', 'follows/s median (best)', 'webhook p50 ms', 'webhook p99 ms', 'follow→push p50 ms', 'follow→push p99 ms', 'redis cmds/follower', 'unanswered', 'deadLettered', 'duplicateCustomers']);
   for (const r of rows) {
     if (r.redisByCommand) {
       const top = Object.entries(r.redisByCommand).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${round(v / PACED, 2)}`).join(', ');
@@ -181,9 +195,9 @@ async function main() {
   }
   console.log('target: ≤ 8 Redis round trips per follower');
   writeResults('scale', {
-    params: { pacedFollowers: PACED, pacedRate: RATE, followers: FOLLOWERS, concurrency: CONCURRENCY, c4cLatencyMs: C4C_LATENCY, nginx: nginxVersion() },
+    params: { pacedFollowers: PACED, pacedRate: RATE, followers: FOLLOWERS, repeat: REPEAT, concurrency: CONCURRENCY, c4cLatencyMs: C4C_LATENCY, nginx: nginxVersion() },
     note: 'All processes (nginx, Redis, Node-RED instances, sandbox, load generator) share one machine; more instances do not add cores here.',
-    rows: rows.map(({ 'follows/s': _a, 'redis cmds/follower': _b, ...r }) => r),
+    rows: rows.map(({ 'follows/s median (best)': _a, 'redis cmds/follower': _b, ...r }) => r),
   });
 }
 
