@@ -135,7 +135,7 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
       disableOfflineQueue: true,
       socket: {
         connectTimeout: this.commandTimeoutMs,
-        reconnectStrategy: (retries: number) => (this.closed ? false : Math.min(100 * 2 ** Math.min(retries, 5), 2000)),
+        reconnectStrategy: (retries: number) => (this.closed ? false : Math.min(50 * 2 ** Math.min(retries, 4), 500)),
       },
     });
     (c as unknown as NodeJS.EventEmitter).setMaxListeners(0); // commands waiting for the first connection
@@ -184,6 +184,17 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
 
   get healthy(): boolean {
     return this.up && this.client.isReady;
+  }
+
+  /** true as soon as Redis is reachable (now, or after an `up` within `ms`); false after `ms`. */
+  whenUp(ms: number): Promise<boolean> {
+    if (this.healthy) return Promise.resolve(true);
+    if (this.closed || ms <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.off('up', on); resolve(this.healthy); }, ms);
+      const on = (): void => { clearTimeout(t); resolve(true); };
+      this.once('up', on);
+    });
   }
 
   /** Resolves once the first connection attempt settled. */
@@ -274,8 +285,8 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
     return new RedisTokenStore<R>(this);
   }
 
-  queue<T>(name: string, opts: { claimAfterMs: number }): WorkQueue<T> {
-    return this.track(new RedisWorkQueue<T>(this, name, opts.claimAfterMs));
+  queue<T>(name: string, opts: { claimAfterMs: number; addWaitMs?: number }): WorkQueue<T> {
+    return this.track(new RedisWorkQueue<T>(this, name, opts.claimAfterMs, opts.addWaitMs ?? 5000));
   }
 
   private track<C extends { close(): Promise<void> }>(c: C): C {
@@ -519,7 +530,7 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
   /** Counters for tests and benchmarks. */
   readonly stats = { added: 0, handled: 0, recovered: 0, readded: 0 };
 
-  constructor(private readonly p: RedisStoreProvider, name: string, private readonly claimAfterMs: number) {
+  constructor(private readonly p: RedisStoreProvider, name: string, private readonly claimAfterMs: number, private readonly addWaitMs: number) {
     this.stream = p.key(name, 'queue', 'stream');
     this.doneChannel = p.key(name, 'queue', 'done');
     this.epochKey = p.key(name, 'queue', 'epoch');
@@ -559,6 +570,8 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
 
   async add(data: T): Promise<string> {
     if (this.closed) throw new StoreError('STORE_UNAVAILABLE', 'work queue is closed');
+    // Redis away for a moment (a restart, a failover): wait for it rather than fail the work at once
+    if (!this.p.healthy && !(await this.p.whenUp(this.addWaitMs))) throw new StoreError('STORE_UNAVAILABLE', `Redis not reachable within ${this.addWaitMs} ms`);
     this.listenDone();
     await this.ensureGroup();
     const id = await this.xadd(data, false);

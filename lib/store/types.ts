@@ -101,7 +101,8 @@ export interface StoreProvider {
   deliveries(scope: string): DeliveryStore;
   locks(scope: string): Locks;
   tokens<R extends { token: string }>(): SharedTokenStore<R>;
-  queue<T>(name: string, opts: { claimAfterMs: number }): WorkQueue<T>;
+  /** `addWaitMs`: how long `add` waits for an unreachable store to come back before it fails (Redis; default 5000). */
+  queue<T>(name: string, opts: { claimAfterMs: number; addWaitMs?: number }): WorkQueue<T>;
   /** true while the store can be reached (memory: always). */
   readonly healthy: boolean;
   /** 'up' | 'down' transitions, for statuses and warnings. */

@@ -151,8 +151,13 @@ export class WeChatAccount extends EventEmitter {
     return { reply: { statusCode: 200, contentType: XML_CONTENT_TYPE, body }, droppedArticles: built.droppedArticles };
   }
 
-  /** Share the first delivery's reply with its retries (first write wins) and forget the request. */
-  settle(key: string, reply: SealedReply | null): Promise<SealedReply | null> {
+  /**
+   * Share the first delivery's reply with its retries (first write wins) and forget the request.
+   * `ifOpen`: only if the delivery is still in the flow here (not settled by wechat-reply already:
+   * that write would be a no-op costing a Redis round trip).
+   */
+  settle(key: string, reply: SealedReply | null, opts: { ifOpen?: boolean } = {}): Promise<SealedReply | null> {
+    if (opts.ifOpen && !this.inFlight.has(key)) return Promise.resolve(null);
     this.inFlight.delete(key);
     return this.deliveries.complete(key, reply).catch(() => reply);
   }

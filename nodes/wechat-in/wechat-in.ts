@@ -27,7 +27,7 @@ module.exports = function (RED: NodeRED) {
     const acks = ackTimeoutMs > 0 && accountNode && accountNode.account ? new DeadlineQueue<Delivery>(ackTimeoutMs, 100, {
       isSettled: (d) => answered(d.res),
       // Answered by something other than wechat-reply: retries get `success`.
-      onSettled: (d) => void accountNode.account.settle(d.key, null),
+      onSettled: (d) => void accountNode.account.settle(d.key, null, { ifOpen: true }),
       onExpired: (d) => {
         answer(d.res, SUCCESS_REPLY);
         void accountNode.account.settle(d.key, SUCCESS_REPLY);

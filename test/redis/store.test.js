@@ -182,6 +182,33 @@ describe('Redis store (real redis-server)', function () {
     await q.close();
   });
 
+  it('work queue: an add while Redis restarts waits for it (addWaitMs) and the work is done; past addWaitMs it fails with STORE_UNAVAILABLE', async () => {
+    const own = await startRedis();
+    let again;
+    const p = await connected(new RedisStoreProvider({ url: own.url, commandTimeoutMs: 1000 }));
+    try {
+      const q = p.queue('blip', { claimAfterMs: 60000, addWaitMs: 4000 });
+      const seen = [];
+      q.consume(async (item) => { seen.push(item.data.n); });
+      await q.add({ n: 1 });
+      await own.stop();
+      for (let i = 0; i < 100 && p.healthy; i++) await sleep(20);
+      const adding = q.add({ n: 2 });
+      await sleep(300);
+      again = await startRedis({ port: own.port });
+      await adding;
+      for (let i = 0; i < 200 && !seen.includes(2); i++) await sleep(25);
+      assert.ok(seen.includes(2), 'the work added during the restart was not done');
+      const short = p.queue('blip-short', { claimAfterMs: 60000, addWaitMs: 100 });
+      await again.stop();
+      for (let i = 0; i < 100 && p.healthy; i++) await sleep(20);
+      await assert.rejects(short.add({ n: 3 }), (e) => e.code === 'STORE_UNAVAILABLE');
+    } finally {
+      await p.close();
+      if (again) await again.stop();
+    }
+  });
+
   it('never shows the password of the URL', () => {
     assert.equal(redactRedisUrl('redis://user:s3cret@host:6379'), 'redis://user:***@host:6379');
   });
