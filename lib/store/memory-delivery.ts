@@ -10,6 +10,8 @@ export interface MemoryDeliveryOptions {
    * it never runs the flow twice.
    */
   replyTtlMs?: number;
+  /** How often expired claims and replies are swept while no claims come (default 5000). */
+  idleSweepMs?: number;
   now?: () => number;
 }
 
@@ -25,6 +27,7 @@ const SLOT_BYTES = 12 + 8 + 8;
 /** Claim order ring record: 96-bit digest + expiry. */
 const RING_BYTES = 12 + 8;
 const MIN_SLOTS = 256;
+const IDLE_SWEEP_MS = 5000;
 /** The claim table and its ring may take this share of maxBytes; the replies the rest. */
 const CLAIM_SHARE = 0.6;
 /** Reply record header in the arena: status (u16), content-type length (u16), body length (u32). */
@@ -70,6 +73,7 @@ interface Segment {
 export class MemoryDeliveryStore implements DeliveryStore {
   readonly maxBytes: number;
   readonly replyTtlMs: number;
+  private readonly idleSweepMs: number;
   private readonly now: () => number;
   private readonly maxClaimBytes: number;
   private readonly segmentSize: number;
@@ -91,6 +95,8 @@ export class MemoryDeliveryStore implements DeliveryStore {
   private nextSeq = 0;
   private readonly waiters = new Map<string, Set<(reply: SealedReply | null) => void>>();
   private sweepAt = 0;
+  /** Sweeps while the webhook is quiet too (claims sweep as they come): expired replies give their memory back. */
+  private idleSweep: NodeJS.Timeout | undefined;
   // the digest of the last key looked up
   private a = 0;
   private b = 0;
@@ -100,6 +106,7 @@ export class MemoryDeliveryStore implements DeliveryStore {
     this.maxBytes = opts.maxBytes !== undefined && opts.maxBytes > 0 ? opts.maxBytes : DEFAULT_DELIVERY_BYTES;
     this.replyTtlMs = opts.replyTtlMs !== undefined && opts.replyTtlMs >= 0 ? opts.replyTtlMs : DEFAULT_REPLY_TTL_MS;
     this.now = opts.now ?? Date.now;
+    this.idleSweepMs = opts.idleSweepMs !== undefined && opts.idleSweepMs > 0 ? opts.idleSweepMs : IDLE_SWEEP_MS;
     this.maxClaimBytes = Math.max((SLOT_BYTES + RING_BYTES) * MIN_SLOTS, Math.floor(this.maxBytes * CLAIM_SHARE));
     this.segmentSize = Math.max(4096, Math.min(MAX_SEGMENT, 2 ** Math.floor(Math.log2(Math.max(1, this.maxBytes / 16)))));
     this.resize(MIN_SLOTS);
@@ -124,6 +131,10 @@ export class MemoryDeliveryStore implements DeliveryStore {
   async claim(key: string, ttlMs: number): Promise<ClaimResult> {
     const now = this.now();
     if (now >= this.sweepAt) this.sweep(now);
+    if (!this.idleSweep) {
+      this.idleSweep = setInterval(() => this.sweep(this.now()), this.idleSweepMs);
+      this.idleSweep.unref();
+    }
     this.digest(key);
     const slot = this.find();
     const expires = now + Math.max(1, ttlMs);
@@ -188,6 +199,8 @@ export class MemoryDeliveryStore implements DeliveryStore {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.idleSweep);
+    this.idleSweep = undefined;
     for (const set of [...this.waiters.values()]) for (const resolve of [...set]) resolve(null);
     this.waiters.clear();
     this.count = 0;

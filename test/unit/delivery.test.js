@@ -105,6 +105,22 @@ describe('MemoryDeliveryStore', () => {
     assert.ok(s.size <= 1, `${s.size} claims left after everything expired`);
     assert.ok(s.bytes < 64 * 1024, `shrunk back to ${s.bytes} bytes`);
   });
+  it('gives the memory of expired replies and claims back while the webhook is quiet', async () => {
+    let now = 1000;
+    const s = new lib.MemoryDeliveryStore({ now: () => now, idleSweepMs: 20 });
+    for (let i = 0; i < 5000; i++) {
+      await s.claim(`m:o${i}:${i}`, 60000);
+      await s.complete(`m:o${i}:${i}`, reply('x'.repeat(500)));
+    }
+    const busy = s.bytes;
+    assert.ok(s.segmentCount > 0 && s.size === 5000);
+    now += 61000; // no claim comes: only the idle sweep can free anything
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.equal(s.segmentCount, 0, 'reply segments freed');
+    assert.equal(s.size, 0, 'claims freed');
+    assert.ok(s.bytes < busy / 10, `${s.bytes} bytes left of ${busy}`);
+    await s.close();
+  });
   it('expires by TTL', async () => {
     let now = 1000;
     const s = new lib.MemoryDeliveryStore({ now: () => now });
