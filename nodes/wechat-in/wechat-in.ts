@@ -112,7 +112,7 @@ module.exports = function (RED: NodeRED) {
           // (lib/http/body-limit.ts); without it, from now.
           if (acks) {
             const d: Delivery = { res, key, topic: result.topic };
-            res.once('close', () => { d.res = undefined; });
+            if (typeof res.once === 'function') res.once('close', () => { d.res = undefined; });
             acks.push(d, arrived);
           }
           msg.payload = result.message;
