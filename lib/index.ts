@@ -26,3 +26,4 @@ export * from './wechat/template';
 export * from './store/types';
 export * from './store/memory';
 export * from './store/redis';
+export * from './store/fallback';

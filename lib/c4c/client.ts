@@ -4,7 +4,7 @@ import { createSecureContext } from 'node:tls';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { Limiter } from '../util/limiter';
 import { redact } from '../util/redact';
-import { AMBIGUOUS_STATUS, createHttp, isTransientNetworkCode, retryAfterMs, sendState, withRetries } from '../util/http';
+import { AMBIGUOUS_STATUS, createHttp, isTransientNetworkCode, networkErrorCode, retryAfterMs, sendState, withRetries } from '../util/http';
 import { batchResults, buildBatchRequest, buildOrFilters, matchByValue, parseBatchResponse } from './batch';
 import { C4CError, notODataError, odataError, redirectError } from './errors';
 
@@ -415,8 +415,8 @@ export class C4CClient {
       try {
         res = await this.http.request<string>({ method: req.method, url, headers, data });
       } catch (err) {
-        const e = err as { code?: string; message?: string };
-        const code = typeof e.code === 'string' ? e.code : 'ENETWORK';
+        const e = err as { message?: string };
+        const code = networkErrorCode(err);
         const error = new C4CError(this.redact(`C4C ${req.what} failed: ${code}${e.message ? ` (${e.message})` : ''}`), code, undefined, isTransientNetworkCode(code));
         if (req.method !== 'GET' && sendState(code) === 'maybe-sent') error.ambiguous = true;
         throw error;

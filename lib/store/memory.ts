@@ -203,7 +203,7 @@ export class MemoryStoreProvider extends EventEmitter implements StoreProvider {
     return this.tokenStore as unknown as SharedTokenStore<R>;
   }
 
-  queue<T>(name: string, _opts: { claimAfterMs: number }): WorkQueue<T> {
+  queue<T>(name: string, _opts: { claimAfterMs: number; addWaitMs?: number }): WorkQueue<T> {
     let q = this.queues.get(name);
     if (!q) {
       q = new MemoryWorkQueue<unknown>();

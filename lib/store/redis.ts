@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createClient } from '@redis/client';
 import type {
+  WaitResult,
   ClaimResult,
   DeliveryStore,
   LockHandle,
@@ -32,6 +33,10 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** how long a command may take before it fails with STORE_UNAVAILABLE (default 5000) */
   commandTimeoutMs?: number;
+  /** how long a retry-key claim may take (default 1500, at most commandTimeoutMs) */
+  claimTimeoutMs?: number;
+  /** an instance whose heartbeat is older than this is dead: its claims can be taken over (default 3000) */
+  aliveTtlMs?: number;
   /**
    * how long close() waits for running work-queue handlers before it lets go of the connections
    * anyway (default 10000); an item whose handler did not settle stays pending in the Stream and
@@ -45,6 +50,15 @@ const PEXPIRE_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.c
 /** token record is JSON; delete only if its token is still ARGV[1] */
 const DEL_TOKEN_IF = "local v = redis.call('GET', KEYS[1]) if not v then return 0 end local ok, r = pcall(cjson.decode, v) if ok and r.token == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 /** first write wins: SET NX the reply, publish the winner, return it */
+/**
+ * Claim a retry key: SET NX PX with this instance's id as the value. Taken already: the reply if
+ * there is one; else, when the holder instance's heartbeat key is gone (the instance died with the
+ * delivery in its flow), take the claim over so the follower is not lost. {1} first, {2} taken
+ * over, {0, reply?} a retry.
+ */
+const CLAIM = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1} end local r = redis.call('GET', KEYS[2]) if r then return {0, r} end local h = redis.call('GET', KEYS[1]) if h and h ~= ARGV[1] and redis.call('EXISTS', ARGV[3] .. h) == 0 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return {2} end return {0}";
+/** XACK + XDEL + PUBLISH the id on the queue's done channel, one round trip. */
+const ACK = "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) redis.call('XDEL', KEYS[1], ARGV[2]) redis.call('PUBLISH', KEYS[2], ARGV[2]) return 1";
 const COMPLETE = "local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) local v = redis.call('GET', KEYS[1]) if ok then redis.call('PUBLISH', KEYS[2], ARGV[3]) end return v";
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((resolve) => {
@@ -82,16 +96,30 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   private readonly commandTimeoutMs: number;
   readonly closeTimeoutMs: number;
   private up = false;
+  /** Commands in the first commandTimeoutMs wait for the first connection instead of failing. */
+  private readonly createdAt = Date.now();
+  /** Connections that were ready once: when they drop, commands fail at once. */
+  private readonly everReady = new WeakSet<Client>();
   private closed = false;
   private readonly connecting: Promise<void>;
   private readonly closers = new Set<{ close(): Promise<void> }>();
+  /** Scopes this instance claims deliveries in: each gets a heartbeat key while the instance lives. */
+  private readonly aliveScopes = new Set<string>();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Longest wait for a retry-key claim (the webhook must still answer within WeChat's 5 s). */
+  readonly claimTimeoutMs: number;
+  /** How long a heartbeat key outlives its last renewal (an instance is dead after this). */
+  readonly aliveTtlMs: number;
 
   constructor(opts: RedisStoreOptions) {
     super();
+    this.setMaxListeners(0); // one per config node and queue using this store
     this.opts = opts;
     this.prefix = opts.prefix ?? 'wechat-c4c:';
     this.commandTimeoutMs = opts.commandTimeoutMs ?? 5000;
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 10000;
+    this.claimTimeoutMs = Math.min(this.commandTimeoutMs, opts.claimTimeoutMs ?? 1500);
+    this.aliveTtlMs = opts.aliveTtlMs ?? 3000;
     this.client = this.newClient();
     this.client.on('ready', () => this.setUp(true));
     this.client.on('end', () => this.setUp(false));
@@ -107,9 +135,11 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
       disableOfflineQueue: true,
       socket: {
         connectTimeout: this.commandTimeoutMs,
-        reconnectStrategy: (retries: number) => (this.closed ? false : Math.min(100 * 2 ** Math.min(retries, 5), 2000)),
+        reconnectStrategy: (retries: number) => (this.closed ? false : Math.min(50 * 2 ** Math.min(retries, 4), 500)),
       },
     });
+    (c as unknown as NodeJS.EventEmitter).setMaxListeners(0); // commands waiting for the first connection
+    c.on('ready', () => this.everReady.add(c as Client));
     return c as Client;
   }
 
@@ -122,15 +152,49 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
     return c;
   }
 
+  aliveKeyPrefix(scope: string): string {
+    return this.key(scope, 'alive', '');
+  }
+
+  /** Keep `<prefix>{scope}:alive:<instanceId>` alive while this instance runs (renewed every third of aliveTtlMs). */
+  heartbeat(scope: string): void {
+    if (this.aliveScopes.has(scope) || this.closed) return;
+    this.aliveScopes.add(scope);
+    this.beat();
+    if (!this.heartbeatTimer) {
+      this.heartbeatTimer = setInterval(() => this.beat(), Math.max(100, Math.floor(this.aliveTtlMs / 3)));
+      this.heartbeatTimer.unref?.();
+    }
+  }
+
+  private beat(): void {
+    if (!this.client.isReady) return;
+    for (const scope of this.aliveScopes) {
+      this.cmd(['SET', this.aliveKeyPrefix(scope) + this.instanceId, '1', 'PX', String(this.aliveTtlMs)]).catch(() => undefined);
+    }
+  }
+
   private setUp(up: boolean, err?: Error): void {
     if (this.closed || up === this.up) return;
     this.up = up;
+    if (up) this.beat();
     if (up) this.emit('up');
     else this.emit('down', err ? unavailable(err) : new StoreError('STORE_UNAVAILABLE', 'Redis connection lost'));
   }
 
   get healthy(): boolean {
     return this.up && this.client.isReady;
+  }
+
+  /** true as soon as Redis is reachable (now, or after an `up` within `ms`); false after `ms`. */
+  whenUp(ms: number): Promise<boolean> {
+    if (this.healthy) return Promise.resolve(true);
+    if (this.closed || ms <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.off('up', on); resolve(this.healthy); }, ms);
+      const on = (): void => { clearTimeout(t); resolve(true); };
+      this.once('up', on);
+    });
   }
 
   /** Resolves once the first connection attempt settled. */
@@ -143,15 +207,20 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   }
 
   /** One command; STORE_UNAVAILABLE when it cannot run (no connection, timeout). */
-  async cmd<T>(args: string[], client: Client = this.client): Promise<T> {
+  async cmd<T>(args: string[], client: Client = this.client, timeoutMs = this.commandTimeoutMs): Promise<T> {
     if (this.closed) throw new StoreError('STORE_UNAVAILABLE', 'store is closed');
-    if (!client.isReady) throw new StoreError('STORE_UNAVAILABLE', 'Redis is not connected');
+    // Right after start (deploy) the first connection is still being made: wait for it, within the
+    // command's time. Later, a lost connection fails at once (no offline queue).
+    if (!client.isReady) {
+      const startup = this.createdAt + this.commandTimeoutMs - Date.now();
+      if (startup <= 0 || this.everReady.has(client) || !(await this.whenReady(client, Math.min(startup, timeoutMs)))) throw new StoreError('STORE_UNAVAILABLE', 'Redis is not connected');
+    }
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
         client.sendCommand<T>(args),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new StoreError('STORE_UNAVAILABLE', `Redis did not answer within ${this.commandTimeoutMs} ms`)), this.commandTimeoutMs);
+          timer = setTimeout(() => reject(new StoreError('STORE_UNAVAILABLE', `Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
     } catch (err) {
@@ -163,10 +232,10 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   }
 
   /** true once `c` is ready; false after commandTimeoutMs (never waits longer). */
-  private whenReady(c: Client): Promise<boolean> {
+  private whenReady(c: Client, timeoutMs = this.commandTimeoutMs): Promise<boolean> {
     if (c.isReady) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const t = setTimeout(() => { c.off('ready', on); resolve(c.isReady); }, this.commandTimeoutMs);
+      const t = setTimeout(() => { c.off('ready', on); resolve(c.isReady); }, timeoutMs);
       function on(): void { clearTimeout(t); resolve(true); }
       c.once('ready', on);
     });
@@ -216,8 +285,8 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
     return new RedisTokenStore<R>(this);
   }
 
-  queue<T>(name: string, opts: { claimAfterMs: number }): WorkQueue<T> {
-    return this.track(new RedisWorkQueue<T>(this, name, opts.claimAfterMs));
+  queue<T>(name: string, opts: { claimAfterMs: number; addWaitMs?: number }): WorkQueue<T> {
+    return this.track(new RedisWorkQueue<T>(this, name, opts.claimAfterMs, opts.addWaitMs ?? 5000));
   }
 
   private track<C extends { close(): Promise<void> }>(c: C): C {
@@ -228,6 +297,9 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   async close(): Promise<void> {
     if (this.closed) return;
     await Promise.all([...this.closers].map((c) => c.close().catch(() => undefined)));
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    // a clean stop is not a death: the claims it holds were answered (close flushes them)
+    await Promise.all([...this.aliveScopes].map((s) => this.cmd(['DEL', this.aliveKeyPrefix(s) + this.instanceId], undefined, 1000).catch(() => undefined)));
     this.closed = true;
     const all = [this.client, ...this.extraClients];
     await Promise.all(all.map(async (c) => {
@@ -253,9 +325,13 @@ class RedisDeliveryStore implements DeliveryStore {
   }
 
   async claim(key: string, ttlMs: number): Promise<ClaimResult> {
-    const ok = await this.p.cmd<string | null>(['SET', this.p.key(this.scope, 'claim', key), '1', 'NX', 'PX', String(ttlMs)]);
-    if (ok === 'OK') return { first: true };
-    const reply = RedisDeliveryStore.decode(await this.p.cmd<string | null>(['GET', this.replyKey(key)]));
+    this.p.heartbeat(this.scope);
+    // bounded well inside WeChat's 5 s: a hung Redis must leave time to answer from memory
+    const res = await this.p.cmd<[number, string?]>(['EVAL', CLAIM, '2', this.p.key(this.scope, 'claim', key), this.replyKey(key), this.p.instanceId, String(ttlMs), this.p.aliveKeyPrefix(this.scope)], undefined, this.p.claimTimeoutMs);
+    const code = Number(res?.[0]);
+    if (code === 1) return { first: true };
+    if (code === 2) return { first: true, takenOver: true };
+    const reply = RedisDeliveryStore.decode(res?.[1] ?? null);
     return reply === undefined ? { first: false } : { first: false, reply };
   }
 
@@ -265,23 +341,48 @@ class RedisDeliveryStore implements DeliveryStore {
   }
 
   async waitFor(key: string, timeoutMs: number, signal?: AbortSignal): Promise<SealedReply | null> {
-    if (signal?.aborted) return null;
+    const got = await this.poll(key, timeoutMs, signal, async () => RedisDeliveryStore.decode(await this.p.cmd<string | null>(['GET', this.replyKey(key)], undefined, this.p.claimTimeoutMs)));
+    return got ?? null;
+  }
+
+  /**
+   * A retry's wait that also watches the first delivery's instance: the first reply, or — once the
+   * holder's heartbeat is gone (it died with the delivery in its flow) — the claim for this caller.
+   */
+  async waitOrTakeOver(key: string, timeoutMs: number, ttlMs: number, signal?: AbortSignal): Promise<WaitResult> {
+    const got = await this.poll<WaitResult>(key, timeoutMs, signal, async () => {
+      const res = await this.p.cmd<[number, string?]>(['EVAL', CLAIM, '2', this.p.key(this.scope, 'claim', key), this.replyKey(key), this.p.instanceId, String(ttlMs), this.p.aliveKeyPrefix(this.scope)], undefined, this.p.claimTimeoutMs);
+      const code = Number(res?.[0]);
+      if (code === 1 || code === 2) return { takenOver: true };
+      const reply = RedisDeliveryStore.decode(res?.[1] ?? null);
+      return reply === undefined ? undefined : { reply };
+    });
+    return got ?? { reply: null };
+  }
+
+  /** Probe until it gives an answer, woken by the reply channel and every 250 ms; undefined on timeout or abort. */
+  private async poll<T>(key: string, timeoutMs: number, signal: AbortSignal | undefined, probe: () => Promise<T | undefined>): Promise<T | undefined> {
+    if (signal?.aborted) return undefined;
     const ac = new AbortController();
     const onAbort = (): void => ac.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => ac.abort(), timeoutMs);
+    // a hung Redis must not hold the answer past the wait: each probe races the deadline
+    const aborted = new Promise<undefined>((resolve) => {
+      if (ac.signal.aborted) resolve(undefined);
+      ac.signal.addEventListener('abort', () => resolve(undefined), { once: true });
+    });
     let unlisten: (() => void) | undefined;
+    let wakeUp: () => void = () => undefined;
     try {
       try {
-        unlisten = await this.p.listen(this.channel, (k) => { if (k === key) wake(); });
+        unlisten = await this.p.listen(this.channel, (k) => { if (k === key) wakeUp(); });
       } catch { /* poll only */ }
-      let wakeUp: () => void = () => undefined;
-      function wake(): void { wakeUp(); }
       // poll (also covers a message published before we subscribed)
       while (!ac.signal.aborted) {
-        let v: SealedReply | null | undefined;
+        let v: T | undefined;
         try {
-          v = RedisDeliveryStore.decode(await this.p.cmd<string | null>(['GET', this.replyKey(key)]));
+          v = await Promise.race([probe(), aborted]);
         } catch { v = undefined; }
         if (v !== undefined) return v;
         await new Promise<void>((resolve) => {
@@ -291,7 +392,7 @@ class RedisDeliveryStore implements DeliveryStore {
           ac.signal.addEventListener('abort', done, { once: true });
         });
       }
-      return null;
+      return undefined;
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -403,25 +504,58 @@ function streamEntries(res: unknown): StreamEntry[] {
 
 class RedisWorkQueue<T> implements WorkQueue<T> {
   private readonly stream: string;
+  private readonly doneChannel: string;
   private readonly group = 'workers';
   private readonly consumer: string;
   private handler: ((item: WorkItem<T>) => Promise<void>) | undefined;
-  private readonly running = new Set<Promise<void>>();
+  private readonly running = new Map<string, Promise<void>>();
+  /** Handled, but the XACK did not reach Redis: acknowledged when it is back (kept claimed meanwhile). */
+  private readonly ackLater = new Set<string>();
+  /**
+   * What this instance added and nobody has reported done (the done channel) yet. If Redis loses
+   * the stream (restarted without persistence), these are added again: the work is not lost.
+   */
+  private readonly mine = new Map<string, { data: T; at: number }>();
+  /** The stream's epoch as this instance last saw it (see ensureGroup). */
+  private epoch: string | undefined;
+  private readonly epochKey: string;
+  private readonly onUp = (): void => { this.groupReady = undefined; };
   private closed = false;
   private loop: Promise<void> | undefined;
   private readonly ac = new AbortController();
   private reader: Client | undefined;
   private groupReady: Promise<void> | undefined;
+  private unlisten: Promise<(() => void) | undefined> | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
+  /** Counters for tests and benchmarks. */
+  readonly stats = { added: 0, handled: 0, recovered: 0, readded: 0 };
 
-  constructor(private readonly p: RedisStoreProvider, name: string, private readonly claimAfterMs: number) {
+  constructor(private readonly p: RedisStoreProvider, name: string, private readonly claimAfterMs: number, private readonly addWaitMs: number) {
     this.stream = p.key(name, 'queue', 'stream');
+    this.doneChannel = p.key(name, 'queue', 'done');
+    this.epochKey = p.key(name, 'queue', 'epoch');
     this.consumer = p.instanceId;
+    p.on('up', this.onUp);
   }
 
-  private ensureGroup(client?: Client): Promise<void> {
+  /**
+   * Make sure the stream and its group exist, and notice when Redis lost them: the stream's epoch
+   * key (set once, with the group) changes only when Redis came back empty — then this instance
+   * adds again the work it queued that nobody finished. Checked again after every reconnect.
+   */
+  private ensureGroup(): Promise<void> {
     if (!this.groupReady) {
-      this.groupReady = this.p.cmd(['XGROUP', 'CREATE', this.stream, this.group, '0', 'MKSTREAM'], client).then(() => undefined, (err: Error) => {
-        if (/BUSYGROUP/.test(err.message)) return;
+      this.groupReady = (async () => {
+        try {
+          await this.p.cmd(['XGROUP', 'CREATE', this.stream, this.group, '0', 'MKSTREAM']);
+        } catch (err) {
+          if (!/BUSYGROUP/.test((err as Error).message)) throw err;
+        }
+        await this.p.cmd(['SET', this.epochKey, randomUUID(), 'NX']);
+        const epoch = await this.p.cmd<string | null>(['GET', this.epochKey]);
+        if (this.epoch !== undefined && epoch !== this.epoch) this.readd();
+        this.epoch = epoch ?? undefined;
+      })().catch((err: Error) => {
         this.groupReady = undefined;
         throw err;
       });
@@ -429,17 +563,56 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
     return this.groupReady;
   }
 
+  private listenDone(): void {
+    if (this.unlisten) return;
+    this.unlisten = this.p.listen(this.doneChannel, (id) => { this.mine.delete(id); }).catch(() => { this.unlisten = undefined; return undefined; });
+  }
+
   async add(data: T): Promise<string> {
     if (this.closed) throw new StoreError('STORE_UNAVAILABLE', 'work queue is closed');
+    // Redis away for a moment (a restart, a failover): wait for it rather than fail the work at once
+    if (!this.p.healthy && !(await this.p.whenUp(this.addWaitMs))) throw new StoreError('STORE_UNAVAILABLE', `Redis not reachable within ${this.addWaitMs} ms`);
+    this.listenDone();
     await this.ensureGroup();
-    return this.p.cmd<string>(['XADD', this.stream, 'MAXLEN', '~', '100000', '*', 'data', JSON.stringify(data)]);
+    const id = await this.xadd(data, false);
+    this.stats.added++;
+    return id;
+  }
+
+  private async xadd(data: T, readded: boolean): Promise<string> {
+    const id = await this.p.cmd<string>(['XADD', this.stream, 'MAXLEN', '~', '100000', '*', 'data', JSON.stringify(data), ...(readded ? ['readded', '1'] : [])]);
+    if (this.mine.size >= 100000) this.mine.delete(this.mine.keys().next().value as string);
+    this.mine.set(id, { data, at: Date.now() });
+    return id;
+  }
+
+  /** Add again what this instance added and nobody finished (the stream was lost). */
+  private readd(): void {
+    // work this instance is running (or ran, acknowledgement pending) finishes here: not again
+    const lost = [...this.mine.entries()].filter(([id]) => !this.running.has(id) && !this.ackLater.has(id)).map(([, v]) => v);
+    this.mine.clear();
+    for (const { data } of lost) {
+      this.xadd(data, true).then(() => { this.stats.readded++; }, () => {
+        // Redis went away again: keep it for the next time the stream is found lost
+        this.mine.set(`lost-${randomUUID()}`, { data, at: Date.now() });
+      });
+    }
   }
 
   consume(handler: (item: WorkItem<T>) => Promise<void>): void {
     if (this.handler) throw new Error('consume() already called');
     this.handler = handler;
+    this.listenDone();
     this.reader = this.p.dedicated();
     this.loop = this.run();
+    // Work in progress (and handled work not yet acknowledged) stays claimed by this instance:
+    // XCLAIM to itself resets the idle time, so no other instance takes it while this one lives.
+    this.keepAlive = setInterval(() => {
+      const ids = [...this.running.keys(), ...this.ackLater];
+      if (!ids.length || !this.p.healthy) return;
+      this.p.cmd(['XCLAIM', this.stream, this.group, this.consumer, '0', ...ids, 'JUSTID']).catch(() => undefined);
+    }, Math.max(200, Math.floor(this.claimAfterMs / 3)));
+    this.keepAlive.unref?.();
   }
 
   private async run(): Promise<void> {
@@ -449,6 +622,10 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
       try {
         if (!reader.isReady || !this.p.healthy) { await sleep(200, this.ac.signal); continue; }
         await this.ensureGroup();
+        for (const id of [...this.ackLater]) {
+          await this.ack(id);
+          this.ackLater.delete(id);
+        }
         if (Date.now() - lastClaim >= Math.min(this.claimAfterMs, 1000)) {
           lastClaim = Date.now();
           const claimed = await this.p.cmd<[string, StreamEntry[], string[]]>(['XAUTOCLAIM', this.stream, this.group, this.consumer, String(this.claimAfterMs), '0-0', 'COUNT', '50']);
@@ -456,13 +633,20 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
         }
         const res = await reader.sendCommand<unknown>(['XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', '20', 'BLOCK', String(Math.min(1000, this.claimAfterMs)), 'STREAMS', this.stream, '>']);
         for (const e of streamEntries(res)) this.dispatch(e, false);
-      } catch {
+      } catch (err) {
+        // the group is gone (Redis restarted without persistence): create it again, re-add our work
+        if (/NOGROUP/.test((err as Error)?.message ?? '')) this.groupReady = undefined;
         if (!this.closed) await sleep(200, this.ac.signal);
       }
     }
   }
 
-  private dispatch([id, fields]: StreamEntry, recovered: boolean): void {
+  private ack(id: string): Promise<unknown> {
+    return this.p.cmd(['EVAL', ACK, '2', this.stream, this.doneChannel, this.group, id]);
+  }
+
+  private dispatch([id, fields]: StreamEntry, claimed: boolean): void {
+    if (this.running.has(id)) return;
     if (!fields) { // deleted entry: drop it from the pending list
       this.p.cmd(['XACK', this.stream, this.group, id]).catch(() => undefined);
       return;
@@ -471,31 +655,41 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
     try {
       data = JSON.parse(fields[fields.indexOf('data') + 1]) as T;
     } catch {
-      this.p.cmd(['XACK', this.stream, this.group, id]).catch(() => undefined);
+      this.ack(id).catch(() => undefined);
       return;
     }
+    const recovered = claimed || fields.includes('readded');
+    if (recovered) this.stats.recovered++;
     const handler = this.handler!;
     const job: Promise<void> = Promise.resolve()
       .then(() => handler({ id, data, recovered }))
       .catch(() => undefined)
       .then(async () => {
-        if (this.ac.signal.aborted && this.closed && !this.p.healthy) return;
+        this.stats.handled++;
+        this.mine.delete(id);
         for (let i = 0; i < 3; i++) {
           try {
-            await this.p.cmd(['XACK', this.stream, this.group, id]);
-            await this.p.cmd(['XDEL', this.stream, id]);
+            await this.ack(id);
             return;
-          } catch { await sleep(200); }
+          } catch { if (this.closed) break; await sleep(200, this.ac.signal); }
         }
+        this.ackLater.add(id); // acknowledged when Redis answers again; kept claimed meanwhile
       })
-      .finally(() => { this.running.delete(job); });
-    this.running.add(job);
+      .finally(() => { this.running.delete(id); });
+    this.running.set(id, job);
+  }
+
+  /** Items handed to a handler and not settled yet (for status). */
+  get inProgress(): number {
+    return this.running.size;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.p.off('up', this.onUp);
     this.ac.abort();
+    if (this.keepAlive) clearInterval(this.keepAlive);
     if (this.reader?.isOpen) this.reader.destroy(); // ends a blocked XREADGROUP
     await this.loop;
     // wait for running handlers, but not forever: one that never settles must not keep the
@@ -504,10 +698,11 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
     while (this.running.size && Date.now() < until) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        Promise.all([...this.running]),
+        Promise.all([...this.running.values()]),
         new Promise<void>((r) => { timer = setTimeout(r, Math.max(1, until - Date.now())); }),
       ]);
       clearTimeout(timer);
     }
+    (await this.unlisten)?.();
   }
 }

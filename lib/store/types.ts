@@ -17,10 +17,13 @@ export interface SealedReply {
 
 /** What `DeliveryStore.claim` tells the caller. */
 export type ClaimResult =
-  /** This caller is the first delivery: run the flow. */
-  | { first: true }
+  /** This caller is the first delivery: run the flow (`takenOver`: the instance that had it died). */
+  | { first: true; takenOver?: boolean }
   /** A retry: the first delivery's reply if it is known already (`null` = answered `success`). */
   | { first: false; reply?: SealedReply | null };
+
+/** What a retry's wait ends with: the first delivery's reply (`null`: `success` or none in time), or the claim itself. */
+export type WaitResult = { reply: SealedReply | null } | { takenOver: true };
 
 /**
  * Retry dedupe and reply sharing for one account. Holds only the retry key and the sealed reply
@@ -33,6 +36,11 @@ export interface DeliveryStore {
   complete(key: string, reply: SealedReply | null): Promise<SealedReply | null>;
   /** Wait up to `timeoutMs` for the reply of `key`; `null` on timeout, abort or `success`. */
   waitFor(key: string, timeoutMs: number, signal?: AbortSignal): Promise<SealedReply | null>;
+  /**
+   * Optional (stores shared by several instances): like `waitFor`, but if the instance that holds
+   * the claim dies meanwhile, the claim passes to this caller (`takenOver`: run the flow here).
+   */
+  waitOrTakeOver?(key: string, timeoutMs: number, ttlMs: number, signal?: AbortSignal): Promise<WaitResult>;
   close(): Promise<void>;
 }
 
@@ -93,7 +101,8 @@ export interface StoreProvider {
   deliveries(scope: string): DeliveryStore;
   locks(scope: string): Locks;
   tokens<R extends { token: string }>(): SharedTokenStore<R>;
-  queue<T>(name: string, opts: { claimAfterMs: number }): WorkQueue<T>;
+  /** `addWaitMs`: how long `add` waits for an unreachable store to come back before it fails (Redis; default 5000). */
+  queue<T>(name: string, opts: { claimAfterMs: number; addWaitMs?: number }): WorkQueue<T>;
   /** true while the store can be reached (memory: always). */
   readonly healthy: boolean;
   /** 'up' | 'down' transitions, for statuses and warnings. */

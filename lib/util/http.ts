@@ -1,8 +1,9 @@
 /**
- * The one HTTP layer the protocol clients share (C4C today; the WeChat client can adopt it):
+ * The one HTTP layer the protocol clients share (lib/c4c/client.ts and lib/wechat/api.ts):
  * which network errors mean "the request surely never left" and which "it may have been
  * processed", one axios set-up (text bodies, no status or redirect magic), Retry-After, and the
- * retry loop with backoff that a close (AbortSignal) ends at once.
+ * retry loop with backoff that a close (AbortSignal) ends at once. Protocol rules (C4C's CSRF
+ * session, WeChat's errcode -1 "busy") stay in the clients: they tell the loop what to retry.
  */
 import type { Agent as HttpsAgent } from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
@@ -31,6 +32,21 @@ export function isTransientNetworkCode(code: string): boolean {
   return MAYBE_SENT_CODES.has(code) || (NOT_SENT_CODES.has(code) && !/CERT|SELF_SIGNED|VERIFY|INVALID_URL/.test(code));
 }
 
+/**
+ * May a request that failed with this network code be sent again? One that never left (refused,
+ * DNS) always; one that may have been processed (reset, timeout) only when repeating it does no
+ * harm (`idempotent`); a TLS trust problem or a bad URL never (it will not heal by itself).
+ */
+export function mayRepeat(code: string, idempotent: boolean): boolean {
+  return isTransientNetworkCode(code) && (idempotent || sendState(code) === 'not-sent');
+}
+
+/** The code of a failed request (a Node/axios network code), `ENETWORK` when it carries none. */
+export function networkErrorCode(err: unknown): string {
+  const code = err && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : 'ENETWORK';
+}
+
 /** 'not-sent': safe to repeat anything; 'maybe-sent': the outcome of a change is unknown. */
 export function sendState(code: string | undefined): 'not-sent' | 'maybe-sent' {
   return code && NOT_SENT_CODES.has(code) ? 'not-sent' : 'maybe-sent';
@@ -45,12 +61,15 @@ export interface HttpOptions {
   timeoutMs: number;
   /** a TLS client certificate, extra CAs, keep-alive: an https.Agent */
   httpsAgent?: HttpsAgent;
+  /** headers every request carries (e.g. WeChat's JSON Content-Type) */
+  headers?: Record<string, string>;
 }
 
 /**
  * An axios instance for protocol clients: bodies as text (the caller parses and checks the
- * content type), every status resolved (the caller decides), redirects never followed (a
- * redirect of an API call is a configuration error to report, not to follow with credentials).
+ * content type; WeChat's 64-bit msgid must reach parseJsonExact as text), every status resolved
+ * (the caller decides), redirects never followed (a redirect of an API call is a configuration
+ * error to report, not to follow with credentials or an access_token).
  * Proxies: axios reads HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment.
  */
 export function createHttp(opts: HttpOptions): AxiosInstance {
@@ -62,6 +81,7 @@ export function createHttp(opts: HttpOptions): AxiosInstance {
     validateStatus: () => true,
     maxRedirects: 0,
     httpsAgent: opts.httpsAgent,
+    ...(opts.headers ? { headers: opts.headers } : {}),
   });
 }
 

@@ -1,5 +1,6 @@
+import { EventEmitter } from 'node:events';
 import { MemoryDeliveryStore } from '../store/memory-delivery';
-import type { ClaimResult, DeliveryStore, SealedReply } from '../store/types';
+import type { ClaimResult, DeliveryStore, SealedReply, WaitResult } from '../store/types';
 import { decodeAESKey } from './crypto';
 import type { DeliveryInfo } from './dedupe';
 import { handleInbound, ReplayGuard, type InboundAccount, type InboundRequest, type InboundResult } from './inbound';
@@ -31,14 +32,19 @@ export interface AccountSettings {
  * Per-account state shared by the nodes of one wechat-config: the decoded AES keys, the inbound
  * settings, and the inbound lifecycle over the injected DeliveryStore. `problems` lists configuration errors (never a secret).
  */
-export class WeChatAccount {
+export class WeChatAccount extends EventEmitter {
   readonly inbound: InboundAccount;
   readonly deliveries: DeliveryStore;
   readonly problems: string[] = [];
   /** What each reply needs to know about its request, only while the delivery is in the flow. */
   private readonly inFlight = new Map<string, DeliveryInfo>();
 
+  /** false while the shared store (Redis) cannot be reached: retry dedupe is this instance's alone. */
+  private storeUp = true;
+
   constructor(settings: AccountSettings, stores: AccountStores = {}) {
+    super();
+    this.setMaxListeners(0);
     this.deliveries = stores.deliveries ?? new MemoryDeliveryStore();
     const keys: Buffer[] = [];
     const appId = String(settings.appId ?? '').trim();
@@ -78,16 +84,40 @@ export class WeChatAccount {
     const result = handleInbound(req, this.inbound, nowMs);
     if (result.kind !== 'message') return result;
     const claim: ClaimResult = opts.windowMs > 0 ? await this.deliveries.claim(result.dedupeKey, Math.max(opts.windowMs, opts.holdMs)) : { first: true };
-    if (claim.first) {
-      if (this.inFlight.size >= MAX_IN_FLIGHT) this.inFlight.delete(this.inFlight.keys().next().value as string);
-      this.inFlight.set(result.dedupeKey, {
-        keyIndex: result.keyIndex,
-        accountId: String(result.message.ToUserName ?? ''),
-        follower: result.openid,
-        msgType: String(result.message.MsgType),
-      });
-    }
+    if (claim.first) this.track(result);
     return { ...result, claim };
+  }
+
+  /** Remember what the reply to a first delivery needs, until `settle`. */
+  private track(result: Extract<InboundResult, { kind: 'message' }>): void {
+    if (this.inFlight.size >= MAX_IN_FLIGHT) this.inFlight.delete(this.inFlight.keys().next().value as string);
+    this.inFlight.set(result.dedupeKey, {
+      keyIndex: result.keyIndex,
+      accountId: String(result.message.ToUserName ?? ''),
+      follower: result.openid,
+      msgType: String(result.message.MsgType),
+    });
+  }
+
+  /**
+   * A retry: the first delivery's reply, waiting up to `timeoutMs` while it is in the flow. With a
+   * shared store, if the instance that has the first delivery dies meanwhile, the delivery passes
+   * to this instance (`takenOver`: run the flow for it, as for a first delivery; `ttlMs` is the
+   * claim's lifetime, as in `receive`).
+   */
+  async awaitFirst(result: Extract<Received, { kind: 'message' }>, timeoutMs: number, ttlMs: number, signal?: AbortSignal): Promise<WaitResult> {
+    const claim = result.claim;
+    if (!claim.first && claim.reply !== undefined) return { reply: claim.reply };
+    let w: WaitResult;
+    try {
+      w = this.deliveries.waitOrTakeOver
+        ? await this.deliveries.waitOrTakeOver(result.dedupeKey, timeoutMs, ttlMs, signal)
+        : { reply: await this.deliveries.waitFor(result.dedupeKey, timeoutMs, signal) };
+    } catch {
+      w = { reply: null };
+    }
+    if ('takenOver' in w) this.track(result);
+    return w;
   }
 
   /** The in-flight request behind `key`, if it is still in the flow on this instance. */
@@ -121,8 +151,13 @@ export class WeChatAccount {
     return { reply: { statusCode: 200, contentType: XML_CONTENT_TYPE, body }, droppedArticles: built.droppedArticles };
   }
 
-  /** Share the first delivery's reply with its retries (first write wins) and forget the request. */
-  settle(key: string, reply: SealedReply | null): Promise<SealedReply | null> {
+  /**
+   * Share the first delivery's reply with its retries (first write wins) and forget the request.
+   * `ifOpen`: only if the delivery is still in the flow here (not settled by wechat-reply already:
+   * that write would be a no-op costing a Redis round trip).
+   */
+  settle(key: string, reply: SealedReply | null, opts: { ifOpen?: boolean } = {}): Promise<SealedReply | null> {
+    if (opts.ifOpen && !this.inFlight.has(key)) return Promise.resolve(null);
     this.inFlight.delete(key);
     return this.deliveries.complete(key, reply).catch(() => reply);
   }
@@ -133,12 +168,27 @@ export class WeChatAccount {
     return this.deliveries.waitFor(key, timeoutMs, signal).catch(() => null);
   }
 
+  /**
+   * The shared store went down or came back. Emits `store` ('down', error) / ('up') on a change
+   * only, for the nodes' statuses and warnings.
+   */
+  storeState(up: boolean, err?: Error): void {
+    if (up === this.storeUp) return;
+    this.storeUp = up;
+    this.emit('store', up ? 'up' : 'down', err);
+  }
+
+  get storeHealthy(): boolean {
+    return this.storeUp;
+  }
+
   get inFlightCount(): number {
     return this.inFlight.size;
   }
 
   async close(): Promise<void> {
     this.inFlight.clear();
+    this.removeAllListeners();
     await this.deliveries.close();
   }
 }

@@ -1,86 +1,20 @@
 import { EventEmitter } from 'node:events';
-import axios, { type AxiosInstance } from 'axios';
-import { backoffDelay, sleep } from '../util/backoff';
+import type { AxiosInstance } from 'axios';
+import { backoffDelay } from '../util/backoff';
+import { createHttp, mayRepeat, networkErrorCode, withRetries } from '../util/http';
 import { parseJsonExact } from '../util/json';
 import { redact } from '../util/redact';
+import type { Locks } from '../store/types';
+import { WeChatApiError, WeChatHttpError } from './errors';
 
 export type TokenMode = 'stable' | 'classic';
 
-/** WeChat answered with a non-zero errcode. `code` is the errcode, so a Catch node can switch on it. */
-export class WeChatApiError extends Error {
-  readonly code: number;
-  readonly errcode: number;
-  readonly errmsg: string;
-  readonly hint: string | undefined;
-  readonly api: string;
-  constructor(api: string, errcode: number, errmsg: string) {
-    const hint = hintFor(errcode, errmsg);
-    super(`WeChat ${api} failed: ${errcode} ${errmsg}${hint ? ` (${hint})` : ''}`);
-    this.name = 'WeChatApiError';
-    this.code = errcode;
-    this.errcode = errcode;
-    this.errmsg = errmsg;
-    this.hint = hint;
-    this.api = api;
-  }
-}
-
-/** The HTTP exchange itself failed (network, timeout, non-200). No URL, header or body inside. */
-export class WeChatHttpError extends Error {
-  readonly code: string;
-  readonly statusCode: number | undefined;
-  constructor(api: string, code: string, detail: string, statusCode?: number) {
-    super(`WeChat ${api} failed: ${detail}`);
-    this.name = 'WeChatHttpError';
-    this.code = code;
-    this.statusCode = statusCode;
-  }
-}
+// The errors live in ./errors (one error module per protocol); re-exported for existing imports.
+export { hintFor, WeChatApiError, WeChatHttpError } from './errors';
 
 export const TOKEN_ERRORS = new Set([40001, 40014, 42001]);
 /** stable_token force_refresh: at most one every 30 s (WeChat's rule), never retried automatically. */
 export const FORCE_REFRESH_INTERVAL_MS = 30000;
-// Connection never made: the request cannot have reached WeChat, so any call may be retried.
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-
-/** A hint for the errcodes integrators hit most, in the words of the fix. */
-export function hintFor(errcode: number, errmsg = ''): string | undefined {
-  switch (errcode) {
-    case 40164:
-    case 61004: {
-      const ip = /(?:invalid ip|ip)\s+([0-9a-fA-F.:]+)/.exec(errmsg)?.[1];
-      return `add the caller IP ${ip ?? '(see errmsg)'} to the IP whitelist (基本配置 → IP白名单)`;
-    }
-    case 89503:
-      return 'an account administrator must confirm this IP in the WeChat admin console';
-    case 40125:
-      return 'the AppSecret is wrong (reset it in 基本配置 and update wechat-config)';
-    case 40013:
-      return 'the AppID is wrong';
-    case 45015:
-      return 'outside the customer-service window: the follower must interact again (or use a template message)';
-    case 45047:
-      return 'customer-service quota for this follower used up (3 within 1 minute after a follow, 5 within 48 h after a message)';
-    case 45009:
-      return 'daily API quota used up; it resets at midnight (Beijing time) or can be cleared in the admin console';
-    case 43004:
-      return 'the recipient does not follow the account';
-    case 40037:
-      return 'the template ID is wrong or the template was deleted (模板消息 / 订阅通知 → 我的模板)';
-    case 47003:
-      return 'the template data does not fit the template (a key or a value breaks its type\'s rules)';
-    case 43101:
-      return 'the follower has not accepted this subscription notice';
-    case 40003:
-      return 'the OpenID does not belong to this account';
-    case 48001:
-      return 'the account is not authorised for this API (unverified account?)';
-    case -1:
-      return 'WeChat is busy; retry later';
-    default:
-      return undefined;
-  }
-}
 
 /** What is stored per account. `token` never leaves lib/ except through getToken(). */
 export interface TokenRecord {
@@ -135,6 +69,11 @@ export interface WeChatClientOptions {
   /** seconds before expiry a token is renewed (default 300; at most half the token's lifetime) */
   refreshAhead?: number;
   store?: TokenStore;
+  /**
+   * Several instances on one shared `store`: one refresh at a time across them, under this lock
+   * (the token is read again once the lock is held). Without it: one at a time in this process.
+   */
+  lock?: Locks;
   /** -1 / connection failures: how many retries, and the backoff (default 3, 200 ms .. 5 s) */
   retries?: number;
   backoffBaseMs?: number;
@@ -161,6 +100,9 @@ export class WeChatClient extends EventEmitter {
   private readonly http: AxiosInstance;
   private readonly secret: string;
   private readonly store: TokenStore;
+  private readonly lock: Locks | undefined;
+  /** This instance's copy of the stored record: the shared store is read only when it is due or failed. */
+  private cached: TokenRecord | undefined;
   private readonly refreshAheadMs: number;
   private readonly retries: number;
   private readonly backoffBaseMs: number;
@@ -183,18 +125,16 @@ export class WeChatClient extends EventEmitter {
     this.secret = opts.secret;
     this.mode = opts.mode === 'classic' ? 'classic' : 'stable';
     this.store = opts.store ?? new MemoryTokenStore();
+    this.lock = opts.lock;
     this.refreshAheadMs = Math.max(0, (opts.refreshAhead ?? 300) * 1000);
     this.retries = opts.retries ?? 3;
     this.backoffBaseMs = opts.backoffBaseMs ?? 200;
     this.backoffMaxMs = opts.backoffMaxMs ?? 5000;
     this.secrets = [opts.secret, ...(opts.secrets ?? [])].filter((s): s is string => !!s);
-    this.http = axios.create({
-      baseURL: String(opts.apiBase || 'https://api.weixin.qq.com').replace(/\/+$/, ''),
-      timeout: opts.timeoutMs ?? 10000,
-      responseType: 'text',
-      transformResponse: [(data: unknown) => data], // parsed by parseJsonExact: 64-bit ids stay exact
-      validateStatus: () => true,
-      maxRedirects: 0,
+    // Text bodies (parsed by parseJsonExact: 64-bit ids stay exact), every status to exchange(), no redirects.
+    this.http = createHttp({
+      baseURL: opts.apiBase || 'https://api.weixin.qq.com',
+      timeoutMs: opts.timeoutMs ?? 10000,
       headers: { 'Content-Type': 'application/json; charset=utf-8' },
     });
     this.setMaxListeners(100);
@@ -207,48 +147,54 @@ export class WeChatClient extends EventEmitter {
 
   // ---- HTTP ---------------------------------------------------------------------------------
 
-  private async exchange(api: string, method: 'GET' | 'POST', path: string, params: Record<string, string>, body: unknown, idempotent: boolean, retries = this.retries): Promise<RawAnswer> {
-    for (let attempt = 0; ; attempt++) {
-      let answer: RawAnswer;
-      try {
-        const res = await this.http.request({ method, url: path, params, data: body === undefined ? undefined : JSON.stringify(body) });
-        if (res.status !== 200) {
-          throw new WeChatHttpError(api, `HTTP_${res.status}`, `HTTP ${res.status}`, res.status);
-        }
-        try {
-          answer = parseJsonExact(String(res.data)) as RawAnswer;
-        } catch {
-          throw new WeChatHttpError(api, 'BAD_JSON', 'the answer is not JSON', res.status);
-        }
-      } catch (err) {
-        const e = this.toHttpError(api, err);
-        const retryable = CONNECT_ERRORS.has(e.code) || (idempotent && (e.code === 'ECONNRESET' || e.code === 'ETIMEDOUT' || e.code === 'ECONNABORTED' || /^HTTP_5/.test(e.code)));
-        if (retryable && attempt < retries && !this.closed) {
-          await this.pause(api, attempt);
-          continue;
-        }
-        throw e;
-      }
-      const errcode = answer && answer.errcode !== undefined ? Number(answer.errcode) : 0;
-      if (errcode === -1 && attempt < retries && !this.closed) {
-        this.stats.busyRetries++;
-        await this.pause(api, attempt);
-        continue;
-      }
-      if (errcode !== 0) throw new WeChatApiError(api, errcode, this.redact(answer.errmsg ?? ''));
-      return answer;
-    }
+  /**
+   * One API exchange with the retry rules: a connection never made is retried always; a reset,
+   * timeout or 5xx only when `idempotent` (a send may have been delivered); errcode -1 (busy)
+   * with backoff; `retries` 0 for a forced stable_token (never repeated). close() ends a pause
+   * at once as CLOSED.
+   */
+  private exchange(api: string, method: 'GET' | 'POST', path: string, params: Record<string, string>, body: unknown, idempotent: boolean, retries = this.retries): Promise<RawAnswer> {
+    return withRetries(
+      () => this.exchangeOnce(api, method, path, params, body),
+      (err) => ({
+        retry: err instanceof WeChatApiError
+          ? err.errcode === -1
+          : err instanceof WeChatHttpError && (mayRepeat(err.code, idempotent) || (idempotent && /^HTTP_5/.test(err.code))),
+      }),
+      { retries, baseMs: this.backoffBaseMs, maxMs: this.backoffMaxMs, signal: this.stopping.signal },
+      {
+        onRetry: (err) => {
+          if (err instanceof WeChatApiError) this.stats.busyRetries++;
+        },
+        stopped: () => new WeChatHttpError(api, 'CLOSED', 'stopped: the account was closed (redeploy)'),
+      },
+    );
   }
 
-  private async pause(api: string, attempt: number): Promise<void> {
-    await sleep(backoffDelay(attempt, this.backoffBaseMs, this.backoffMaxMs), this.stopping.signal);
-    if (this.closed) throw new WeChatHttpError(api, 'CLOSED', 'stopped: the account was closed (redeploy)');
+  private async exchangeOnce(api: string, method: 'GET' | 'POST', path: string, params: Record<string, string>, body: unknown): Promise<RawAnswer> {
+    let answer: RawAnswer;
+    try {
+      const res = await this.http.request({ method, url: path, params, data: body === undefined ? undefined : JSON.stringify(body) });
+      if (res.status !== 200) {
+        throw new WeChatHttpError(api, `HTTP_${res.status}`, `HTTP ${res.status}`, res.status);
+      }
+      try {
+        answer = parseJsonExact(String(res.data)) as RawAnswer;
+      } catch {
+        throw new WeChatHttpError(api, 'BAD_JSON', 'the answer is not JSON', res.status);
+      }
+    } catch (err) {
+      throw this.toHttpError(api, err);
+    }
+    const errcode = answer && answer.errcode !== undefined ? Number(answer.errcode) : 0;
+    if (errcode !== 0) throw new WeChatApiError(api, errcode, this.redact(answer.errmsg ?? ''));
+    return answer;
   }
 
   private toHttpError(api: string, err: unknown): WeChatHttpError {
     if (err instanceof WeChatHttpError) return err;
-    const e = err as { code?: string; message?: string };
-    const code = e && typeof e.code === 'string' ? e.code : 'ENETWORK';
+    const e = err as { message?: string } | undefined;
+    const code = networkErrorCode(err);
     // Only the code and axios' short message: never the URL (it carries access_token) or config.
     return new WeChatHttpError(api, code, this.redact(`${code}${e && e.message ? `: ${e.message}` : ''}`));
   }
@@ -261,10 +207,18 @@ export class WeChatClient extends EventEmitter {
     return Math.min(wanted, (record.expiresIn * 1000) / 2);
   }
 
+  private fresh(record: TokenRecord | undefined): record is TokenRecord {
+    return !!record && record.expiresAt - Date.now() > this.aheadFor(record);
+  }
+
   /** A valid access token, fetched or renewed when needed (one request for any number of callers). */
   async getToken(): Promise<string> {
+    if (this.fresh(this.cached)) return this.cached.token;
     const record = await this.store.get(this.appId);
-    if (record && record.expiresAt - Date.now() > this.aheadFor(record)) return record.token;
+    if (this.fresh(record)) {
+      this.cached = record;
+      return record.token;
+    }
     return (await this.refresh()).token;
   }
 
@@ -281,8 +235,8 @@ export class WeChatClient extends EventEmitter {
       }
       this.lastForcedAt = Date.now();
     }
-    const p = this.fetchToken(force).then(async (record) => {
-      await this.store.set(this.appId, record);
+    const p = this.renew(force, Date.now()).then((record) => {
+      this.cached = record;
       this.failures = 0;
       this.emit('token', this.publicInfo(record));
       this.schedule(record);
@@ -297,6 +251,36 @@ export class WeChatClient extends EventEmitter {
     });
     this.inflight = p;
     return p;
+  }
+
+  /**
+   * Fetch and store a token. With a shared lock: one instance at a time, and the stored token is
+   * read again under the lock — another instance may have renewed it meanwhile (then no request:
+   * in classic mode every request would invalidate the token the other instances use).
+   */
+  private async renew(force: boolean, requestedAt: number): Promise<TokenRecord> {
+    const fetchAndStore = async (): Promise<TokenRecord> => {
+      const record = await this.fetchToken(force);
+      await this.store.set(this.appId, record);
+      return record;
+    };
+    if (!this.lock) return fetchAndStore();
+    let handle;
+    try {
+      handle = await this.lock.acquire(`token-refresh:${this.appId}`, { ttlMs: 30000, waitMs: 30000, signal: this.stopping.signal });
+    } catch (err) {
+      // Redis cannot be reached: this instance renews on its own rather than not at all
+      if ((err as { code?: string }).code === 'STORE_UNAVAILABLE') return fetchAndStore();
+      if (this.closed) throw new WeChatHttpError('token', 'CLOSED', 'stopped: the account was closed (redeploy)');
+      throw err;
+    }
+    try {
+      const current = await this.store.get(this.appId);
+      if (current && (force ? current.refreshedAt >= requestedAt : this.fresh(current))) return current;
+      return await fetchAndStore();
+    } finally {
+      await handle.release();
+    }
   }
 
   private async fetchToken(force: boolean): Promise<TokenRecord> {
@@ -315,6 +299,7 @@ export class WeChatClient extends EventEmitter {
 
   /** Drop the stored token if it is still `token` (a token error on a call that used it). */
   async invalidate(token: string): Promise<boolean> {
+    if (this.cached?.token === token) this.cached = undefined;
     return this.store.delete(this.appId, token);
   }
 
@@ -376,9 +361,10 @@ export class WeChatClient extends EventEmitter {
   startAutoRefresh(owner: string, refreshAheadS?: number): void {
     this.owners.set(owner, refreshAheadS !== undefined && Number.isFinite(refreshAheadS) && refreshAheadS >= 0 ? refreshAheadS * 1000 : this.refreshAheadMs);
     if (this.owners.size === 1) {
-      void this.store.get(this.appId).then((record) => {
+      void this.store.get(this.appId).catch(() => undefined).then((record) => {
         if (this.owners.size === 0 || this.closed) return;
-        if (record && record.expiresAt - Date.now() > this.aheadFor(record)) {
+        if (this.fresh(record)) {
+          this.cached = record;
           this.schedule(record);
           this.emit('token', this.publicInfo(record));
         } else {

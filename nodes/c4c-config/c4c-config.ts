@@ -1,12 +1,16 @@
 import { C4CClient } from '../../lib/c4c/client';
 import { CustomerService } from '../../lib/c4c/customer';
+import type { StoreProvider } from '../../lib/store/types';
 import { configured, numberOr } from '../shared/config';
+import { storeOf } from '../shared/store';
 import type { NodeInstance, NodeRED } from '../shared/types';
 
 export interface C4CConfigNode extends NodeInstance {
   client: C4CClient | undefined;
   customers: CustomerService | undefined;
   problem: string | undefined;
+  /** The shared store (a wechat-c4c-redis node's), or undefined: memory. */
+  store: StoreProvider | undefined;
 }
 
 module.exports = function (RED: NodeRED) {
@@ -21,8 +25,10 @@ module.exports = function (RED: NodeRED) {
     const key = configured(creds.privateKey);
     const language = configured(config.language).value || 'en';
     const baseUrl = base.value;
+    const chosen = storeOf(RED, config.store, 'c4c-config');
+    this.store = chosen.provider;
     const missing = (auth === 'basic' ? [base.missing, user.missing, pass.missing] : [base.missing, cert.missing, key.missing]).filter(Boolean);
-    this.problem = missing.length ? RED._('c4c-config.errors.env-missing', { name: missing.join(', ') })
+    this.problem = chosen.problem ? chosen.problem : missing.length ? RED._('c4c-config.errors.env-missing', { name: missing.join(', ') })
       : !/^https?:\/\/[^\s/]+/.test(baseUrl) ? RED._('c4c-config.errors.base-url')
         : auth === 'basic' && (!user.value || !pass.value) ? RED._('c4c-config.errors.credentials')
           : auth === 'certificate' && (!/-----BEGIN [A-Z ]*CERTIFICATE-----/.test(cert.value) || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key.value)) ? RED._('c4c-config.errors.certificate')
@@ -50,7 +56,9 @@ module.exports = function (RED: NodeRED) {
           retries: numberOr(config.retries, 3),
           backoffBaseMs: numberOr(config.backoffBase, 1000, 1),
         });
-        this.customers = new CustomerService(this.client, { timeoutMs, onWarn: (text) => this.warn(text) });
+        // The per-follower lock is per tenant: in Redis when several instances share the work.
+        const tenant = baseUrl.replace(/^https?:\/\//, '').replace(/\/.*$/, '').toLowerCase();
+        this.customers = new CustomerService(this.client, { timeoutMs, onWarn: (text) => this.warn(text), locks: this.store ? this.store.locks(`c4c:${tenant}`) : undefined });
       } catch (err) {
         // A key that does not match its certificate, a wrong passphrase: say so without the key.
         this.problem = RED._('c4c-config.errors.tls', { error: (err as Error).message.replace(/-----BEGIN[\s\S]*?-----END[^-]*-----/g, '[PEM]') });

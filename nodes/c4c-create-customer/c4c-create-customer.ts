@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { C4CError } from '../../lib/c4c/errors';
+import type { WorkQueue } from '../../lib/store/types';
+import { numberOr } from '../shared/config';
 import type { CustomerResult } from '../../lib/c4c/customer';
 import { evaluate } from '../shared/evaluate';
-import type { NodeInstance, NodeRED } from '../shared/types';
+import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
 import type { C4CConfigNode } from '../c4c-config/c4c-config';
 
 /** Statuses are short (≤ 32 characters in both languages); the full text goes to done(err). */
@@ -46,7 +49,8 @@ module.exports = function (RED: NodeRED) {
       return t('failed', { code: code.slice(0, 22) || '?' });
     };
 
-    node.on('input', (msg, send, done) => {
+    /** One input's work: look up / create, then send the output or report the error (done). */
+    const handle = (msg: NodeMessage, send: (m: NodeMessage) => void, done: (err?: Error) => void, recovered = false): void => {
       const customers = system?.customers;
       if (!system || !customers) {
         const text = system?.problem || RED._('c4c-create-customer.status.no-system');
@@ -71,7 +75,7 @@ module.exports = function (RED: NodeRED) {
         return customers.createOrFind(request);
       }).then((result: CustomerResult) => {
         msg.payload = result.entity;
-        msg.c4c = { created: result.created, customerId: result.customerId, objectId: result.objectId };
+        msg.c4c = { created: result.created, customerId: result.customerId, objectId: result.objectId, ...(recovered ? { recovered: true } : {}) };
         if (result.matches > 1) node.warn(RED._('c4c-create-customer.warn.duplicates', { field: lookupField, id: result.customerId ?? '?' }));
         node.status({ fill: 'green', shape: 'dot', text: t(result.created ? 'created' : 'found', { id: result.customerId ?? '?' }) });
         send(msg);
@@ -81,9 +85,67 @@ module.exports = function (RED: NodeRED) {
         const message = client ? client.redact(err.message) : err.message;
         const e = err instanceof C4CError ? err : Object.assign(new Error(message), { code: err.code ?? 'C4C_ERROR' });
         e.message = message;
+        if (recovered) msg.c4c = { ...(msg.c4c && typeof msg.c4c === 'object' ? msg.c4c : {}), recovered: true };
         node.status({ fill: 'red', shape: 'ring', text: failure(e) });
         done(e);
       });
+    };
+
+    // With a shared store (c4c-config → wechat-c4c-redis) every input goes on a Redis Stream that
+    // all instances running this flow share; each takes work from it, and work an instance took
+    // but never finished (it died) is claimed by a living one after `claimAfter` seconds.
+    type Job = { uid: string; msgid?: string; payload: unknown; topic?: unknown; wechat?: unknown };
+    const store = system?.customers ? system.store : undefined;
+    const claimAfterMs = numberOr(config.claimAfter, 30, 1) * 1000;
+    const queue: WorkQueue<Job> | undefined = store ? store.queue<Job>(`c4c-create-customer:${node.id}`, { claimAfterMs }) : undefined;
+    /**
+     * The inputs this instance queued (without msg.req/msg.res: the HTTP exchange is over), so that
+     * its own work is sent on with every other property of the msg. Work another instance takes
+     * leaves its entry here: entries go after ORIGINALS_MS, and past ORIGINALS_MAX the oldest.
+     */
+    const ORIGINALS_MS = 10 * 60 * 1000;
+    const ORIGINALS_MAX = 10000;
+    const originals = new Map<string, { msg: NodeMessage; at: number }>();
+    queue?.consume((item) => new Promise<void>((resolve) => {
+      const job = item.data;
+      const original = originals.get(job.uid)?.msg;
+      originals.delete(job.uid);
+      // another instance's input (or a dead one's): the properties the queue carries
+      const msg: NodeMessage = original ?? { _msgid: job.msgid || RED.util.generateId(), payload: job.payload, topic: job.topic, wechat: job.wechat };
+      handle(msg, (m) => node.send(m), (err) => {
+        if (err) node.error(err, msg); // to Catch, with the msg
+        resolve();
+      }, item.recovered);
+    }));
+
+    node.on('input', (msg, send, done) => {
+      if (!queue || !system?.customers) {
+        handle(msg, send, done);
+        return;
+      }
+      const uid = randomUUID();
+      const now = Date.now();
+      for (const [k, v] of originals) {
+        if (originals.size < ORIGINALS_MAX && v.at > now - ORIGINALS_MS) break;
+        originals.delete(k);
+      }
+      const { req: _req, res: _res, ...kept } = msg;
+      originals.set(uid, { msg: kept, at: now });
+      queue.add({ uid, msgid: msg._msgid, payload: msg.payload, topic: msg.topic, wechat: msg.wechat }).then(() => {
+        // the work may run on another instance: this one says only that it is queued
+        if (originals.has(uid)) node.status({ fill: 'blue', shape: 'ring', text: t('queued') });
+        done();
+      }, (err: Error & { code?: string }) => {
+        originals.delete(uid);
+        node.status({ fill: 'red', shape: 'ring', text: t('store-down') });
+        done(Object.assign(new Error(RED._('c4c-create-customer.errors.store', { message: err.message })), { code: 'STORE_UNAVAILABLE' }));
+      });
+    });
+
+    node.on('close', (_removed: boolean, closed: () => void) => {
+      originals.clear();
+      if (!queue) { closed(); return; }
+      queue.close().then(() => closed(), () => closed());
     });
   }
   RED.nodes.registerType('c4c-create-customer', C4CCreateCustomer);

@@ -30,6 +30,7 @@ export interface NodeRED {
   util: {
     evaluateNodeProperty(value: unknown, type: string, node: NodeInstance, msg: NodeMessage, callback: (err: Error | null, result: unknown) => void): void;
     getMessageProperty(msg: NodeMessage, expr: string): unknown;
+    generateId(): string;
   };
   settings: Record<string, any>;
   _: (key: string, substitutions?: Record<string, unknown>) => string;

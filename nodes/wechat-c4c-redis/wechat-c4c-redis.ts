@@ -11,6 +11,11 @@ export interface WeChatC4CRedisNode extends NodeInstance {
   prefix: string;
   /** Translated configuration errors (never containing a secret); empty when usable. */
   problems: string[];
+  /**
+   * The URL is a `${VAR}` that is not set (the bundled flow's `${REDIS_URL}`): no Redis, the
+   * config nodes that use this one keep their state in memory, as without a store.
+   */
+  off: boolean;
 }
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
@@ -26,22 +31,24 @@ module.exports = function (RED: NodeRED) {
     const prefix = configured(config.prefix);
     const username = configured(creds.username);
     const password = configured(creds.password);
-    for (const c of [url, prefix, username, password]) {
+    this.off = !!url.missing;
+    for (const c of [prefix, username, password]) {
       if (c.missing) this.problems.push(RED._('wechat-c4c-redis.errors.env-missing', { name: c.missing }));
     }
     this.prefix = prefix.missing ? DEFAULT_PREFIX : prefix.value || DEFAULT_PREFIX;
     const target = url.missing ? '' : url.value || DEFAULT_URL;
     this.displayUrl = target ? redactRedisUrl(target) : '';
+    if (this.off) this.log(RED._('wechat-c4c-redis.log.off', { name: url.missing }));
     if (target && !/^rediss?:\/\/[^\s]+$/.test(target)) {
       this.problems.push(RED._('wechat-c4c-redis.errors.url-invalid', { url: this.displayUrl }));
     }
     this.store = undefined;
-    if (!this.problems.length) {
+    if (!this.problems.length && !this.off) {
       const store = new RedisStoreProvider({ url: target, username: username.value, password: password.value, prefix: this.prefix });
       store.on('up', () => this.log(RED._('wechat-c4c-redis.log.up', { url: this.displayUrl })));
       store.on('down', (err?: Error) => this.warn(RED._('wechat-c4c-redis.log.down', { url: this.displayUrl, message: err?.message ?? '' })));
       this.store = store;
-    } else {
+    } else if (this.problems.length) {
       this.warn(this.problems.join('; '));
     }
     this.on('close', (_removed: boolean, done: () => void) => {

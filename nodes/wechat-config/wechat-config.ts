@@ -1,6 +1,10 @@
-import { WeChatClient } from '../../lib/wechat/api';
+import { MemoryTokenStore, WeChatClient, type TokenRecord } from '../../lib/wechat/api';
 import { WeChatAccount } from '../../lib/wechat/account';
+import { FallbackDeliveryStore, FallbackTokenStore } from '../../lib/store/fallback';
+import { MemoryDeliveryStore } from '../../lib/store/memory-delivery';
+import type { StoreProvider } from '../../lib/store/types';
 import { configured, numberOr } from '../shared/config';
+import { storeOf } from '../shared/store';
 import type { NodeInstance, NodeRED } from '../shared/types';
 
 export interface WeChatConfigNode extends NodeInstance {
@@ -13,6 +17,8 @@ export interface WeChatConfigNode extends NodeInstance {
   replayWindow: number;
   /** Translated configuration errors (never containing a secret); empty when usable. */
   problems: string[];
+  /** The shared store (a wechat-c4c-redis node's), or undefined: memory. */
+  store: StoreProvider | undefined;
 }
 
 module.exports = function (RED: NodeRED) {
@@ -34,13 +40,26 @@ module.exports = function (RED: NodeRED) {
     const previousKey = configured(creds.previousEncodingAESKey).value; // optional
     this.tokenMode = config.tokenMode === 'classic' ? 'classic' : 'stable';
     this.replayWindow = numberOr(config.replayWindow, 300);
+    const chosen = storeOf(RED, config.store, 'wechat-config');
+    const provider = chosen.provider;
+    this.store = provider;
+    const scope = this.appId || 'default';
+    // Redis down: dedupe and tokens carry on in this instance's memory (said once per outage).
+    const down = (err?: Error): void => this.account?.storeState(false, err);
+    const up = (): void => this.account?.storeState(true);
+    const deliveries = provider ? new FallbackDeliveryStore(provider.deliveries(scope), new MemoryDeliveryStore(), down, up) : undefined;
     this.account = new WeChatAccount({
       appId: this.appId,
       token,
       encodingAESKey,
       previousEncodingAESKey: previousKey,
       replayWindow: this.replayWindow,
-    });
+    }, { deliveries });
+    if (provider) {
+      if (!provider.healthy) this.account.storeState(false);
+      provider.on('down', down);
+      provider.on('up', up);
+    }
     const secret = configured(creds.appSecret).value;
     this.client = secret && this.appId ? new WeChatClient({
       apiBase: this.apiBase,
@@ -48,13 +67,21 @@ module.exports = function (RED: NodeRED) {
       secret,
       mode: this.tokenMode,
       secrets: [token, encodingAESKey, previousKey].filter((s): s is string => !!s),
+      // Several instances: one token for all of them, renewed by one at a time.
+      store: provider ? new FallbackTokenStore<TokenRecord>(provider.tokens<TokenRecord>(), new MemoryTokenStore(), down) : undefined,
+      lock: provider ? provider.locks(scope) : undefined,
     }) : undefined;
     this.problems = [
+      ...(chosen.problem ? [chosen.problem] : []),
       ...missing.map((name) => RED._('wechat-config.errors.env-missing', { name })),
       ...this.account.problems.map((p) => RED._(`wechat-config.errors.${p}`)),
     ];
     if (this.problems.length) this.warn(this.problems.join('; '));
     this.on('close', (_removed: boolean, done: () => void) => {
+      if (provider) {
+        (provider as unknown as NodeJS.EventEmitter).off('down', down);
+        (provider as unknown as NodeJS.EventEmitter).off('up', up);
+      }
       this.client?.close();
       this.account.close().then(() => done(), () => done());
     });

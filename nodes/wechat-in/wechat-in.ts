@@ -1,4 +1,4 @@
-import { SUCCESS_REPLY, type CachedReply } from '../../lib/wechat/dedupe';
+import { SUCCESS_REPLY } from '../../lib/wechat/dedupe';
 import type { ServerResponse } from 'node:http';
 import { DeadlineQueue } from '../../lib/util/deadline-queue';
 import { RejectionLog } from '../../lib/wechat/account';
@@ -16,6 +16,8 @@ module.exports = function (RED: NodeRED) {
     const accountNode = RED.nodes.getNode(config.account) as WeChatConfigNode | null;
     const dedupeWindowMs = numberOr(config.dedupeWindow, 60) * 1000;
     const ackTimeoutMs = numberOr(config.ackTimeout, 4500);
+    /** How long a delivery's retry key lives: WeChat's retries, or the ack deadline and a margin. */
+    const claimTtlMs = Math.max(dedupeWindowMs, ackTimeoutMs + 5000);
     // Aborted on close: retries waiting for a first reply are answered `success` at once.
     const stopping = new AbortController();
     // Requests still waiting for an answer sit in a deadline queue (one timer for all of them).
@@ -27,11 +29,8 @@ module.exports = function (RED: NodeRED) {
     type Delivery = { res: ServerResponse | undefined; key: string; topic: string };
     const acks = ackTimeoutMs > 0 && accountNode && accountNode.account ? new DeadlineQueue<Delivery>(ackTimeoutMs, 100, {
       isSettled: (d) => !d.res || answered(d.res),
-      // Answered by something other than wechat-reply (which settles the delivery itself, so
-      // the account no longer has it in flight): retries get `success`.
-      onSettled: (d) => {
-        if (accountNode.account.delivery(d.key)) void accountNode.account.settle(d.key, null);
-      },
+      // Answered by something other than wechat-reply: retries get `success`.
+      onSettled: (d) => void accountNode.account.settle(d.key, null, { ifOpen: true }),
       onExpired: (d) => {
         if (d.res) answer(d.res, SUCCESS_REPLY);
         void accountNode.account.settle(d.key, SUCCESS_REPLY);
@@ -44,16 +43,30 @@ module.exports = function (RED: NodeRED) {
 
     const status = new ThrottledStatus(node);
     const showCounts = (): void => status.set(() => {
+      if (accountNode?.account && !accountNode.account.storeHealthy) return { fill: 'red', shape: 'ring', text: RED._('wechat-in.status.store-down') };
       const text = RED._('wechat-in.status.counts', counts);
       return lastRejected ? { fill: 'yellow', shape: 'ring', text } : { fill: 'green', shape: 'dot', text };
     });
 
+    // The shared store (Redis) went down or came back: said once per change, in the log and the status.
+    const onStore = (state: string, err?: Error): void => {
+      if (state === 'down') {
+        node.warn(RED._('wechat-in.warn.store-down', { message: err?.message ?? '' }));
+        node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.store-down') });
+      } else {
+        node.log(RED._('wechat-in.warn.store-up'));
+        node.status({ fill: 'green', shape: 'dot', text: RED._('wechat-in.status.store-up') });
+      }
+    };
+    if (accountNode?.account) accountNode.account.on('store', onStore);
     if (!accountNode || !accountNode.account) {
       node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.no-account') });
     } else if (accountNode.problems.length) {
       // Short in the status; the whole list in the log.
       node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.config-error') });
       node.error(RED._('wechat-in.errors.config', { problems: accountNode.problems.join('; ') }));
+    } else if (!accountNode.account.storeHealthy) {
+      node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.store-down') });
     } else {
       node.status({ fill: 'grey', shape: 'dot', text: RED._('wechat-in.status.ready') });
     }
@@ -75,7 +88,7 @@ module.exports = function (RED: NodeRED) {
       const account = accountNode.account;
       const method = String(req.method || '').toUpperCase();
       const arrived = Number((req as Record<string, unknown>)[ARRIVED_AT]) || undefined;
-      account.receive({ method, query: req.query || {}, body: method === 'POST' ? msg.payload : undefined }, { windowMs: dedupeWindowMs, holdMs: ackTimeoutMs + 5000 })
+      account.receive({ method, query: req.query || {}, body: method === 'POST' ? msg.payload : undefined }, { windowMs: dedupeWindowMs, holdMs: claimTtlMs })
         .then((result) => {
           if (result.kind === 'echo') {
             answer(res, { statusCode: 200, contentType: 'text/plain; charset=utf-8', body: result.echostr });
@@ -95,38 +108,50 @@ module.exports = function (RED: NodeRED) {
             return;
           }
           const key = result.dedupeKey;
-          if (!result.claim.first) {
-            counts.duplicate++;
+          /** A delivery this instance runs the flow for: the first one, or a retry whose first delivery's instance died. */
+          const runFirst = (takenOver: boolean): void => {
+            counts.accepted++;
+            lastRejected = false;
             showCounts();
-            const reply = (r: CachedReply | null | undefined): void => {
-              answer(res, r || SUCCESS_REPLY);
-              done();
+            if (takenOver) node.warn(RED._('wechat-in.warn.taken-over', { topic: result.topic }));
+            // The deadline counts from the request's arrival: stamped by the body-limit middleware
+            // (lib/http/body-limit.ts); without it, from now.
+            if (acks) {
+              const d: Delivery = { res, key, topic: result.topic };
+              if (typeof res.once === 'function') res.once('close', () => { d.res = undefined; });
+              acks.push(d, arrived);
+            }
+            msg.payload = result.message;
+            msg.topic = result.topic;
+            msg.wechat = {
+              openid: result.openid,
+              appId: account.inbound.appId,
+              encrypted: result.encrypted,
+              timestamp: result.timestamp,
+              nonce: result.nonce,
+              key,
             };
-            account.replyForRetry(key, result.claim, ackTimeoutMs || 4500, stopping.signal).then(reply, () => reply(null));
+            send(msg);
+            done();
+          };
+          if (result.claim.first) {
+            runFirst('takenOver' in result.claim && !!result.claim.takenOver);
             return;
           }
-          counts.accepted++;
-          lastRejected = false;
+          counts.duplicate++;
           showCounts();
-          // The deadline counts from the request's arrival: stamped by the body-limit middleware
-          // (lib/http/body-limit.ts); without it, from now.
-          if (acks) {
-            const d: Delivery = { res, key, topic: result.topic };
-            if (typeof res.once === 'function') res.once('close', () => { d.res = undefined; });
-            acks.push(d, arrived);
-          }
-          msg.payload = result.message;
-          msg.topic = result.topic;
-          msg.wechat = {
-            openid: result.openid,
-            appId: account.inbound.appId,
-            encrypted: result.encrypted,
-            timestamp: result.timestamp,
-            nonce: result.nonce,
-            key,
-          };
-          send(msg);
-          done();
+          account.awaitFirst(result, ackTimeoutMs || 4500, claimTtlMs, stopping.signal).then((w) => {
+            if ('takenOver' in w) {
+              counts.duplicate--;
+              runFirst(true);
+              return;
+            }
+            answer(res, w.reply || SUCCESS_REPLY);
+            done();
+          }, () => {
+            answer(res, SUCCESS_REPLY);
+            done();
+          });
         })
         .catch((err: Error) => {
           // The delivery store failed (Redis down): answer `success` rather than nothing, and say so.
@@ -136,6 +161,7 @@ module.exports = function (RED: NodeRED) {
     });
 
     node.on('close', (_removed, done) => {
+      accountNode?.account?.off('store', onStore);
       status.close();
       stopping.abort();
       // Requests still in the flow get `success` now rather than a WeChat retry into a redeploy.

@@ -68,6 +68,12 @@ describe('browser: the admin experience (issue 12)', function () {
     await appId.fill('${WECHAT_APPID}');
     await appId.dispatchEvent('change');
     assert.equal(await appId.evaluate((el) => el.classList.contains('input-error')), false);
+    // the shared store: a select of wechat-c4c-redis nodes, the bundled flow's REDIS_URL one chosen
+    const store = page.locator('#node-config-input-store');
+    await store.waitFor({ state: 'visible' });
+    assert.equal(await store.evaluate((el) => el.tagName), 'SELECT');
+    assert.equal(await store.inputValue(), 'wc.redis');
+    assert.match(await page.locator('label[for="node-config-input-store"]').textContent(), /Shared store/);
     await page.locator('#node-config-dialog-cancel').click();
     assert.deepEqual(problems, []);
     await context.close();

@@ -42,7 +42,11 @@ async function startRedis({ port, args = [] } = {}) {
   return {
     port: p,
     url: `redis://127.0.0.1:${p}`,
+    /** SIGSTOP: Redis hangs (connections stay open, nothing answers); resume() with SIGCONT. */
+    pause() { proc.kill('SIGSTOP'); },
+    resume() { proc.kill('SIGCONT'); },
     async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGCONT');
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       await exited;
     },

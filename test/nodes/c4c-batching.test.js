@@ -4,6 +4,7 @@
 const assert = require('node:assert/strict');
 const { C4CSimulator } = require('../../dist/sandbox/c4c');
 const { helper, ours, nodeRedVersion } = require('../helpers/node-red');
+const { useSimulator } = require('../helpers/sims');
 
 const USER = 'SANDBOX_USER';
 const PASSWORD = 'sandbox-password-42';
@@ -14,12 +15,7 @@ describe(`c4c-config batchSize: batching through the nodes (Node-RED ${nodeRedVe
   this.timeout(30000);
   let sim;
   let base;
-  before(async () => {
-    sim = new C4CSimulator({ users: { [USER]: PASSWORD } });
-    base = `http://127.0.0.1:${(await sim.listen(0)).address().port}`;
-  });
-  after(() => sim.close());
-  beforeEach(() => sim.reset());
+  useSimulator(() => new C4CSimulator({ users: { [USER]: PASSWORD } }), (s, b) => { sim = s; base = b; });
   afterEach(() => helper.unload());
 
   function flow(system = {}) {

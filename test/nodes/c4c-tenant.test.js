@@ -2,6 +2,7 @@
 const assert = require('node:assert/strict');
 const { C4CSimulator } = require('../../dist/sandbox/c4c');
 const { helper, ours } = require('../helpers/node-red');
+const { useSimulator } = require('../helpers/sims');
 
 const USER = 'SANDBOX_USER';
 const PASSWORD = 'sandbox-password-42';
@@ -11,12 +12,7 @@ describe('c4c-create-customer on a real tenant: redirects, logon pages, identifi
   this.timeout(30000);
   let sim;
   let base;
-  before(async () => {
-    sim = new C4CSimulator({ users: { [USER]: PASSWORD } });
-    base = `http://127.0.0.1:${(await sim.listen(0)).address().port}`;
-  });
-  after(() => sim.close());
-  beforeEach(() => sim.reset());
+  useSimulator(() => new C4CSimulator({ users: { [USER]: PASSWORD } }), (s, b) => { sim = s; base = b; });
   afterEach(() => helper.unload());
 
   const flow = (node = {}) => [

@@ -2,6 +2,7 @@
 const assert = require('node:assert/strict');
 const { WeChatApiSimulator } = require('../../dist/sandbox/wechat-api');
 const { helper, ours, everythingSaid, nodeRedVersion } = require('../helpers/node-red');
+const { useSimulator } = require('../helpers/sims');
 
 const APPID = 'wx5ba5fad812f8e6fb';
 const SECRET = 'sandbox-app-secret-0123456789';
@@ -13,12 +14,7 @@ describe(`wechat-push and token-refresh against the simulator (Node-RED ${nodeRe
   this.timeout(20000);
   let sim;
   let base;
-  before(async () => {
-    sim = new WeChatApiSimulator({ accounts: [{ appId: APPID, secret: SECRET }] });
-    base = `http://127.0.0.1:${(await sim.listen(0)).address().port}`;
-  });
-  after(() => sim.close());
-  beforeEach(() => sim.reset());
+  useSimulator(() => new WeChatApiSimulator({ accounts: [{ appId: APPID, secret: SECRET }] }), (s, b) => { sim = s; base = b; });
   afterEach(() => helper.unload());
 
   const account = (extra = {}) => ({ id: 'acc', type: 'wechat-config', appId: APPID, apiBase: base, tokenMode: 'stable', ...extra });

@@ -4,6 +4,7 @@
 const assert = require('node:assert/strict');
 const { WeChatApiSimulator } = require('../../dist/sandbox/wechat-api');
 const { helper, ours } = require('../helpers/node-red');
+const { useSimulator } = require('../helpers/sims');
 
 const APPID = 'wx5ba5fad812f8e6fb';
 const SECRET = 'sandbox-app-secret-0123456789';
@@ -14,11 +15,7 @@ describe('wechat-push fallback when the push window is gone', function () {
   this.timeout(20000);
   let sim;
   let base;
-  before(async () => {
-    sim = new WeChatApiSimulator({ accounts: [{ appId: APPID, secret: SECRET }] });
-    base = `http://127.0.0.1:${(await sim.listen(0)).address().port}`;
-  });
-  after(() => sim.close());
+  useSimulator(() => new WeChatApiSimulator({ accounts: [{ appId: APPID, secret: SECRET }] }), (s, b) => { sim = s; base = b; }, { reset: false });
   beforeEach(() => {
     sim.reset();
     sim.registerTemplate({ id: 'TPL_CUSTOMER', kind: 'template' });

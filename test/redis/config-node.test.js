@@ -55,10 +55,26 @@ describe('wechat-c4c-redis config node (real redis-server)', function () {
     await until(() => e.store.healthy, '${VAR} URL did not connect');
   });
 
-  it('an unset environment variable is reported by name and no store is made', async () => {
+  it('URL an unset ${VAR} (the bundled flow without REDIS_URL): no Redis, no problem, a log line — memory', async () => {
     await helper.load(NODES, [{ id: 'u', type: 'wechat-c4c-redis', url: '${WECHAT_C4C_TEST_REDIS_URL}' }]);
     const u = helper.getNode('u');
     assert.equal(u.store, undefined);
+    assert.equal(u.off, true);
+    assert.deepEqual(u.problems, []);
+    const warned = helper._NodePrototype.warn.getCalls().filter((c) => c.thisValue.id === 'u');
+    assert.equal(warned.length, 0);
+    const logged = helper._NodePrototype.log.getCalls().filter((c) => c.thisValue.id === 'u');
+    assert.equal(logged.length, 1);
+    for (const lang of ['en-US', 'zh-CN']) {
+      assert.match(require(`../../nodes/wechat-c4c-redis/locales/${lang}/wechat-c4c-redis.json`)['wechat-c4c-redis'].log.off, /__name__/);
+    }
+  });
+
+  it('another setting an unset ${VAR} (the password): reported by name, no store is made', async () => {
+    await helper.load(NODES, [{ id: 'u', type: 'wechat-c4c-redis', url: redis.url }], { u: { password: '${WECHAT_C4C_TEST_REDIS_PW}' } });
+    const u = helper.getNode('u');
+    assert.equal(u.store, undefined);
+    assert.equal(u.off, false);
     // the helper runtime has no catalogs: RED._ gives the key; the catalogs carry __name__
     assert.deepEqual(u.problems, ['wechat-c4c-redis.errors.env-missing']);
     const warned = helper._NodePrototype.warn.getCalls().filter((c) => c.thisValue.id === 'u');

@@ -136,6 +136,79 @@ describe('Redis store (real redis-server)', function () {
     await again.stop();
   });
 
+  it('Redis restarted without persistence: work queued and not finished is added again by the instance that queued it', async () => {
+    const own = await startRedis();
+    const a = await connected(new RedisStoreProvider({ url: own.url, commandTimeoutMs: 1000, closeTimeoutMs: 100 }));
+    const b = await connected(new RedisStoreProvider({ url: own.url, commandTimeoutMs: 1000, closeTimeoutMs: 100 }));
+    const qa = a.queue('lost', { claimAfterMs: 60000 });
+    const qb = b.queue('lost', { claimAfterMs: 60000 });
+    const handledByA = [];
+    const handledByB = [];
+    qa.consume(async (item) => { handledByA.push(item); });
+    // b takes its first item and never finishes it (it was busy when Redis went away)
+    qb.consume((item) => { handledByB.push(item); return handledByB.length === 1 ? new Promise(() => {}) : Promise.resolve(); });
+    for (let i = 0; i < 40 && handledByB.length === 0; i++) {
+      await qa.add({ n: i });
+      await sleep(20);
+    }
+    assert.equal(handledByB.length, 1, 'b never got an item');
+    const stuck = handledByB[0].data.n;
+    await own.stop();
+    const again = await startRedis({ port: own.port }); // empty: no stream, no group
+    try {
+      const all = () => [...handledByA, ...handledByB.slice(1)];
+      for (let i = 0; i < 400 && !all().some((x) => x.data.n === stuck); i++) await sleep(25);
+      const redone = all().filter((x) => x.data.n === stuck);
+      assert.equal(redone.length, 1, 'the lost item was not added again exactly once');
+      assert.equal(redone[0].recovered, true);
+      // items that were finished are not added again
+      const counts = {};
+      for (const x of all()) counts[x.data.n] = (counts[x.data.n] || 0) + 1;
+      assert.ok(Object.values(counts).every((c) => c === 1), JSON.stringify(counts));
+    } finally {
+      await a.close();
+      await b.close();
+      await again.stop();
+    }
+  });
+
+  it('a command right after start (deploy) waits for the first connection instead of failing; an unreachable Redis fails within the command time', async () => {
+    const p = new RedisStoreProvider({ url: redis.url, prefix: `start${++n}:` });
+    await p.tokens().set('wxstart', { token: 'T0', expiresAt: Date.now() + 10000 }); // not yet connected when called
+    assert.equal((await p.tokens().get('wxstart')).token, 'T0');
+    await p.close();
+    const q = new RedisStoreProvider({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 300 });
+    await assert.rejects(q.tokens().get('wxstart'), (e) => e.code === 'STORE_UNAVAILABLE');
+    await q.close();
+  });
+
+  it('work queue: an add while Redis restarts waits for it (addWaitMs) and the work is done; past addWaitMs it fails with STORE_UNAVAILABLE', async () => {
+    const own = await startRedis();
+    let again;
+    const p = await connected(new RedisStoreProvider({ url: own.url, commandTimeoutMs: 1000 }));
+    try {
+      const q = p.queue('blip', { claimAfterMs: 60000, addWaitMs: 4000 });
+      const seen = [];
+      q.consume(async (item) => { seen.push(item.data.n); });
+      await q.add({ n: 1 });
+      await own.stop();
+      for (let i = 0; i < 100 && p.healthy; i++) await sleep(20);
+      const adding = q.add({ n: 2 });
+      await sleep(300);
+      again = await startRedis({ port: own.port });
+      await adding;
+      for (let i = 0; i < 200 && !seen.includes(2); i++) await sleep(25);
+      assert.ok(seen.includes(2), 'the work added during the restart was not done');
+      const short = p.queue('blip-short', { claimAfterMs: 60000, addWaitMs: 100 });
+      await again.stop();
+      for (let i = 0; i < 100 && p.healthy; i++) await sleep(20);
+      await assert.rejects(short.add({ n: 3 }), (e) => e.code === 'STORE_UNAVAILABLE');
+    } finally {
+      await p.close();
+      if (again) await again.stop();
+    }
+  });
+
   it('never shows the password of the URL', () => {
     assert.equal(redactRedisUrl('redis://user:s3cret@host:6379'), 'redis://user:***@host:6379');
   });

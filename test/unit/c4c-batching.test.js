@@ -6,6 +6,7 @@
 const assert = require('node:assert/strict');
 const lib = require('../../dist/lib');
 const { C4CSimulator } = require('../../dist/sandbox/c4c');
+const { useSimulator } = require('../helpers/sims');
 
 const USER = 'SANDBOX_USER';
 const PASSWORD = 'sandbox-password';
@@ -14,12 +15,7 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
   this.timeout(60000);
   let sim;
   let base;
-  before(async () => {
-    sim = new C4CSimulator({ users: { [USER]: PASSWORD } });
-    base = `http://127.0.0.1:${(await sim.listen(0)).address().port}`;
-  });
-  after(() => sim.close());
-  beforeEach(() => sim.reset());
+  useSimulator(() => new C4CSimulator({ users: { [USER]: PASSWORD } }), (s, b) => { sim = s; base = b; });
 
   const request = (lastName, extra = {}) => ({ entitySet: 'IndividualCustomerCollection', body: { RoleCode: 'CRM000', FirstName: 'Wechat', LastName: lastName, ...extra }, lookup: true, lookupField: 'LastName' });
   // 50 followers; pairs differ only in case (C4C compares names without case: an or-filter brings both back)

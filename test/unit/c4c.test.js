@@ -5,6 +5,7 @@ const path = require('node:path');
 const http = require('node:http');
 const lib = require('../../dist/lib');
 const { C4CSimulator, C4C_SERVICE } = require('../../dist/sandbox/c4c');
+const { useSimulator } = require('../helpers/sims');
 
 const USER = 'SANDBOX_USER';
 const PASSWORD = 'sandbox-password-42';
@@ -65,12 +66,7 @@ describe('C4CClient and CustomerService against the C4C simulator', function () 
   this.timeout(60000);
   let sim;
   let base;
-  before(async () => {
-    sim = new C4CSimulator({ users: { [USER]: PASSWORD } });
-    base = `http://127.0.0.1:${(await sim.listen(0)).address().port}`;
-  });
-  after(() => sim.close());
-  beforeEach(() => sim.reset());
+  useSimulator(() => new C4CSimulator({ users: { [USER]: PASSWORD } }), (s, b) => { sim = s; base = b; });
   const client = (extra = {}) => new lib.C4CClient({ baseUrl: base, username: USER, password: PASSWORD, backoffBaseMs: 20, backoffMaxMs: 200, ...extra });
   const request = (openid, extra = {}) => ({ entitySet: 'IndividualCustomerCollection', body: { RoleCode: 'CRM000', FirstName: 'Wechat', LastName: openid, ...extra }, lookup: true, lookupField: 'LastName' });
 

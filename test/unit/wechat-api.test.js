@@ -2,6 +2,7 @@
 const assert = require('node:assert/strict');
 const lib = require('../../dist/lib');
 const { WeChatApiSimulator } = require('../../dist/sandbox/wechat-api');
+const { useSimulator } = require('../helpers/sims');
 
 const APPID = 'wx5ba5fad812f8e6fb';
 const SECRET = 'sandbox-app-secret';
@@ -28,14 +29,27 @@ describe('WeChatClient against the WeChat API simulator', function () {
   this.timeout(20000);
   let sim;
   let base;
-  before(async () => {
-    sim = new WeChatApiSimulator({ accounts: [{ appId: APPID, secret: SECRET }] });
-    const server = await sim.listen(0);
-    base = `http://127.0.0.1:${server.address().port}`;
-  });
-  after(() => sim.close());
-  beforeEach(() => sim.reset());
+  useSimulator(() => new WeChatApiSimulator({ accounts: [{ appId: APPID, secret: SECRET }] }), (s, b) => { sim = s; base = b; });
   const client = (extra = {}) => new lib.WeChatClient({ apiBase: base, appId: APPID, secret: SECRET, backoffBaseMs: 10, backoffMaxMs: 50, ...extra });
+
+  it('two instances on one token store under one lock (classic): a due token is renewed once, the other instance reads it', async () => {
+    const store = new lib.MemorySharedTokenStore();
+    const lock = new lib.MemoryLocks();
+    const a = client({ mode: 'classic', store, lock });
+    const b = client({ mode: 'classic', store, lock });
+    for (let i = 0; i < 20; i++) sim.interact(APPID, `oTwo${i}`, 'message');
+    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).sendCustom({ touser: `oTwo${i}`, msgtype: 'text', text: { content: 'x' } })));
+    assert.equal(sim.stats().tokenRequests, 1);
+    // the stored token falls due: both renew at the same moment, one request
+    const rec = await store.get(APPID);
+    await store.set(APPID, { ...rec, expiresAt: Date.now() + 1000 });
+    const [ra, rb] = await Promise.all([a.refresh(), b.refresh()]);
+    assert.equal(sim.stats().tokenRequests, 2);
+    assert.equal(ra.token, rb.token);
+    assert.equal((await store.get(APPID)).token, ra.token);
+    a.close();
+    b.close();
+  });
 
   it('200 concurrent sends with no token cached cause exactly one token request', async () => {
     const c = client();

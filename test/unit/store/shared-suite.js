@@ -63,6 +63,35 @@ function storeSuite(name, makePair) {
       await h1.release();
     });
 
+    it('deliveries: one first claim; a retry elsewhere waits and is woken by the first write; later claims get the reply', async () => {
+      const da = a.deliveries('wxsuite');
+      const db = b.deliveries('wxsuite');
+      assert.deepEqual(await da.claim('d1', 10000), { first: true });
+      assert.deepEqual(await db.claim('d1', 10000), { first: false });
+      const reply = { statusCode: 200, contentType: 'application/xml; charset=utf-8', body: '<xml><Content><![CDATA[欢迎]]></Content></xml>' };
+      const waiting = db.waitFor('d1', 5000);
+      await sleep(30);
+      assert.deepEqual(await da.complete('d1', reply), reply);
+      assert.deepEqual(await waiting, reply);
+      assert.deepEqual(await db.claim('d1', 10000), { first: false, reply });
+      // first write wins: a second complete gets the first reply back
+      assert.deepEqual(await db.complete('d1', { ...reply, body: 'other' }), reply);
+    });
+
+    it('deliveries: `success` (null) is shared as null; waitFor gives null on timeout and on abort', async () => {
+      const da = a.deliveries('wxsuite2');
+      const db = b.deliveries('wxsuite2');
+      await da.claim('s1', 10000);
+      assert.equal(await da.complete('s1', null), null);
+      assert.deepEqual(await db.claim('s1', 10000), { first: false, reply: null });
+      await da.claim('s2', 10000);
+      assert.equal(await db.waitFor('s2', 100), null);
+      const ac = new AbortController();
+      const p = db.waitFor('s2', 5000, ac.signal);
+      setTimeout(() => ac.abort(), 30);
+      assert.equal(await p, null);
+    });
+
     it('tokens: compare-and-delete drops only the failed token', async () => {
       const ta = a.tokens();
       const tb = b.tokens();
