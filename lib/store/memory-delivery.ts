@@ -131,10 +131,7 @@ export class MemoryDeliveryStore implements DeliveryStore {
   async claim(key: string, ttlMs: number): Promise<ClaimResult> {
     const now = this.now();
     if (now >= this.sweepAt) this.sweep(now);
-    if (!this.idleSweep) {
-      this.idleSweep = setInterval(() => this.sweep(this.now()), this.idleSweepMs);
-      this.idleSweep.unref();
-    }
+    if (!this.idleSweep) this.armIdleSweep();
     this.digest(key);
     const slot = this.find();
     const expires = now + Math.max(1, ttlMs);
@@ -199,7 +196,7 @@ export class MemoryDeliveryStore implements DeliveryStore {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.idleSweep);
+    clearTimeout(this.idleSweep);
     this.idleSweep = undefined;
     for (const set of [...this.waiters.values()]) for (const resolve of [...set]) resolve(null);
     this.waiters.clear();
@@ -211,6 +208,19 @@ export class MemoryDeliveryStore implements DeliveryStore {
     this.resizeRing(MIN_SLOTS);
     this.segments = [];
     this.segmentBytes = 0;
+  }
+
+  /**
+   * A sweep timer only while something is held: an idle, empty store has no timer, and a store
+   * dropped without close() empties itself within its TTLs and can then be collected.
+   */
+  private armIdleSweep(): void {
+    this.idleSweep = setTimeout(() => {
+      this.idleSweep = undefined;
+      this.sweep(this.now());
+      if (this.count > 0 || this.segments.length > 0) this.armIdleSweep();
+    }, this.idleSweepMs);
+    this.idleSweep.unref();
   }
 
   // --- the claim table: open addressing, linear probing, backward-shift deletion ---------------

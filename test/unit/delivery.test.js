@@ -119,6 +119,8 @@ describe('MemoryDeliveryStore', () => {
     assert.equal(s.segmentCount, 0, 'reply segments freed');
     assert.equal(s.size, 0, 'claims freed');
     assert.ok(s.bytes < busy / 10, `${s.bytes} bytes left of ${busy}`);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.equal(s.idleSweep, undefined, 'an empty store keeps no timer');
     await s.close();
   });
   it('expires by TTL', async () => {
