@@ -15,6 +15,8 @@ const { table, writeResults, round } = require('./util');
 const N = Number(process.env.BENCH_MESSAGES || 20000);
 const DURATION = Number(process.env.BENCH_SECONDS || 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 32);
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 6);
+const ROUND_SECONDS = Number(process.env.BENCH_ROUND_SECONDS || 4);
 
 function makeRequests(mode, count) {
   const out = [];
@@ -81,14 +83,31 @@ function cpuMs(pid) {
   }
 }
 
-async function cannon(url, path, requests, pid) {
+/** CPU jiffies of the whole machine from /proc/stat: [busy, total]. */
+function machineJiffies() {
+  try {
+    const f = require('node:fs').readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] || 0);
+    const total = f.reduce((x, y) => x + y, 0);
+    return [total - idle, total];
+  } catch {
+    return [NaN, NaN];
+  }
+}
+
+// Each flow keeps its own position in the request pool across rounds: no request is sent twice
+// to the same flow (a second send would be a retry, answered from the dedupe cache).
+const cursors = new Map();
+
+async function cannon(url, path, requests, pid, seconds = DURATION) {
   const cpuBefore = pid ? cpuMs(pid) : NaN;
-  let i = 0;
+  const key = `${path}|${requests.length}|${requests[0].query.nonce}`;
+  let i = cursors.get(key) || 0;
   const prepared = requests.map((r) => ({ path: `${path}?${W.toQueryString(r.query)}`, body: r.body }));
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
-    duration: DURATION,
+    duration: seconds,
     requests: [{
       method: 'POST',
       headers: { 'content-type': 'text/xml' },
@@ -98,20 +117,15 @@ async function cannon(url, path, requests, pid) {
       },
     }],
   });
+  cursors.set(key, i);
   const cpu = pid ? cpuMs(pid) - cpuBefore : NaN;
-  return {
-    'server µs/req': round((cpu * 1000) / Math.max(1, result.requests.total), 1),
-    requests: result.requests.total,
-    rps: round(result.requests.average, 0),
-    p50ms: result.latency.p50,
-    p99ms: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-  };
+  return { requests: result.requests.total, seconds, cpuMs: cpu, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts, wrapped: i > prepared.length };
 }
 
+const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
 async function main() {
-  console.log(`bench:inbound — ${N} messages per lib run, ${DURATION}s x ${CONNECTIONS} connections per webhook run\n`);
+  console.log(`bench:inbound — ${N} messages per lib run; webhook: ${ROUNDS} interleaved rounds of ${ROUND_SECONDS}s per flow, ${CONNECTIONS} connections\n`);
   const libRows = [];
   for (const mode of ['plain', 'safe']) {
     const requests = makeRequests(mode, N);
@@ -137,28 +151,61 @@ async function main() {
     readyPath: '/bare',
   });
   const webRows = [];
+  const machine = [];
   try {
     // Each mode is compared with the bare flow answering the very same requests (same query,
-    // same body sizes), so the client's own cost is the same on both sides of the ratio.
+    // same body sizes), so the client's own cost is the same on both sides of the ratio. The
+    // flows run interleaved in short rounds (order rotated each round) so that load from other
+    // processes on the shared machine falls on all of them alike; the ratio is taken per round.
     const warm = makeRequests('plain', 20000);
-    await cannon(nr.url, '/bare', warm);
+    await cannon(nr.url, '/bare', warm, undefined, 5);
+    await cannon(nr.url, '/wechat', makeRequests('plain', 20000), undefined, 5);
+    const flows = [['bare', '/bare'], ['hops', '/three'], ['ours', '/wechat']];
     for (const [mode, target] of [['plain', 0.8], ['safe', 0.7]]) {
-      const count = 160000;
-      const reqs = makeRequests(mode, count);
-      const bare = await cannon(nr.url, '/bare', reqs, nr.child.pid);
-      const hops = await cannon(nr.url, '/three', reqs, nr.child.pid);
-      const ours = await cannon(nr.url, '/wechat', reqs, nr.child.pid);
-      if (ours.requests > count) console.warn(`(${mode}: the request pool was reused; retries were answered from the dedupe cache)`);
-      webRows.push({ flow: `bare http in -> http response (${mode} requests)`, ...bare, ratio: 1, target: '' });
-      webRows.push({ flow: `  + 2 no-op change nodes (${mode} requests)`, ...hops, ratio: round(hops.rps / bare.rps, 2), target: '(reference)' });
-      webRows.push({ flow: `wechat-in -> wechat-reply (${mode})`, ...ours, ratio: round(ours.rps / bare.rps, 2), target: `>= ${target}` });
+      const reqs = makeRequests(mode, 160000);
+      const sum = { bare: [], hops: [], ours: [] };
+      const [busy0, total0] = machineJiffies();
+      const nrCpu0 = cpuMs(nr.child.pid);
+      const self0 = process.cpuUsage();
+      const start = Date.now();
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = flows.slice(round % 3).concat(flows.slice(0, round % 3));
+        for (const [name, path] of order) sum[name].push(await cannon(nr.url, path, reqs, nr.child.pid, ROUND_SECONDS));
+      }
+      const [busy1, total1] = machineJiffies();
+      const wallMs = Date.now() - start;
+      const nrCpu = cpuMs(nr.child.pid) - nrCpu0;
+      const self = process.cpuUsage(self0);
+      const selfMs = (self.user + self.system) / 1000;
+      const cores = require('node:os').cpus().length;
+      const machineBusy = (busy1 - busy0) / (total1 - total0);
+      const others = Math.max(0, machineBusy - (nrCpu + selfMs) / (wallMs * cores));
+      const row = (name, rounds) => {
+        const reqTotal = rounds.reduce((x, r) => x + r.requests, 0);
+        const secs = rounds.reduce((x, r) => x + r.seconds, 0);
+        const cpu = rounds.reduce((x, r) => x + r.cpuMs, 0);
+        if (rounds.some((r) => r.wrapped)) console.warn(`(${mode} ${name}: the request pool was reused; retries were answered from the dedupe cache)`);
+        return { requests: reqTotal, rps: round(reqTotal / secs, 0), 'server µs/req': round((cpu * 1000) / Math.max(1, reqTotal), 1), p50ms: median(rounds.map((r) => r.p50)), p99ms: median(rounds.map((r) => r.p99)), non2xx: rounds.reduce((x, r) => x + r.non2xx, 0), errors: rounds.reduce((x, r) => x + r.errors, 0) };
+      };
+      const bare = row('bare', sum.bare);
+      const hops = row('hops', sum.hops);
+      const ours = row('ours', sum.ours);
+      const perRound = (name) => sum[name].map((r, k) => r.requests / sum.bare[k].requests);
+      const cpuRatio = (x) => round(bare['server µs/req'] / x['server µs/req'], 2);
+      webRows.push({ flow: `bare http in -> http response (${mode} requests)`, ...bare, ratio: 1, 'cpu ratio': 1, target: '' });
+      webRows.push({ flow: `  + 2 no-op change nodes (${mode} requests)`, ...hops, ratio: round(median(perRound('hops')), 2), 'cpu ratio': cpuRatio(hops), target: '(reference)' });
+      webRows.push({ flow: `wechat-in -> wechat-reply (${mode})`, ...ours, ratio: round(median(perRound('ours')), 2), 'cpu ratio': cpuRatio(ours), target: `>= ${target}` });
+      machine.push({ mode, rounds: ROUNDS, 'round s': ROUND_SECONDS, 'machine busy': `${round(machineBusy * 100, 0)}% of ${cores} cores`, 'Node-RED': `${round((nrCpu / (wallMs * cores)) * 100, 0)}%`, 'bench (autocannon)': `${round((selfMs / (wallMs * cores)) * 100, 0)}%`, 'other processes': `${round(others * 100, 0)}%`, 'load avg (1 min)': round(require('node:os').loadavg()[0], 2), 'per-round ratios (ours)': perRound('ours').map((x) => round(x, 2)).join(' ') });
     }
   } finally {
     await nr.stop();
   }
   console.log('\nwebhook throughput of a real Node-RED process (autocannon)');
-  table(webRows, ['flow', 'rps', 'p50ms', 'p99ms', 'server µs/req', 'non2xx', 'errors', 'ratio', 'target']);
-  writeResults('inbound', { lib: libRows, webhook: webRows, settings: { messages: N, seconds: DURATION, connections: CONNECTIONS } });
+  console.log('ratio: median over the rounds of ours ÷ bare requests; cpu ratio: bare ÷ ours server CPU per request');
+  table(webRows, ['flow', 'rps', 'p50ms', 'p99ms', 'server µs/req', 'non2xx', 'errors', 'ratio', 'cpu ratio', 'target']);
+  console.log('\nhow busy the machine was during the webhook runs (/proc/stat)');
+  table(machine, ['mode', 'rounds', 'round s', 'machine busy', 'Node-RED', 'bench (autocannon)', 'other processes', 'load avg (1 min)', 'per-round ratios (ours)']);
+  writeResults('inbound', { lib: libRows, webhook: webRows, machine, settings: { messages: N, rounds: ROUNDS, roundSeconds: ROUND_SECONDS, connections: CONNECTIONS } });
 }
 
 main().then(() => (process.env.BENCH_SKIP_ATTACK ? undefined : require('./inbound-attack').main())).catch((err) => {

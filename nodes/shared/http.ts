@@ -8,9 +8,12 @@ export function rawResponse(msg: NodeMessage): ServerResponse | undefined {
   return res && typeof res.end === 'function' && typeof res.setHeader === 'function' ? (res as ServerResponse) : undefined;
 }
 
-/** True once something has started answering the request. */
+/**
+ * True once something has started answering the request (or the client went away). `end()`
+ * always sends the head first, so `headersSent` covers `writableEnded` too.
+ */
 export function answered(res: ServerResponse): boolean {
-  return res.headersSent || res.writableEnded || res.destroyed;
+  return res.headersSent || res.destroyed;
 }
 
 /** Answer a webhook request directly (GET check, rejections, retries, the ack timeout). */

@@ -23,13 +23,16 @@ module.exports = function (RED: NodeRED) {
     // Requests still waiting for an answer sit in a deadline queue (one timer for all of them).
     // ackTimeout 0 turns the safety net off: nothing is tracked.
     let closing = false;
-    type Delivery = { res: ServerResponse; key: string; topic: string };
+    // `res` is dropped as soon as the response closes: the queue then holds two short strings
+    // instead of the request and response objects (which would otherwise survive two scavenges
+    // and be promoted to V8's old space at every tick — most of the soak's extra RSS).
+    type Delivery = { res: ServerResponse | undefined; key: string; topic: string };
     const acks = ackTimeoutMs > 0 && accountNode && accountNode.account ? new DeadlineQueue<Delivery>(ackTimeoutMs, 100, {
-      isSettled: (d) => answered(d.res),
+      isSettled: (d) => !d.res || answered(d.res),
       // Answered by something other than wechat-reply: retries get `success`.
       onSettled: (d) => void accountNode.account.settle(d.key, null, { ifOpen: true }),
       onExpired: (d) => {
-        answer(d.res, SUCCESS_REPLY);
+        if (d.res) answer(d.res, SUCCESS_REPLY);
         void accountNode.account.settle(d.key, SUCCESS_REPLY);
         if (!closing) node.warn(RED._('wechat-in.warn.ack-timeout', { timeout: ackTimeoutMs, topic: d.topic }));
       },
@@ -113,7 +116,11 @@ module.exports = function (RED: NodeRED) {
             if (takenOver) node.warn(RED._('wechat-in.warn.taken-over', { topic: result.topic }));
             // The deadline counts from the request's arrival: stamped by the body-limit middleware
             // (lib/http/body-limit.ts); without it, from now.
-            if (acks) acks.push({ res, key, topic: result.topic }, arrived);
+            if (acks) {
+              const d: Delivery = { res, key, topic: result.topic };
+              if (typeof res.once === 'function') res.once('close', () => { d.res = undefined; });
+              acks.push(d, arrived);
+            }
             msg.payload = result.message;
             msg.topic = result.topic;
             msg.wechat = {

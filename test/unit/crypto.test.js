@@ -148,6 +148,11 @@ describe('WeChat AES negative cases', () => {
     assert.equal(codeOf(() => lib.decryptMessage(key, 'not base64!!')), -40010);
     assert.equal(codeOf(() => lib.decryptMessage(key, v.encrypt.slice(1))), -40010);
     assert.equal(codeOf(() => lib.decryptMessage(key, '')), -40010);
+    // what Node's lenient decoder would skip or accept: a character outside the alphabet, `=` inside, non-zero padding bits
+    assert.equal(codeOf(() => lib.decryptMessage(key, `${v.encrypt.slice(0, 8)}.${v.encrypt.slice(9)}`)), -40010);
+    assert.equal(codeOf(() => lib.decryptMessage(key, `${v.encrypt.slice(0, 8)}=${v.encrypt.slice(9)}`)), -40010);
+    assert.equal(codeOf(() => lib.decodeBase64Strict('QR==')), -40010, "'QR==' has padding bits set ('QQ==' is the canonical form)");
+    assert.deepEqual(lib.decodeBase64Strict('QQ=='), Buffer.from('A'));
   });
   it('a wrong key -> a decrypt error, not garbage', () => {
     const other = crypto.randomBytes(32);

@@ -31,7 +31,7 @@ describe('MemoryDeliveryStore', () => {
     await s.close();
     assert.equal(await q, null);
   });
-  it('is bounded in bytes: a burst past the bound forgets the oldest claims first', async () => {
+  it('is bounded in bytes: a burst past the bound forgets the oldest replies and claims first', async () => {
     const s = new lib.MemoryDeliveryStore({ maxBytes: 100 * 1024 });
     for (let i = 0; i < 1000; i++) {
       await s.claim(`m:o${i}:${i}`, 60000);
@@ -42,6 +42,86 @@ describe('MemoryDeliveryStore', () => {
     assert.deepEqual(await s.claim('m:o0:0', 60000), { first: true }, 'the oldest was evicted');
     assert.equal((await s.claim('m:o999:999', 60000)).first, false, 'the newest is kept');
     assert.equal(lib.DEFAULT_DELIVERY_BYTES, 15 * 3000 * 1024, 'default: 15 s of retries at 3,000 messages/s');
+  });
+  it('keeps a sealed reply for replyTtlMs only; the claim stays, so a late duplicate is answered `success`, never run again', async () => {
+    let now = 1000;
+    const s = new lib.MemoryDeliveryStore({ now: () => now });
+    assert.equal(s.replyTtlMs, lib.DEFAULT_REPLY_TTL_MS);
+    assert.equal(lib.DEFAULT_REPLY_TTL_MS, 20000, 'WeChat retries within 15 s; 5 s of slack');
+    await s.claim('k', 60000);
+    const sealed = reply('<xml><Content><![CDATA[欢迎 welcome]]></Content></xml>');
+    await s.complete('k', sealed);
+    now += 19000;
+    assert.deepEqual(await s.claim('k', 60000), { first: false, reply: sealed }, 'the same bytes within the reply TTL');
+    assert.deepEqual(await s.waitFor('k', 10), sealed);
+    now += 2000; // 21 s after completion: the reply is gone, the claim is not
+    assert.deepEqual(await s.claim('k', 60000), { first: false, reply: null });
+    assert.equal(await s.waitFor('k', 10), null);
+    now += 40000; // past the claim's TTL
+    assert.deepEqual(await s.claim('k', 60000), { first: true });
+  });
+  it('a claim costs the same whatever the key: a 96-bit hash of it, outside the V8 heap', async () => {
+    const s = new lib.MemoryDeliveryStore();
+    const long = `e:oFollower:1700000000:CLICK:${'K'.repeat(5000)}`;
+    const before = s.bytes;
+    for (let i = 0; i < 100; i++) await s.claim(`${long}${i}`, 60000);
+    assert.equal(s.bytes, before, 'the first table holds 100 claims of any length in the same bytes');
+    assert.deepEqual(await s.claim(`${long}7`, 60000), { first: false });
+    assert.deepEqual(await s.claim(`${long}7x`, 60000), { first: true });
+  });
+  it('agrees with a plain Map model over random claims, completions and expiries (table growth, shrinking, deletion)', async () => {
+    let now = 5000;
+    const s = new lib.MemoryDeliveryStore({ now: () => now, maxBytes: 64 * 1024 * 1024, replyTtlMs: 20000 });
+    const model = new Map(); // key -> { expires, reply, completedAt }
+    let seed = 42;
+    const rnd = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    for (let step = 0; step < 30000; step++) {
+      now += rnd(3);
+      const key = `m:o${rnd(4000)}:${rnd(3)}`;
+      const ttl = 2000 + rnd(2) * 1000;
+      const m = model.get(key);
+      const live = m && m.expires > now;
+      if (rnd(3) === 0 && live && m.reply === undefined) {
+        const r = rnd(2) ? reply(`r${step}`) : null;
+        assert.deepEqual(await s.complete(key, r), r);
+        m.reply = r;
+        m.completedAt = now;
+        continue;
+      }
+      const got = await s.claim(key, ttl);
+      if (!live) {
+        assert.deepEqual(got, { first: true }, `step ${step}: ${key} should be first`);
+        model.set(key, { expires: now + ttl, reply: undefined });
+      } else if (m.reply === undefined) {
+        assert.deepEqual(got, { first: false }, `step ${step}: ${key} is in the flow`);
+      } else {
+        assert.equal(got.first, false);
+        // replies live at least replyTtlMs after completion (segments go whole)
+        if (now - m.completedAt < 20000) assert.deepEqual(got.reply, m.reply, `step ${step}: ${key} reply`);
+      }
+    }
+    now += 100000;
+    await s.claim('sweep', 1);
+    assert.ok(s.size <= 1, `${s.size} claims left after everything expired`);
+    assert.ok(s.bytes < 64 * 1024, `shrunk back to ${s.bytes} bytes`);
+  });
+  it('gives the memory of expired replies and claims back while the webhook is quiet', async () => {
+    let now = 1000;
+    const s = new lib.MemoryDeliveryStore({ now: () => now, idleSweepMs: 20 });
+    for (let i = 0; i < 5000; i++) {
+      await s.claim(`m:o${i}:${i}`, 60000);
+      await s.complete(`m:o${i}:${i}`, reply('x'.repeat(500)));
+    }
+    const busy = s.bytes;
+    assert.ok(s.segmentCount > 0 && s.size === 5000);
+    now += 61000; // no claim comes: only the idle sweep can free anything
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.equal(s.segmentCount, 0, 'reply segments freed');
+    assert.equal(s.size, 0, 'claims freed');
+    assert.ok(s.bytes < busy / 10, `${s.bytes} bytes left of ${busy}`);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.equal(s.idleSweep, undefined, 'an empty store keeps no timer');
+    await s.close();
   });
   it('expires by TTL', async () => {
     let now = 1000;
