@@ -4,7 +4,7 @@
  * consumer group. Keys: `<prefix>{<scope>}:<kind>:<key>` — the hash tag keeps a scope on one
  * Redis Cluster slot. The password never appears in a log, error or event.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createClient } from '@redis/client';
 import type {
@@ -60,6 +60,9 @@ const CLAIM = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then 
 /** XACK + XDEL + PUBLISH the id on the queue's done channel, one round trip. */
 const ACK = "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) redis.call('XDEL', KEYS[1], ARGV[2]) redis.call('PUBLISH', KEYS[2], ARGV[2]) return 1";
 const COMPLETE = "local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) local v = redis.call('GET', KEYS[1]) if ok then redis.call('PUBLISH', KEYS[2], ARGV[3]) end return v";
+
+/** How long lock takers and queue writers wait for a Redis that went away before they fail. */
+const OUTAGE_WAIT_MS = 10000;
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((resolve) => {
   const t = setTimeout(done, ms);
@@ -413,10 +416,20 @@ class RedisLocks implements Locks {
     const rkey = this.p.key(this.scope, 'lock', key);
     const value = randomBytes(16).toString('hex');
     const deadline = Date.now() + waitMs;
+    // a Redis away for a moment (restart, failover) is waited out, within the wait and OUTAGE_WAIT_MS
+    const outageUntil = Date.now() + Math.min(waitMs, OUTAGE_WAIT_MS);
     let delay = 20;
     for (;;) {
       if (opts.signal?.aborted) throw new StoreError('ABORTED', `lock ${key}: aborted`);
-      const ok = await this.p.cmd<string | null>(['SET', rkey, value, 'NX', 'PX', String(ttlMs)]);
+      let ok: string | null;
+      try {
+        ok = await this.p.cmd<string | null>(['SET', rkey, value, 'NX', 'PX', String(ttlMs)]);
+      } catch (err) {
+        const left = outageUntil - Date.now();
+        if ((err as StoreError).code !== 'STORE_UNAVAILABLE' || left <= 0 || this.p.healthy) throw err;
+        if (!(await this.p.whenUp(left))) throw err;
+        continue;
+      }
       if (ok === 'OK') break;
       if (Date.now() >= deadline) throw new StoreError('LOCK_TIMEOUT', `lock ${key}: not acquired within ${waitMs} ms`);
       await sleep(Math.min(delay, Math.max(1, deadline - Date.now())), opts.signal);
@@ -520,6 +533,7 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
   private epoch: string | undefined;
   private readonly epochKey: string;
   private readonly onUp = (): void => { this.groupReady = undefined; };
+  private readonly readdTimers = new Set<NodeJS.Timeout>();
   private closed = false;
   private loop: Promise<void> | undefined;
   private readonly ac = new AbortController();
@@ -535,6 +549,7 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
     this.doneChannel = p.key(name, 'queue', 'done');
     this.epochKey = p.key(name, 'queue', 'epoch');
     this.consumer = p.instanceId;
+    setMaxListeners(0, this.ac.signal); // every acknowledgement retry pause listens
     p.on('up', this.onUp);
   }
 
@@ -553,7 +568,7 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
         }
         await this.p.cmd(['SET', this.epochKey, randomUUID(), 'NX']);
         const epoch = await this.p.cmd<string | null>(['GET', this.epochKey]);
-        if (this.epoch !== undefined && epoch !== this.epoch) this.readd();
+        if (this.epoch !== undefined && epoch !== this.epoch) this.lost();
         this.epoch = epoch ?? undefined;
       })().catch((err: Error) => {
         this.groupReady = undefined;
@@ -587,10 +602,31 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
   }
 
   /** Add again what this instance added and nobody finished (the stream was lost). */
-  private readd(): void {
-    // work this instance is running (or ran, acknowledgement pending) finishes here: not again
-    const lost = [...this.mine.entries()].filter(([id]) => !this.running.has(id) && !this.ackLater.has(id)).map(([, v]) => v);
-    this.mine.clear();
+  /**
+   * Redis came back empty. What this instance queued and nobody has reported done may be running
+   * on another instance right now (it reports done when it finishes) or may be gone with the
+   * stream: wait `claimAfterMs`, as for a dead instance's work, then add again what is still
+   * unreported. Work running here finishes here.
+   */
+  private lost(): void {
+    const ids = [...this.mine.keys()].filter((id) => !this.running.has(id) && !this.ackLater.has(id));
+    if (!ids.length) return;
+    const timer = setTimeout(() => {
+      this.readdTimers.delete(timer);
+      if (!this.closed) this.readd(ids);
+    }, this.claimAfterMs);
+    timer.unref?.();
+    this.readdTimers.add(timer);
+  }
+
+  private readd(ids: string[]): void {
+    const lost: { data: T }[] = [];
+    for (const id of ids) {
+      const entry = this.mine.get(id);
+      if (!entry || this.running.has(id) || this.ackLater.has(id)) continue;
+      this.mine.delete(id);
+      lost.push(entry);
+    }
     for (const { data } of lost) {
       this.xadd(data, true).then(() => { this.stats.readded++; }, () => {
         // Redis went away again: keep it for the next time the stream is found lost
@@ -688,6 +724,7 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
     if (this.closed) return;
     this.closed = true;
     this.p.off('up', this.onUp);
+    for (const t of this.readdTimers) clearTimeout(t);
     this.ac.abort();
     if (this.keepAlive) clearInterval(this.keepAlive);
     if (this.reader?.isOpen) this.reader.destroy(); // ends a blocked XREADGROUP

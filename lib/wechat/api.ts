@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { AxiosInstance } from 'axios';
 import { backoffDelay } from '../util/backoff';
 import { createHttp, mayRepeat, networkErrorCode, withRetries } from '../util/http';
@@ -125,6 +125,7 @@ export class WeChatClient extends EventEmitter {
     this.secret = opts.secret;
     this.mode = opts.mode === 'classic' ? 'classic' : 'stable';
     this.store = opts.store ?? new MemoryTokenStore();
+    setMaxListeners(0, this.stopping.signal); // every pause and lock wait listens
     this.lock = opts.lock;
     this.refreshAheadMs = Math.max(0, (opts.refreshAhead ?? 300) * 1000);
     this.retries = opts.retries ?? 3;

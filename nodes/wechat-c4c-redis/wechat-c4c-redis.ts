@@ -31,14 +31,16 @@ module.exports = function (RED: NodeRED) {
     const prefix = configured(config.prefix);
     const username = configured(creds.username);
     const password = configured(creds.password);
-    this.off = !!url.missing;
+    // `${REDIS_URL}` unset or set empty (the bundled flow without Redis): no Redis. A flow without
+    // the property at all gets the default URL.
+    this.off = !!url.missing || (config.url !== undefined && url.value === '');
     for (const c of [prefix, username, password]) {
       if (c.missing) this.problems.push(RED._('wechat-c4c-redis.errors.env-missing', { name: c.missing }));
     }
     this.prefix = prefix.missing ? DEFAULT_PREFIX : prefix.value || DEFAULT_PREFIX;
     const target = url.missing ? '' : url.value || DEFAULT_URL;
     this.displayUrl = target ? redactRedisUrl(target) : '';
-    if (this.off) this.log(RED._('wechat-c4c-redis.log.off', { name: url.missing }));
+    if (this.off) this.log(RED._('wechat-c4c-redis.log.off', { name: url.missing || 'URL' }));
     if (target && !/^rediss?:\/\/[^\s]+$/.test(target)) {
       this.problems.push(RED._('wechat-c4c-redis.errors.url-invalid', { url: this.displayUrl }));
     }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { SUCCESS_REPLY } from '../../lib/wechat/dedupe';
 import type { ServerResponse } from 'node:http';
 import { DeadlineQueue } from '../../lib/util/deadline-queue';
@@ -20,6 +21,7 @@ module.exports = function (RED: NodeRED) {
     const claimTtlMs = Math.max(dedupeWindowMs, ackTimeoutMs + 5000);
     // Aborted on close: retries waiting for a first reply are answered `success` at once.
     const stopping = new AbortController();
+    setMaxListeners(0, stopping.signal); // every retry waiting for its first delivery listens
     // Requests still waiting for an answer sit in a deadline queue (one timer for all of them).
     // ackTimeout 0 turns the safety net off: nothing is tracked.
     let closing = false;

@@ -45,7 +45,7 @@ describe('wechat-c4c-redis config node (real redis-server)', function () {
   it('defaults: redis://127.0.0.1:6379 and prefix wechat-c4c:; ${REDIS_URL}-style values come from the environment', async () => {
     process.env.WECHAT_C4C_TEST_REDIS_URL = redis.url;
     await helper.load(NODES, [
-      { id: 'd', type: 'wechat-c4c-redis', url: '', prefix: '' },
+      { id: 'd', type: 'wechat-c4c-redis', prefix: '' },
       { id: 'e', type: 'wechat-c4c-redis', url: '${WECHAT_C4C_TEST_REDIS_URL}', prefix: 'wechat-c4c:' },
     ]);
     assert.equal(helper.getNode('d').displayUrl, 'redis://127.0.0.1:6379');
@@ -55,8 +55,13 @@ describe('wechat-c4c-redis config node (real redis-server)', function () {
     await until(() => e.store.healthy, '${VAR} URL did not connect');
   });
 
-  it('URL an unset ${VAR} (the bundled flow without REDIS_URL): no Redis, no problem, a log line — memory', async () => {
-    await helper.load(NODES, [{ id: 'u', type: 'wechat-c4c-redis', url: '${WECHAT_C4C_TEST_REDIS_URL}' }]);
+  it('URL an unset or empty ${VAR} (the bundled flow without REDIS_URL): no Redis, no problem, a log line — memory', async () => {
+    process.env.WECHAT_C4C_TEST_REDIS_EMPTY = '';
+    await helper.load(NODES, [{ id: 'u', type: 'wechat-c4c-redis', url: '${WECHAT_C4C_TEST_REDIS_URL}' }, { id: 'v', type: 'wechat-c4c-redis', url: '${WECHAT_C4C_TEST_REDIS_EMPTY}' }]);
+    delete process.env.WECHAT_C4C_TEST_REDIS_EMPTY;
+    const v = helper.getNode('v');
+    assert.equal(v.off, true, 'REDIS_URL= (set, empty) is not "no Redis"');
+    assert.equal(v.store, undefined);
     const u = helper.getNode('u');
     assert.equal(u.store, undefined);
     assert.equal(u.off, true);

@@ -140,8 +140,9 @@ describe('Redis store (real redis-server)', function () {
     const own = await startRedis();
     const a = await connected(new RedisStoreProvider({ url: own.url, commandTimeoutMs: 1000, closeTimeoutMs: 100 }));
     const b = await connected(new RedisStoreProvider({ url: own.url, commandTimeoutMs: 1000, closeTimeoutMs: 100 }));
-    const qa = a.queue('lost', { claimAfterMs: 60000 });
-    const qb = b.queue('lost', { claimAfterMs: 60000 });
+    // after the loss each instance waits claimAfterMs (work may be finishing elsewhere), then re-adds
+    const qa = a.queue('lost', { claimAfterMs: 1000 });
+    const qb = b.queue('lost', { claimAfterMs: 1000 });
     const handledByA = [];
     const handledByB = [];
     qa.consume(async (item) => { handledByA.push(item); });
@@ -180,6 +181,38 @@ describe('Redis store (real redis-server)', function () {
     const q = new RedisStoreProvider({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 300 });
     await assert.rejects(q.tokens().get('wxstart'), (e) => e.code === 'STORE_UNAVAILABLE');
     await q.close();
+  });
+
+  it('Redis restarted empty: work another instance was running and finishes meanwhile is not added again', async () => {
+    const own = await startRedis();
+    const a = await connected(new RedisStoreProvider({ url: own.url, commandTimeoutMs: 1000, closeTimeoutMs: 100 }));
+    const b = await connected(new RedisStoreProvider({ url: own.url, commandTimeoutMs: 1000, closeTimeoutMs: 3000 }));
+    let again;
+    try {
+      const qa = a.queue('finishing', { claimAfterMs: 2500 });
+      const qb = b.queue('finishing', { claimAfterMs: 2500 });
+      const runs = [];
+      let release;
+      const released = new Promise((r) => { release = r; });
+      qa.consume(async (item) => { runs.push(['a', item.data.n]); });
+      qb.consume(async (item) => { runs.push(['b', item.data.n]); if (runs.filter((r) => r[0] === 'b').length === 1) await released; });
+      for (let i = 0; i < 40 && !runs.some((r) => r[0] === 'b'); i++) {
+        await qa.add({ n: i });
+        await sleep(20);
+      }
+      const slow = runs.find((r) => r[0] === 'b')[1];
+      await own.stop();
+      again = await startRedis({ port: own.port }); // empty
+      for (let i = 0; i < 200 && !b.healthy; i++) await sleep(25);
+      await sleep(300);
+      release(); // b finishes its work after the restart and reports it done
+      await sleep(4000); // past claimAfterMs: a would have added it again by now
+      assert.deepEqual(runs.filter((r) => r[1] === slow), [['b', slow]], 'the finished work ran again');
+    } finally {
+      await a.close();
+      await b.close();
+      if (again) await again.stop();
+    }
   });
 
   it('work queue: an add while Redis restarts waits for it (addWaitMs) and the work is done; past addWaitMs it fails with STORE_UNAVAILABLE', async () => {
