@@ -99,6 +99,8 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   private readonly commandTimeoutMs: number;
   readonly closeTimeoutMs: number;
   private up = false;
+  /** false until the first connection succeeded or failed: the first failure is reported as `down` too. */
+  private settled = false;
   /** Commands in the first commandTimeoutMs wait for the first connection instead of failing. */
   private readonly createdAt = Date.now();
   /** Connections that were ready once: when they drop, commands fail at once. */
@@ -178,7 +180,8 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   }
 
   private setUp(up: boolean, err?: Error): void {
-    if (this.closed || up === this.up) return;
+    if (this.closed || (up === this.up && this.settled)) return;
+    this.settled = true;
     this.up = up;
     if (up) this.beat();
     if (up) this.emit('up');

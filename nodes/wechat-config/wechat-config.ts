@@ -56,7 +56,7 @@ module.exports = function (RED: NodeRED) {
       replayWindow: this.replayWindow,
     }, { deliveries });
     if (provider) {
-      if (!provider.healthy) this.account.storeState(false);
+      // still connecting right after a deploy is not "down": the provider says `down` on a failure
       provider.on('down', down);
       provider.on('up', up);
     }
