@@ -57,8 +57,11 @@ const DEL_TOKEN_IF = "local v = redis.call('GET', KEYS[1]) if not v then return 
  * over, {0, reply?} a retry.
  */
 const CLAIM = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1} end local r = redis.call('GET', KEYS[2]) if r then return {0, r} end local h = redis.call('GET', KEYS[1]) if h and h ~= ARGV[1] and redis.call('EXISTS', ARGV[3] .. h) == 0 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return {2} end return {0}";
-/** XACK + XDEL + PUBLISH the id on the queue's done channel, one round trip. */
-const ACK = "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) redis.call('XDEL', KEYS[1], ARGV[2]) redis.call('PUBLISH', KEYS[2], ARGV[2]) return 1";
+/**
+ * XACK + XDEL, a done mark for the id (kept ARGV[3] ms: an instance that missed the PUBLISH — its
+ * subscription was reconnecting — still finds it) + PUBLISH the id on the done channel; one round trip.
+ */
+const ACK = "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) redis.call('XDEL', KEYS[1], ARGV[2]) redis.call('SET', KEYS[3], '1', 'PX', ARGV[3]) redis.call('PUBLISH', KEYS[2], ARGV[2]) return 1";
 const COMPLETE = "local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) local v = redis.call('GET', KEYS[1]) if ok then redis.call('PUBLISH', KEYS[2], ARGV[3]) end return v";
 
 /** How long lock takers and queue writers wait for a Redis that went away before they fail. */
@@ -616,19 +619,30 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
     if (!ids.length) return;
     const timer = setTimeout(() => {
       this.readdTimers.delete(timer);
-      if (!this.closed) this.readd(ids);
+      if (!this.closed) void this.readd(ids);
     }, this.claimAfterMs);
     timer.unref?.();
     this.readdTimers.add(timer);
   }
 
-  private readd(ids: string[]): void {
+  private async readd(ids: string[]): Promise<void> {
+    // done meanwhile, though the done message did not reach this instance (its subscription was
+    // reconnecting when it was published): the done marks say so
+    const candidates = ids.filter((id) => this.mine.has(id) && !this.running.has(id) && !this.ackLater.has(id));
+    const done = new Set<string>();
+    for (let i = 0; i < candidates.length; i += 500) {
+      const chunk = candidates.slice(i, i + 500);
+      try {
+        const marks = await this.p.cmd<(string | null)[]>(['MGET', ...chunk.map((id) => this.doneKey(id))]);
+        chunk.forEach((id, j) => { if (marks?.[j]) done.add(id); });
+      } catch { /* cannot tell: add it again (a second run finds the customer) */ }
+    }
     const lost: { data: T }[] = [];
-    for (const id of ids) {
+    for (const id of candidates) {
       const entry = this.mine.get(id);
       if (!entry || this.running.has(id) || this.ackLater.has(id)) continue;
       this.mine.delete(id);
-      lost.push(entry);
+      if (!done.has(id)) lost.push(entry);
     }
     for (const { data } of lost) {
       this.xadd(data, true).then(() => { this.stats.readded++; }, () => {
@@ -681,7 +695,11 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
   }
 
   private ack(id: string): Promise<unknown> {
-    return this.p.cmd(['EVAL', ACK, '2', this.stream, this.doneChannel, this.group, id]);
+    return this.p.cmd(['EVAL', ACK, '3', this.stream, this.doneChannel, this.doneKey(id), this.group, id, String(this.claimAfterMs * 2 + 60000)]);
+  }
+
+  private doneKey(id: string): string {
+    return `${this.stream}:done:${id}`;
   }
 
   private dispatch([id, fields]: StreamEntry, claimed: boolean): void {
