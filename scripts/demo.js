@@ -28,6 +28,22 @@ const CREDENTIALS = {
   'wc.c4c': { username: '${C4C_USER}', password: '${C4C_PASSWORD}' },
 };
 
+/** The environment the bundled flow reads, pointing at a running sandbox. */
+function flowEnv(sandbox, s, deadLetterFile) {
+  return {
+    WECHAT_APPID: sandbox.opts.appId,
+    WECHAT_API_BASE: sandbox.url,
+    WECHAT_APP_SECRET: s.appSecret,
+    WECHAT_TOKEN: s.token,
+    WECHAT_AES_KEY: s.encodingAESKey,
+    C4C_BASE_URL: sandbox.url,
+    C4C_USER: sandbox.opts.c4cUser,
+    C4C_PASSWORD: s.c4cPassword,
+    DEAD_LETTER_FILE: deadLetterFile,
+    WECHAT_TEMPLATE_ID: 'sandbox-customer-id',
+  };
+}
+
 async function startDemo(opts = {}) {
   const nrPort = opts.nrPort ?? 1880;
   const sandboxPort = opts.sandboxPort ?? 1881;
@@ -43,25 +59,12 @@ async function startDemo(opts = {}) {
   await sandbox.listen();
   // A template message for the push fallback (issue 11): registered in the simulated account.
   sandbox.wechatApi.registerTemplate({ id: 'sandbox-customer-id', kind: 'template' });
-  const o = sandbox.opts;
   const deadLetterFile = opts.deadLetterFile ?? path.join(userDir, 'dead-letter.jsonl');
   const flowFile = path.join(userDir, 'flows.json');
   const keepFlow = opts.keepUserFlow && fs.existsSync(flowFile);
   const flows = keepFlow ? undefined : JSON.parse(fs.readFileSync(path.join(root, 'flows', 'wechat-c4c.json'), 'utf8'));
   if (keepFlow) fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify(CREDENTIALS, null, 2));
-  const env = {
-    WECHAT_APPID: o.appId,
-    WECHAT_API_BASE: sandbox.url,
-    WECHAT_APP_SECRET: s.appSecret,
-    WECHAT_TOKEN: s.token,
-    WECHAT_AES_KEY: s.encodingAESKey,
-    C4C_BASE_URL: sandbox.url,
-    C4C_USER: o.c4cUser,
-    C4C_PASSWORD: s.c4cPassword,
-    DEAD_LETTER_FILE: deadLetterFile,
-    WECHAT_TEMPLATE_ID: 'sandbox-customer-id',
-    ...(opts.env || {}),
-  };
+  const env = { ...flowEnv(sandbox, s, deadLetterFile), ...(opts.env || {}) };
   let nr;
   try {
     nr = await startNodeRed({
@@ -96,4 +99,4 @@ async function startDemo(opts = {}) {
   };
 }
 
-module.exports = { startDemo, CREDENTIALS };
+module.exports = { startDemo, flowEnv, CREDENTIALS };

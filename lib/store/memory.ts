@@ -27,6 +27,16 @@ export class StoreError extends Error {
   }
 }
 
+/** acquire, run, release (also when `task` throws): every Locks implementation's `withLock`. */
+export async function runLocked<T>(locks: Pick<Locks, 'acquire'>, key: string, task: () => Promise<T>, opts?: LockOptions): Promise<T> {
+  const lock = await locks.acquire(key, opts);
+  try {
+    return await task();
+  } finally {
+    await lock.release();
+  }
+}
+
 interface Waiter {
   grant: () => void;
   fail: (err: Error) => void;
@@ -83,13 +93,8 @@ export class MemoryLocks implements Locks {
     };
   }
 
-  async withLock<T>(key: string, task: () => Promise<T>, opts?: LockOptions): Promise<T> {
-    const lock = await this.acquire(key, opts);
-    try {
-      return await task();
-    } finally {
-      await lock.release();
-    }
+  withLock<T>(key: string, task: () => Promise<T>, opts?: LockOptions): Promise<T> {
+    return runLocked(this, key, task, opts);
   }
 
   async close(): Promise<void> {

@@ -20,7 +20,7 @@ import type {
   WorkItem,
   WorkQueue,
 } from './types';
-import { StoreError } from './memory';
+import { runLocked, StoreError } from './memory';
 
 type Client = ReturnType<typeof createClient>;
 
@@ -471,13 +471,8 @@ class RedisLocks implements Locks {
     };
   }
 
-  async withLock<T>(key: string, task: () => Promise<T>, opts?: LockOptions): Promise<T> {
-    const lock = await this.acquire(key, opts);
-    try {
-      return await task();
-    } finally {
-      await lock.release();
-    }
+  withLock<T>(key: string, task: () => Promise<T>, opts?: LockOptions): Promise<T> {
+    return runLocked(this, key, task, opts);
   }
 
   async close(): Promise<void> {

@@ -25,7 +25,7 @@ const { Sandbox } = require('../../dist/sandbox/server');
 const { simDecrypt, simParseXml } = require('../../dist/sandbox/wechat-crypto');
 const { wechatSignature } = require('../../dist/lib');
 const { startNodeRed } = require('../../scripts/nr-process');
-const { CREDENTIALS } = require('../../scripts/demo');
+const { CREDENTIALS, flowEnv } = require('../../scripts/demo');
 const { startRedis, freePort } = require('./redis');
 const { startNginx } = require('./nginx');
 
@@ -135,21 +135,11 @@ async function startCluster(opts = {}) {
       fs.mkdirSync(userDir, { recursive: true });
       const deadLetterFile = path.join(userDir, 'dead-letter.jsonl');
       const env = {
-        WECHAT_APPID: o.appId,
-        WECHAT_API_BASE: sandbox.url,
-        WECHAT_APP_SECRET: s.appSecret,
-        WECHAT_TOKEN: s.token,
-        WECHAT_AES_KEY: s.encodingAESKey,
-        C4C_BASE_URL: sandbox.url,
-        C4C_USER: o.c4cUser,
-        C4C_PASSWORD: s.c4cPassword,
-        DEAD_LETTER_FILE: deadLetterFile,
-        WECHAT_TEMPLATE_ID: 'sandbox-customer-id',
-        ...(opts.tokenMode ? { WECHAT_TOKEN_MODE: opts.tokenMode } : {}),
+        ...flowEnv(sandbox, s, deadLetterFile),
         ...(useRedis ? { REDIS_URL: c.redis.url } : {}),
         ...(opts.env || {}),
       };
-      // Unset (not empty): the bundled flow reads an unset ${REDIS_URL} as "memory"; an empty one is a URL.
+      // Without Redis: unset, whatever the calling shell has (unset or empty both mean memory).
       if (!useRedis) env.REDIS_URL = undefined;
       const nr = await startNodeRed({
         port: ports[i], userDir, flows, credentials: CREDENTIALS, env,

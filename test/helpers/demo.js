@@ -1,22 +1,10 @@
 'use strict';
 // Start the pipeline as `npm start` does, on free ports and a temporary user directory.
 const fs = require('node:fs');
-const net = require('node:net');
+const { freePort } = require('./ports');
 const os = require('node:os');
 const path = require('node:path');
 const { startDemo } = require('../../scripts/demo');
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function demo(opts = {}) {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wechat-c4c-e2e-'));

@@ -17,38 +17,11 @@
  */
 const { spawn, spawnSync, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { freePort, waitForPort } = require('./ports');
 
 const NGINX = process.env.NGINX_BIN || '/usr/sbin/nginx';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-function waitForPort(port, timeoutMs, isDead) {
-  const until = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const sock = net.connect(port, '127.0.0.1');
-      sock.once('connect', () => { sock.end(); resolve(); });
-      sock.once('error', () => {
-        sock.destroy();
-        const dead = isDead();
-        if (dead) reject(new Error(`nginx exited (${dead})`));
-        else if (Date.now() > until) reject(new Error(`nginx did not listen on ${port}`));
-        else setTimeout(attempt, 50);
-      });
-    };
-    attempt();
-  });
-}
 
 function nginxVersion() {
   // nginx prints its version on stderr.
@@ -142,7 +115,7 @@ async function startNginx({ backends, port, bodyLimit = '256k', readTimeoutS = 1
   let exit = null;
   const exited = new Promise((r) => proc.once('exit', (code, signal) => { exit = `code ${code}, signal ${signal}`; r(); }));
   try {
-    await waitForPort(p, timeoutMs, () => exit);
+    await waitForPort(p, { timeoutMs, what: 'nginx', isDead: () => exit });
   } catch (e) {
     proc.kill('SIGKILL');
     const log = fs.existsSync(path.join(dir, 'error.log')) ? fs.readFileSync(path.join(dir, 'error.log'), 'utf8') : '';

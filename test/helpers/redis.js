@@ -1,31 +1,7 @@
 'use strict';
 /** Starts Debian's redis-server on a free port, without persistence; stop() ends it. */
 const { spawn } = require('node:child_process');
-const net = require('node:net');
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-function waitForPort(port, timeoutMs = 10000) {
-  const until = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const sock = net.connect(port, '127.0.0.1');
-      sock.once('connect', () => { sock.end(); resolve(); });
-      sock.once('error', () => {
-        sock.destroy();
-        if (Date.now() > until) reject(new Error(`redis-server did not listen on ${port}`));
-        else setTimeout(attempt, 50);
-      });
-    };
-    attempt();
-  });
-}
+const { freePort, waitForPort } = require('./ports');
 
 async function startRedis({ port, args = [] } = {}) {
   const p = port || await freePort();
@@ -34,7 +10,7 @@ async function startRedis({ port, args = [] } = {}) {
   proc.stderr.on('data', (d) => { stderr += d; });
   const exited = new Promise((r) => proc.once('exit', r));
   try {
-    await waitForPort(p);
+    await waitForPort(p, { what: 'redis-server' });
   } catch (e) {
     proc.kill('SIGKILL');
     throw new Error(`${e.message}: ${stderr}`);
