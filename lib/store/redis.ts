@@ -20,6 +20,8 @@ import type {
   WorkItem,
   WorkQueue,
 } from './types';
+import { backoffDelay, sleep } from '../util/backoff';
+import { redact } from '../util/redact';
 import { runLocked, StoreError } from './memory';
 
 type Client = ReturnType<typeof createClient>;
@@ -67,12 +69,6 @@ const COMPLETE = "local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARG
 /** How long lock takers and queue writers wait for a Redis that went away before they fail. */
 const OUTAGE_WAIT_MS = 10000;
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((resolve) => {
-  const t = setTimeout(done, ms);
-  function done(): void { clearTimeout(t); signal?.removeEventListener('abort', done); resolve(); }
-  signal?.addEventListener('abort', done, { once: true });
-});
-
 /** URL without its password, for logs. */
 export function redactRedisUrl(url: string): string {
   try {
@@ -84,10 +80,11 @@ export function redactRedisUrl(url: string): string {
   }
 }
 
-function unavailable(err: unknown): StoreError {
+/** A StoreError for a failed command or connection; URLs' passwords and the known secrets scrubbed. */
+function unavailable(err: unknown, secrets: readonly (string | undefined)[] = []): StoreError {
   if (err instanceof StoreError) return err;
   const msg = err instanceof Error ? err.message : String(err);
-  return new StoreError('STORE_UNAVAILABLE', `Redis unavailable: ${msg.replace(/\/\/[^@/]*@/g, '//***@')}`);
+  return new StoreError('STORE_UNAVAILABLE', `Redis unavailable: ${redact(msg, secrets).replace(/\/\/[^/\s]*@/g, '//***@')}`);
 }
 
 export class RedisStoreProvider extends EventEmitter implements StoreProvider {
@@ -102,6 +99,8 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
   private readonly commandTimeoutMs: number;
   readonly closeTimeoutMs: number;
   private up = false;
+  /** The credentials, scrubbed from every error this store raises. */
+  private readonly secrets: (string | undefined)[];
   /** false until the first connection succeeded or failed: the first failure is reported as `down` too. */
   private settled = false;
   /** Commands in the first commandTimeoutMs wait for the first connection instead of failing. */
@@ -123,6 +122,7 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
     super();
     this.setMaxListeners(0); // one per config node and queue using this store
     this.opts = opts;
+    this.secrets = [opts.password, opts.username];
     this.prefix = opts.prefix ?? 'wechat-c4c:';
     this.commandTimeoutMs = opts.commandTimeoutMs ?? 5000;
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 10000;
@@ -188,7 +188,7 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
     this.up = up;
     if (up) this.beat();
     if (up) this.emit('up');
-    else this.emit('down', err ? unavailable(err) : new StoreError('STORE_UNAVAILABLE', 'Redis connection lost'));
+    else this.emit('down', err ? unavailable(err, this.secrets) : new StoreError('STORE_UNAVAILABLE', 'Redis connection lost'));
   }
 
   get healthy(): boolean {
@@ -234,7 +234,7 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
       ]);
     } catch (err) {
       if ((err as { name?: string }).name === 'ErrorReply' || /^(ERR|WRONGTYPE|NOSCRIPT|BUSYGROUP|NOGROUP)/.test((err as Error).message ?? '')) throw err;
-      throw unavailable(err);
+      throw unavailable(err, this.secrets);
     } finally {
       if (timer) clearTimeout(timer);
     }
@@ -333,14 +333,19 @@ class RedisDeliveryStore implements DeliveryStore {
     return parsed.r;
   }
 
-  async claim(key: string, ttlMs: number): Promise<ClaimResult> {
-    this.p.heartbeat(this.scope);
+  /** The CLAIM script: 1 first, 2 taken over from a dead holder, 0 with the stored reply (undefined: none yet). */
+  private async runClaim(key: string, ttlMs: number): Promise<{ code: number; reply: SealedReply | null | undefined }> {
     // bounded well inside WeChat's 5 s: a hung Redis must leave time to answer from memory
     const res = await this.p.cmd<[number, string?]>(['EVAL', CLAIM, '2', this.p.key(this.scope, 'claim', key), this.replyKey(key), this.p.instanceId, String(ttlMs), this.p.aliveKeyPrefix(this.scope)], undefined, this.p.claimTimeoutMs);
     const code = Number(res?.[0]);
+    return { code, reply: code === 0 ? RedisDeliveryStore.decode(res?.[1] ?? null) : undefined };
+  }
+
+  async claim(key: string, ttlMs: number): Promise<ClaimResult> {
+    this.p.heartbeat(this.scope);
+    const { code, reply } = await this.runClaim(key, ttlMs);
     if (code === 1) return { first: true };
     if (code === 2) return { first: true, takenOver: true };
-    const reply = RedisDeliveryStore.decode(res?.[1] ?? null);
     return reply === undefined ? { first: false } : { first: false, reply };
   }
 
@@ -360,10 +365,8 @@ class RedisDeliveryStore implements DeliveryStore {
    */
   async waitOrTakeOver(key: string, timeoutMs: number, ttlMs: number, signal?: AbortSignal): Promise<WaitResult> {
     const got = await this.poll<WaitResult>(key, timeoutMs, signal, async () => {
-      const res = await this.p.cmd<[number, string?]>(['EVAL', CLAIM, '2', this.p.key(this.scope, 'claim', key), this.replyKey(key), this.p.instanceId, String(ttlMs), this.p.aliveKeyPrefix(this.scope)], undefined, this.p.claimTimeoutMs);
-      const code = Number(res?.[0]);
-      if (code === 1 || code === 2) return { takenOver: true };
-      const reply = RedisDeliveryStore.decode(res?.[1] ?? null);
+      const { code, reply } = await this.runClaim(key, ttlMs);
+      if (code !== 0) return { takenOver: true };
       return reply === undefined ? undefined : { reply };
     });
     return got ?? { reply: null };
@@ -424,7 +427,7 @@ class RedisLocks implements Locks {
     const deadline = Date.now() + waitMs;
     // a Redis away for a moment (restart, failover) is waited out, within the wait and OUTAGE_WAIT_MS
     const outageUntil = Date.now() + Math.min(waitMs, OUTAGE_WAIT_MS);
-    let delay = 20;
+    let attempt = 0;
     for (;;) {
       if (opts.signal?.aborted) throw new StoreError('ABORTED', `lock ${key}: aborted`);
       let ok: string | null;
@@ -438,8 +441,8 @@ class RedisLocks implements Locks {
       }
       if (ok === 'OK') break;
       if (Date.now() >= deadline) throw new StoreError('LOCK_TIMEOUT', `lock ${key}: not acquired within ${waitMs} ms`);
-      await sleep(Math.min(delay, Math.max(1, deadline - Date.now())), opts.signal);
-      delay = Math.min(delay * 2, 200);
+      // jittered: instances waiting for the same lock do not retry in step
+      await sleep(Math.min(backoffDelay(attempt++, 20, 200), Math.max(1, deadline - Date.now())), opts.signal);
     }
     let held = true;
     // a lease renewed at `leaseFrom` runs until leaseFrom + ttlMs (measured from before the command)
@@ -456,10 +459,12 @@ class RedisLocks implements Locks {
       });
     }, Math.max(10, Math.floor(ttlMs / 3)));
     renewal.unref?.();
-    const tracker = { stop };
-    this.handles.add(tracker);
+    // close() stops the renewal only: a task still running keeps the lock until it releases it
+    // (compare-and-delete, so another instance can take it at once) or its lease ends
     const handles = this.handles;
-    function stop(): void { held = false; clearInterval(renewal); handles.delete(tracker); }
+    const tracker = { stop: (): void => { clearInterval(renewal); handles.delete(tracker); } };
+    handles.add(tracker);
+    function stop(): void { held = false; tracker.stop(); }
     return {
       key,
       get held() { return held; },

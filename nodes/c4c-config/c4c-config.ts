@@ -9,6 +9,8 @@ export interface C4CConfigNode extends NodeInstance {
   client: C4CClient | undefined;
   customers: CustomerService | undefined;
   problem: string | undefined;
+  /** The Tenant URL as deployed (Test connection sends stored secrets only there). */
+  baseUrl: string;
   /** The shared store (a wechat-c4c-redis node's), or undefined: memory. */
   store: StoreProvider | undefined;
 }
@@ -25,6 +27,7 @@ module.exports = function (RED: NodeRED) {
     const key = configured(creds.privateKey);
     const language = configured(config.language).value || 'en';
     const baseUrl = base.value;
+    this.baseUrl = baseUrl;
     const chosen = storeOf(RED, config.store, 'c4c-config');
     this.store = chosen.provider;
     const missing = (auth === 'basic' ? [base.missing, user.missing, pass.missing] : [base.missing, cert.missing, key.missing]).filter(Boolean);

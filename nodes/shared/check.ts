@@ -47,11 +47,29 @@ function envValue(v: unknown): string {
   return m ? process.env[m[1]] ?? '' : text;
 }
 
-function secretValue(RED: NodeRED, id: unknown, name: string, given: unknown): string {
-  const v = given === undefined || given === null ? '' : String(given);
-  if (v && v !== '__PWRD__') return envValue(v);
+/** The origin (scheme://host:port) of a URL, '' when it is not one. */
+function originOf(url: string): string {
+  try { return new URL(url).origin; } catch { return ''; }
+}
+
+/**
+ * A secret as the dialog sent it; `__PWRD__` (the field untouched) means the deployed node's stored
+ * one — but only towards the host that node is deployed with: a stored secret is never sent to a
+ * host typed into the dialog (`otherHost` is set instead, and nothing is sent).
+ */
+function secrets(RED: NodeRED, id: unknown, target: string, deployedUrl: (node: any) => string | undefined) {
+  const node = typeof id === 'string' && id ? (RED.nodes as any).getNode?.(id) : undefined;
   const stored = typeof id === 'string' && id ? (RED.nodes as any).getCredentials?.(id) : undefined;
-  return stored && stored[name] ? envValue(stored[name]) : '';
+  const sameHost = !!node && originOf(envValue(deployedUrl(node) ?? '')) === originOf(target);
+  const state = { otherHost: false };
+  const value = (name: string, given: unknown): string => {
+    const v = given === undefined || given === null ? '' : String(given);
+    if (v !== '__PWRD__') return envValue(v);
+    if (!stored || !stored[name]) return '';
+    if (!sameHost) { state.otherHost = true; return ''; }
+    return envValue(stored[name]);
+  };
+  return { value, state };
 }
 
 export function registerChecks(RED: NodeRED): void {
@@ -71,12 +89,14 @@ export function registerChecks(RED: NodeRED): void {
     const b = req.body || {};
     const lng = lang(req);
     try {
-      const r = await checkWeChat({
-        apiBase: envValue(b.apiBase) || 'https://api.weixin.qq.com',
-        appId: envValue(b.appId),
-        secret: secretValue(RED, b.id, 'appSecret', b.appSecret),
-        mode: b.tokenMode === 'classic' ? 'classic' : 'stable',
-      });
+      const apiBase = envValue(b.apiBase) || 'https://api.weixin.qq.com';
+      const s = secrets(RED, b.id, apiBase, (n) => n.apiBase);
+      const secret = s.value('appSecret', b.appSecret);
+      if (s.state.otherHost) {
+        res.json({ ok: false, code: 'STORED_SECRET_OTHER_HOST', message: t('wechat-config.check.other-host', lng), hint: '' });
+        return;
+      }
+      const r = await checkWeChat({ apiBase, appId: envValue(b.appId), secret, mode: b.tokenMode === 'classic' ? 'classic' : 'stable' });
       answer(res, 'wechat-config', lng, r);
     } catch (err) {
       res.status(500).json({ ok: false, code: 'ERROR', message: t('wechat-config.check.error', lng, { message: (err as Error).message }), hint: '' });
@@ -86,17 +106,24 @@ export function registerChecks(RED: NodeRED): void {
     const b = req.body || {};
     const lng = lang(req);
     try {
-      const r = await checkC4C({
-        baseUrl: envValue(b.baseUrl),
+      const baseUrl = envValue(b.baseUrl);
+      const s = secrets(RED, b.id, baseUrl, (n) => n.baseUrl);
+      const input = {
+        baseUrl,
         servicePath: envValue(b.servicePath),
-        username: secretValue(RED, b.id, 'username', b.username),
-        password: secretValue(RED, b.id, 'password', b.password),
-        auth: b.auth === 'certificate' ? 'certificate' : 'basic',
-        certificate: secretValue(RED, b.id, 'certificate', b.certificate),
-        privateKey: secretValue(RED, b.id, 'privateKey', b.privateKey),
-        passphrase: secretValue(RED, b.id, 'passphrase', b.passphrase),
+        username: s.value('username', b.username),
+        password: s.value('password', b.password),
+        auth: (b.auth === 'certificate' ? 'certificate' : 'basic') as 'certificate' | 'basic',
+        certificate: s.value('certificate', b.certificate),
+        privateKey: s.value('privateKey', b.privateKey),
+        passphrase: s.value('passphrase', b.passphrase),
         language: envValue(b.language),
-      });
+      };
+      if (s.state.otherHost) {
+        res.json({ ok: false, code: 'STORED_SECRET_OTHER_HOST', message: t('c4c-config.check.other-host', lng), hint: '' });
+        return;
+      }
+      const r = await checkC4C(input);
       answer(res, 'c4c-config', lng, r);
     } catch (err) {
       res.status(500).json({ ok: false, code: 'ERROR', message: t('c4c-config.check.error', lng, { message: (err as Error).message }), hint: '' });

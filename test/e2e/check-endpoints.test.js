@@ -80,6 +80,34 @@ describe('Test connection endpoints (POST /wechat-c4c/check/*)', function () {
     assert.equal(stored.ok, true, JSON.stringify(stored));
   });
 
+  it('a stored secret is never sent to a host typed into the dialog: the stored AppSecret, password and keys stay home', async () => {
+    const http = require('node:http');
+    const seen = [];
+    const other = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => { seen.push(`${req.method} ${req.url} ${req.headers.authorization || ''} ${body}`); res.end('{}'); });
+    });
+    await new Promise((r) => other.listen(0, '127.0.0.1', r));
+    const elsewhere = `http://127.0.0.1:${other.address().port}`;
+    try {
+      const w = await (await post('wechat', { ...wechat(), apiBase: elsewhere, appSecret: '__PWRD__' })).json();
+      assert.equal(w.ok, false);
+      assert.equal(w.code, 'STORED_SECRET_OTHER_HOST');
+      assert.match(w.message, /type the AppSecret/);
+      const c = await (await post('c4c', { ...c4c(), baseUrl: elsewhere, password: '__PWRD__' })).json();
+      assert.equal(c.ok, false);
+      assert.equal(c.code, 'STORED_SECRET_OTHER_HOST');
+      assert.deepEqual(seen, [], 'the other host was called');
+      // a typed secret may go anywhere: the admin typed it for that host
+      await (await post('wechat', { ...wechat(), apiBase: elsewhere, appSecret: 'typed-for-elsewhere' })).json();
+      assert.equal(seen.length, 1);
+      assert.doesNotMatch(seen.join('\n'), new RegExp(d.env.WECHAT_APP_SECRET));
+    } finally {
+      await new Promise((r) => other.close(r));
+    }
+  });
+
   it('c4c: a technical user (no CSRF token) passes, as it does for the nodes; a login page does not', async () => {
     const faults = (body) => fetch(`${d.sandboxUrl}__sim/c4c/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     await faults({ technicalUser: true });
