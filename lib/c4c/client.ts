@@ -90,11 +90,8 @@ interface Combined {
 /** A copy of an error for one of several requests (callers may add to the message). */
 function copyError(err: unknown): unknown {
   if (!(err instanceof C4CError)) return err;
-  const e = new C4CError(err.message, err.code, err.statusCode, err.transient);
-  e.ambiguous = err.ambiguous;
-  e.csrfRequired = err.csrfRequired;
-  e.retryAfterMs = err.retryAfterMs;
-  return e;
+  // every field (hint, location, ambiguous, …), a stack of its own
+  return Object.assign(new C4CError(err.message, err.code, err.statusCode, err.transient), err, { stack: new Error(err.message).stack });
 }
 
 /** C4C answers at most 1000 rows per request. */

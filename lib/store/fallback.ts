@@ -62,6 +62,7 @@ export class FallbackDeliveryStore implements DeliveryStore {
       return await this.primary.complete(key, reply);
     } catch (err) {
       if (!isUnavailable(err)) throw err;
+      this.failing = true; // the next claim that reaches Redis reports the recovery
       this.onError(err as Error);
       return this.memory.complete(key, reply);
     }
@@ -86,18 +87,34 @@ export class FallbackDeliveryStore implements DeliveryStore {
  * from memory while Redis cannot be reached.
  */
 export class FallbackTokenStore<R extends { token: string }> implements SharedTokenStore<R> {
+  private failing = false;
+
   constructor(
     private readonly primary: SharedTokenStore<R>,
     private readonly memory: SharedTokenStore<R>,
     private readonly onError: (err: Error) => void = () => undefined,
+    private readonly onRecover: () => void = () => undefined,
   ) {}
+
+  private ok<T>(value: T): T {
+    if (this.failing) {
+      this.failing = false;
+      this.onRecover();
+    }
+    return value;
+  }
+
+  private failed(err: unknown): void {
+    if (!isUnavailable(err)) throw err;
+    this.failing = true;
+    this.onError(err as Error);
+  }
 
   async get(appId: string): Promise<R | undefined> {
     try {
-      return await this.primary.get(appId);
+      return this.ok(await this.primary.get(appId));
     } catch (err) {
-      if (!isUnavailable(err)) throw err;
-      this.onError(err as Error);
+      this.failed(err);
       return this.memory.get(appId);
     }
   }
@@ -105,20 +122,18 @@ export class FallbackTokenStore<R extends { token: string }> implements SharedTo
   async set(appId: string, record: R): Promise<void> {
     await this.memory.set(appId, record);
     try {
-      await this.primary.set(appId, record);
+      this.ok(await this.primary.set(appId, record));
     } catch (err) {
-      if (!isUnavailable(err)) throw err;
-      this.onError(err as Error);
+      this.failed(err);
     }
   }
 
   async delete(appId: string, ifToken: string): Promise<boolean> {
     const local = await this.memory.delete(appId, ifToken);
     try {
-      return await this.primary.delete(appId, ifToken);
+      return this.ok(await this.primary.delete(appId, ifToken));
     } catch (err) {
-      if (!isUnavailable(err)) throw err;
-      this.onError(err as Error);
+      this.failed(err);
       return local;
     }
   }

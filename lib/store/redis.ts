@@ -51,7 +51,6 @@ const DEL_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call(
 const PEXPIRE_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
 /** token record is JSON; delete only if its token is still ARGV[1] */
 const DEL_TOKEN_IF = "local v = redis.call('GET', KEYS[1]) if not v then return 0 end local ok, r = pcall(cjson.decode, v) if ok and r.token == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
-/** first write wins: SET NX the reply, publish the winner, return it */
 /**
  * Claim a retry key: SET NX PX with this instance's id as the value. Taken already: the reply if
  * there is one; else, when the holder instance's heartbeat key is gone (the instance died with the
@@ -64,6 +63,7 @@ const CLAIM = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then 
  * subscription was reconnecting — still finds it) + PUBLISH the id on the done channel; one round trip.
  */
 const ACK = "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) redis.call('XDEL', KEYS[1], ARGV[2]) redis.call('SET', KEYS[3], '1', 'PX', ARGV[3]) redis.call('PUBLISH', KEYS[2], ARGV[2]) return 1";
+/** first write wins: SET NX the reply, publish the winner, return it */
 const COMPLETE = "local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) local v = redis.call('GET', KEYS[1]) if ok then redis.call('PUBLISH', KEYS[2], ARGV[3]) end return v";
 
 /** How long lock takers and queue writers wait for a Redis that went away before they fail. */
@@ -607,7 +607,6 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
     return id;
   }
 
-  /** Add again what this instance added and nobody finished (the stream was lost). */
   /**
    * Redis came back empty. What this instance queued and nobody has reported done may be running
    * on another instance right now (it reports done when it finishes) or may be gone with the

@@ -162,11 +162,7 @@ export class WeChatAccount extends EventEmitter {
     return this.deliveries.complete(key, reply).catch(() => reply);
   }
 
-  /** A retry: the first delivery's reply, waiting up to `timeoutMs` while it is still in the flow. */
-  async replyForRetry(key: string, claim: ClaimResult, timeoutMs: number, signal?: AbortSignal): Promise<SealedReply | null> {
-    if (!claim.first && claim.reply !== undefined) return claim.reply;
-    return this.deliveries.waitFor(key, timeoutMs, signal).catch(() => null);
-  }
+
 
   /**
    * The shared store went down or came back. Emits `store` ('down', error) / ('up') on a change

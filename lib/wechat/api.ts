@@ -4,7 +4,8 @@ import { backoffDelay } from '../util/backoff';
 import { createHttp, mayRepeat, networkErrorCode, withRetries } from '../util/http';
 import { parseJsonExact } from '../util/json';
 import { redact } from '../util/redact';
-import type { Locks } from '../store/types';
+import type { Locks, SharedTokenStore } from '../store/types';
+import { MemorySharedTokenStore } from '../store/memory';
 import { WeChatApiError, WeChatHttpError } from './errors';
 
 export type TokenMode = 'stable' | 'classic';
@@ -35,29 +36,11 @@ export interface TokenInfo {
   refreshedAt: number;
 }
 
-/** Where tokens live. In memory by default; a shared store (Redis) can implement the same. */
-export interface TokenStore {
-  get(appId: string): Promise<TokenRecord | undefined>;
-  set(appId: string, record: TokenRecord): Promise<void>;
-  /** Delete only if the stored token is still `ifToken` (another caller may have refreshed it). */
-  delete(appId: string, ifToken: string): Promise<boolean>;
-}
+/** Where tokens live: lib/store's shared token store (memory by default, Redis with a store). */
+export type TokenStore = SharedTokenStore<TokenRecord>;
 
-export class MemoryTokenStore implements TokenStore {
-  private readonly map = new Map<string, TokenRecord>();
-  async get(appId: string): Promise<TokenRecord | undefined> {
-    return this.map.get(appId);
-  }
-  async set(appId: string, record: TokenRecord): Promise<void> {
-    this.map.set(appId, record);
-  }
-  async delete(appId: string, ifToken: string): Promise<boolean> {
-    const current = this.map.get(appId);
-    if (!current || current.token !== ifToken) return false;
-    this.map.delete(appId);
-    return true;
-  }
-}
+/** The in-process token store (kept under its old name for existing imports). */
+export class MemoryTokenStore extends MemorySharedTokenStore<TokenRecord> {}
 
 export interface WeChatClientOptions {
   apiBase: string;

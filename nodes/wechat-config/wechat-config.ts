@@ -1,4 +1,5 @@
-import { MemoryTokenStore, WeChatClient, type TokenRecord } from '../../lib/wechat/api';
+import { WeChatClient, type TokenRecord } from '../../lib/wechat/api';
+import { MemorySharedTokenStore } from '../../lib/store/memory';
 import { WeChatAccount } from '../../lib/wechat/account';
 import { FallbackDeliveryStore, FallbackTokenStore } from '../../lib/store/fallback';
 import { MemoryDeliveryStore } from '../../lib/store/memory-delivery';
@@ -68,7 +69,7 @@ module.exports = function (RED: NodeRED) {
       mode: this.tokenMode,
       secrets: [token, encodingAESKey, previousKey].filter((s): s is string => !!s),
       // Several instances: one token for all of them, renewed by one at a time.
-      store: provider ? new FallbackTokenStore<TokenRecord>(provider.tokens<TokenRecord>(), new MemoryTokenStore(), down) : undefined,
+      store: provider ? new FallbackTokenStore<TokenRecord>(provider.tokens<TokenRecord>(), new MemorySharedTokenStore<TokenRecord>(), down, up) : undefined,
       lock: provider ? provider.locks(scope) : undefined,
     }) : undefined;
     this.problems = [

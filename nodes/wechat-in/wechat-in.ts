@@ -54,10 +54,11 @@ module.exports = function (RED: NodeRED) {
     const onStore = (state: string, err?: Error): void => {
       if (state === 'down') {
         node.warn(RED._('wechat-in.warn.store-down', { message: err?.message ?? '' }));
-        node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.store-down') });
+        // through the throttle, so that a status waiting in it cannot replace this one
+        status.set(() => ({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.store-down') }));
       } else {
         node.log(RED._('wechat-in.warn.store-up'));
-        node.status({ fill: 'green', shape: 'dot', text: RED._('wechat-in.status.store-up') });
+        status.set(() => ({ fill: 'green', shape: 'dot', text: RED._('wechat-in.status.store-up') }));
       }
     };
     if (accountNode?.account) accountNode.account.on('store', onStore);

@@ -242,6 +242,23 @@ describe('Redis store (real redis-server)', function () {
     }
   });
 
+  it('a lock still held when its store closes (redeploy) is released by its task: another instance takes it at once', async () => {
+    const a = await make();
+    const b = await connected(new RedisStoreProvider({ url: redis.url, prefix: a.prefix, commandTimeoutMs: 2000 }));
+    try {
+      const la = a.locks('acct');
+      const h = await la.acquire('closing', { ttlMs: 30000 });
+      await la.close(); // the node closes while its task still runs
+      await h.release(); // the task ends
+      const h2 = await b.locks('acct').acquire('closing', { ttlMs: 30000, waitMs: 500 });
+      assert.equal(h2.held, true);
+      await h2.release();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('never shows the password of the URL', () => {
     assert.equal(redactRedisUrl('redis://user:s3cret@host:6379'), 'redis://user:***@host:6379');
   });

@@ -148,7 +148,7 @@ describe('WeChatAccount inbound lifecycle', () => {
     assert.equal(account.inFlightCount, 0, 'nothing of the request is kept after settle');
     const retry = await account.receive({ method: 'POST', query: r.query, body: r.body }, { windowMs: 60000, holdMs: 9500 });
     assert.equal(retry.claim.first, false);
-    assert.equal((await account.replyForRetry(retry.dedupeKey, retry.claim, 1000)).body, sealed.body, 'the same bytes');
+    assert.equal((await account.awaitFirst(retry, 1000, 60000)).reply.body, sealed.body, 'the same bytes');
   });
   it('takes an injected DeliveryStore', async () => {
     const calls = [];

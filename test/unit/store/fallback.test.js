@@ -54,7 +54,8 @@ describe('fallback stores (Redis unreachable → this instance\'s memory)', () =
       delete: (a, t) => (up ? shared.delete(a, t) : Promise.reject(down())),
     };
     const errors = [];
-    const store = new lib.FallbackTokenStore(primary, new lib.MemorySharedTokenStore(), (e) => errors.push(e.code));
+    let recovered = 0;
+    const store = new lib.FallbackTokenStore(primary, new lib.MemorySharedTokenStore(), (e) => errors.push(e.code), () => recovered++);
     await store.set('wx1', { token: 'T1', expiresAt: Date.now() + 60000 });
     await shared.set('wx1', { token: 'T2', expiresAt: Date.now() + 60000 }); // another instance renewed it
     assert.equal((await store.get('wx1')).token, 'T2');
@@ -66,5 +67,6 @@ describe('fallback stores (Redis unreachable → this instance\'s memory)', () =
     assert.equal(await store.delete('wx1', 'T1'), false, 'the shared one is T2: not deleted');
     assert.equal((await store.get('wx1')).token, 'T2');
     assert.ok(errors.length >= 2 && errors.every((c) => c === 'STORE_UNAVAILABLE'));
+    assert.equal(recovered, 1, 'Redis answering again was not reported once');
   });
 });
