@@ -35,6 +35,7 @@ describe('nginx in front of several instances (test/helpers/nginx.js)', function
     const b = await backend('b');
     started.push(a, b);
     const ng = await startNginx({ backends: [a.address, b.address] });
+    started.push(ng); // stopped by afterEach if an assertion fails first (stop() twice is a no-op)
     const answers = [];
     for (let i = 0; i < 4; i++) answers.push(await fetch(`${ng.url}/wechat?i=${i}`, { method: 'POST', body: '<xml/>' }).then((r) => r.text()));
     assert.deepEqual(answers.sort(), ['a', 'a', 'b', 'b']);

@@ -26,7 +26,8 @@ const { simDecrypt, simParseXml } = require('../../dist/sandbox/wechat-crypto');
 const { wechatSignature } = require('../../dist/lib');
 const { startNodeRed } = require('../../scripts/nr-process');
 const { CREDENTIALS, flowEnv } = require('../../scripts/demo');
-const { startRedis, freePort } = require('./redis');
+const { startRedis } = require('./redis');
+const { freePort } = require('./ports');
 const { startNginx } = require('./nginx');
 
 const root = path.resolve(__dirname, '..', '..');
@@ -156,7 +157,10 @@ async function startCluster(opts = {}) {
       event(`${inst.name} started (pid ${inst.pid})`);
       return inst;
     };
-    await Promise.all(ports.map((_, i) => startInstance(i)));
+    // every start settles before a failure is thrown: none is left running behind the error
+    const starts = await Promise.allSettled(ports.map((_, i) => startInstance(i)));
+    const failed = starts.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     c.nginx = await startNginx({ backends: ports.map((p) => `${host}:${p}`), port: nginxPort });
 
     Object.assign(c, {
@@ -245,6 +249,7 @@ async function startCluster(opts = {}) {
     await Promise.all(c.instances.map((inst) => inst && inst.nr.stop(1000)));
     for (const f of cleanup.reverse()) await f().catch(() => {});
     await c.redis?.stop().catch(() => {});
+    if (!process.env.KEEP_CLUSTER_DIR) fs.rmSync(base, { recursive: true, force: true });
     throw err;
   }
 }

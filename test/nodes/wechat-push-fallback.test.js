@@ -150,7 +150,9 @@ describe('wechat-push fallback when the push window is gone', function () {
   describe('the bundled flow\'s push node', () => {
     const bundled = require('../../flows/wechat-c4c.json').find((n) => n.id === 'wc.push');
     const bundledFlow = () => flow({ ...Object.fromEntries(Object.entries(bundled).filter(([k]) => k.startsWith('fallback'))) });
-    afterEach(() => { delete process.env.WECHAT_TEMPLATE_ID; });
+    // the bundled flow reads WECHAT_TEMPLATE_ID: whatever the developer's shell has is put back
+    const saved = process.env.WECHAT_TEMPLATE_ID;
+    afterEach(() => { if (saved === undefined) delete process.env.WECHAT_TEMPLATE_ID; else process.env.WECHAT_TEMPLATE_ID = saved; });
 
     it('WECHAT_TEMPLATE_ID set: 45015 → template message with the CustomerID', async () => {
       process.env.WECHAT_TEMPLATE_ID = 'TPL_CUSTOMER';

@@ -21,7 +21,7 @@ describe('wechat-c4c-redis config node (real redis-server)', function () {
     secured = await startRedis({ args: ['--requirepass', PASSWORD] });
   });
   after(async () => { await redis.stop(); await secured.stop(); });
-  afterEach(async () => { await helper.unload(); delete process.env.WECHAT_C4C_TEST_REDIS_URL; });
+  afterEach(async () => { await helper.unload(); delete process.env.WECHAT_C4C_TEST_REDIS_URL; delete process.env.WECHAT_C4C_TEST_REDIS_EMPTY; });
 
   it('connects with the given URL and prefix; two nodes share state; unloading closes the store', async () => {
     await helper.load(NODES, [
@@ -58,7 +58,6 @@ describe('wechat-c4c-redis config node (real redis-server)', function () {
   it('URL an unset or empty ${VAR} (the bundled flow without REDIS_URL): no Redis, no problem, a log line — memory', async () => {
     process.env.WECHAT_C4C_TEST_REDIS_EMPTY = '';
     await helper.load(NODES, [{ id: 'u', type: 'wechat-c4c-redis', url: '${WECHAT_C4C_TEST_REDIS_URL}' }, { id: 'v', type: 'wechat-c4c-redis', url: '${WECHAT_C4C_TEST_REDIS_EMPTY}' }]);
-    delete process.env.WECHAT_C4C_TEST_REDIS_EMPTY;
     const v = helper.getNode('v');
     assert.equal(v.off, true, 'REDIS_URL= (set, empty) is not "no Redis"');
     assert.equal(v.store, undefined);

@@ -41,7 +41,8 @@ describe('body-limit middleware', () => {
     const { server, seen, port } = await serve(lib.bodyLimit({ limit: 1024, paths: ['/wechat'] }));
     try {
       const big = await send(port, '/wechat?x=1', { length: 600 * 1024 * 1024, chunks: [Buffer.alloc(1000)] });
-      assert.ok(big.status === 413 || big.error, JSON.stringify(big));
+      // 413, or the connection closed by the server mid-upload after it (never a crash or a 200)
+      assert.ok(big.status === 413 || /^(ECONNRESET|EPIPE)$/.test(String(big.error)), JSON.stringify(big));
       if (big.status) assert.match(big.text, /larger than 1024/);
       const small = await send(port, '/wechat?x=1', { chunks: [Buffer.from('<xml/>')], length: 6 });
       assert.equal(small.status, 200);
@@ -58,7 +59,7 @@ describe('body-limit middleware', () => {
     try {
       const chunks = Array.from({ length: 64 }, () => Buffer.alloc(1024, 0x61));
       const res = await send(port, '/wechat', { chunks });
-      assert.ok(res.status === 413 || res.error, JSON.stringify(res));
+      assert.ok(res.status === 413 || /^(ECONNRESET|EPIPE)$/.test(String(res.error)), JSON.stringify(res));
       assert.equal(seen.length, 0, 'nothing reached the route');
       const other = await send(port, '/upload', { chunks });
       assert.equal(other.status, 200);

@@ -3,6 +3,7 @@
 // changesets are answered in order, a refused create fails alone, perOperationMs is on the control API.
 const assert = require('node:assert/strict');
 const { C4CSimulator, C4C_SERVICE } = require('../../dist/sandbox/c4c');
+const { useSimulator } = require('../helpers/sims');
 
 const AUTH = `Basic ${Buffer.from('SANDBOX_USER:sandbox-password').toString('base64')}`;
 const CRLF = '\r\n';
@@ -26,13 +27,7 @@ describe('C4C simulator: $batch over HTTP', function () {
   this.timeout(10000);
   let sim;
   let base;
-  before(async () => {
-    sim = new C4CSimulator();
-    const server = await sim.listen(0);
-    base = `http://127.0.0.1:${server.address().port}`;
-  });
-  after(() => sim.close());
-  beforeEach(() => sim.reset());
+  useSimulator(() => new C4CSimulator(), (s, b) => { sim = s; base = b; });
 
   async function session() {
     const res = await fetch(`${base}${C4C_SERVICE}/?$format=json`, { headers: { authorization: AUTH, 'x-csrf-token': 'fetch' } });

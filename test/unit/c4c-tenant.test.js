@@ -11,6 +11,7 @@ const { execFileSync } = require('node:child_process');
 const lib = require('../../dist/lib');
 const { C4CSimulator, simMatches } = require('../../dist/sandbox/c4c');
 const { parseArgs } = require('../../dist/sandbox/cli');
+const { useSimulator } = require('../helpers/sims');
 
 const USER = 'SANDBOX_USER';
 const PASSWORD = 'sandbox-password-42';
@@ -20,12 +21,7 @@ describe('C4C on a real tenant (simulator)', function () {
   this.timeout(60000);
   let sim;
   let base;
-  before(async () => {
-    sim = new C4CSimulator({ users: { [USER]: PASSWORD }, extensionFields: ['WeChatOpenID_KUT'] });
-    base = `http://127.0.0.1:${(await sim.listen(0)).address().port}`;
-  });
-  after(() => sim.close());
-  beforeEach(() => sim.reset());
+  useSimulator(() => new C4CSimulator({ users: { [USER]: PASSWORD }, extensionFields: ['WeChatOpenID_KUT'] }), (s, b) => { sim = s; base = b; });
   const client = (extra = {}) => new lib.C4CClient({ baseUrl: base, username: USER, password: PASSWORD, backoffBaseMs: 20, backoffMaxMs: 200, ...extra });
   const service = (c, extra = {}) => new lib.CustomerService(c, { timeoutMs: c.timeoutForTest ?? 30000, ...extra });
   const input = (openid, extra = {}) => ({ entitySet: SET, roleCode: 'CRM000', firstName: 'Wechat', lastName: openid, openid, lookup: true, lookupField: 'LastName', ...extra });
