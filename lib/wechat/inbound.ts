@@ -3,6 +3,7 @@ import { decryptWithKeys } from './crypto';
 import { CryptoErrorCode, WeChatCryptoError } from './errors';
 import { dedupeKeyOf, parseMessageXml, topicOf, type WeChatMessage } from './message';
 import { verifySignature } from './signature';
+import { TtlCache } from '../util/ttl-cache';
 
 /** The account settings the inbound check needs. */
 export interface InboundAccount {
@@ -218,10 +219,13 @@ export function findEncrypt(xml: string): string | undefined {
  * body is refused. Bounded: past `maxEntries` the oldest go first (~200 bytes an entry).
  */
 export class ReplayGuard {
-  private readonly seen = new Map<string, { hash: string; expires: number }>();
-  private sweepAt = 0;
+  private now = 0;
+  /** signature → hash of the body it first came with, for the replay window; bounded, oldest first */
+  private readonly seen: TtlCache<string>;
 
-  constructor(private readonly maxEntries = 100000) {}
+  constructor(maxEntries = 100000) {
+    this.seen = new TtlCache<string>(maxEntries, () => this.now);
+  }
 
   get size(): number {
     return this.seen.size;
@@ -229,22 +233,12 @@ export class ReplayGuard {
 
   /** true = first use of `signature`, or the same body again (a retry). */
   check(signature: string, body: string, windowSeconds: number, nowMs: number): boolean {
+    this.now = nowMs;
     const key = signature.toLowerCase();
     const hash = createHash('sha256').update(body, 'utf8').digest('base64');
     const known = this.seen.get(key);
-    if (known && known.expires > nowMs) return known.hash === hash;
-    this.seen.delete(key);
-    const ttl = (windowSeconds > 0 ? windowSeconds : 300) * 1000;
-    this.seen.set(key, { hash, expires: nowMs + ttl });
-    if (nowMs >= this.sweepAt) {
-      this.sweepAt = nowMs + 1000;
-      for (const [k, v] of this.seen) if (v.expires <= nowMs) this.seen.delete(k);
-    }
-    while (this.seen.size > this.maxEntries) {
-      const oldest = this.seen.keys().next();
-      if (oldest.done) break;
-      this.seen.delete(oldest.value);
-    }
+    if (known !== undefined) return known === hash;
+    this.seen.set(key, hash, (windowSeconds > 0 ? windowSeconds : 300) * 1000);
     return true;
   }
 

@@ -4,11 +4,10 @@ import type { WorkQueue } from '../../lib/store/types';
 import { numberOr } from '../shared/config';
 import type { CustomerResult } from '../../lib/c4c/customer';
 import { evaluate } from '../shared/evaluate';
+import { fit } from '../shared/status';
 import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
 import type { C4CConfigNode } from '../c4c-config/c4c-config';
 
-/** Statuses are short (≤ 32 characters in both languages); the full text goes to done(err). */
-const clip = (text: string): string => (text.length > 32 ? `${text.slice(0, 31)}…` : text);
 
 module.exports = function (RED: NodeRED) {
   function C4CCreateCustomer(this: NodeInstance, config: Record<string, any>) {
@@ -29,7 +28,7 @@ module.exports = function (RED: NodeRED) {
     const idempotentCreate = config.idempotentCreate === true || config.idempotentCreate === 'true';
     const t = (key: string, vars?: Record<string, unknown>): string => {
       const text = RED._(`c4c-create-customer.status.${key}`, vars);
-      return text.startsWith('c4c-create-customer.') ? text : clip(text); // a catalog not loaded: the key as it is
+      return text.startsWith('c4c-create-customer.') ? text : fit(text); // statuses ≤ 32 characters; the full text goes to done(err) // a catalog not loaded: the key as it is
     };
 
     if (!system) node.status({ fill: 'red', shape: 'ring', text: t('no-system') });

@@ -41,7 +41,7 @@ export class ThrottledStatus {
   }
 }
 
-/** Node-RED's status guide: a few words. Every status text goes through this (lint checks the catalogs). */
+/** Node-RED's status guide: a few words. Texts built at run time go through fit(); lint checks the catalogs. */
 export const STATUS_MAX = 32;
 
 export function fit(text: string, max = STATUS_MAX): string {
@@ -78,7 +78,4 @@ export function errorStatus(RED: { _: Translate }, err: unknown): NodeStatus {
   return { fill: 'red', shape: 'ring', text: fit(hint ? `${code}：${hint}`.replace(/^([\x00-\x7f]+)：(?=[\x00-\x7f])/, '$1: ') : code) };
 }
 
-/** On every (re)start: a neutral status (or none), so an old red error never survives a deploy. */
-export function resetStatus(node: NodeInstance, ready?: string): void {
-  node.status(ready ? { fill: 'grey', shape: 'dot', text: fit(ready) } : {});
-}
+

@@ -1,4 +1,5 @@
-import { errorStatus, hintText } from '../shared/status';
+import { errorStatus, fit } from '../shared/status';
+import { hintKey } from '../../lib/hints';
 import { WeChatApiError } from '../../lib/wechat/api';
 import { buildFallback, buildPush, deliverPush, FALLBACKS, FallbackError, PUSH_TYPES, type Fallback, type PushType } from '../../lib/wechat/push';
 import { configured } from '../shared/config';
@@ -68,9 +69,9 @@ module.exports = function (RED: NodeRED) {
             // A Catch node sees msg.error.code (the fallback's errcode) and, here, both codes.
             msg.wechatPush = { channel: err.channel, failed: true, firstCode: err.firstCode, codes: err.codes };
           }
-          else if (err instanceof WeChatApiError) text = hintText(RED, err, true) ? String(errorStatus(RED, err).text) : RED._('wechat-push.status.errcode', { code: err.errcode });
+          else if (err instanceof WeChatApiError) text = hintKey(err) ? String(errorStatus(RED, err).text) : RED._('wechat-push.status.errcode', { code: err.errcode });
           else text = RED._('wechat-push.status.failed', { code: typeof err.code === 'string' || typeof err.code === 'number' ? String(err.code) : 'ERROR' });
-          node.status({ fill: 'red', shape: 'ring', text: client.redact(text).slice(0, 32) });
+          node.status({ fill: 'red', shape: 'ring', text: fit(client.redact(text)) });
           err.message = client.redact(err.message);
           done(err);
         });
