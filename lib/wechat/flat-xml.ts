@@ -1,3 +1,5 @@
+import { hasForbiddenXmlChar } from './xml-chars';
+
 /**
  * A fast path for the shape nearly every WeChat message has: `<xml>` holding flat fields, each a
  * CDATA section or plain text with no entity. It returns `undefined` for ANYTHING else (nested
@@ -6,10 +8,6 @@
  * path never decides that an input is valid when the full parser would not: it only skips work
  * for the common case. A differential test keeps the two in agreement.
  */
-// Characters XML 1.0 forbids in documents (a full parser refuses them; we hand them over).
-// eslint-disable-next-line no-control-regex
-const FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
-
 function isNameStart(c: number): boolean {
   return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f; // A-Z a-z _
 }
@@ -23,6 +21,9 @@ function isSpace(c: number): boolean {
 }
 
 export function parseFlatXml(xml: string): Record<string, string> | undefined {
+  // Characters XML 1.0 forbids (a full parser refuses them; we hand them over): one pass over
+  // the whole document rather than one per value.
+  if (hasForbiddenXmlChar(xml)) return undefined;
   const n = xml.length;
   let i = 0;
   while (i < n && isSpace(xml.charCodeAt(i))) i++;
@@ -78,10 +79,9 @@ export function parseFlatXml(xml: string): Record<string, string> | undefined {
       if (value.includes('&') || value.includes(']]>')) return undefined;
       i = lt;
     }
-    const close = `</${name}>`;
-    if (!xml.startsWith(close, i)) return undefined;
-    i += close.length;
-    if (FORBIDDEN.test(value)) return undefined;
+    // </Name>
+    if (xml.charCodeAt(i) !== 0x3c || xml.charCodeAt(i + 1) !== 0x2f || !xml.startsWith(name, i + 2) || xml.charCodeAt(i + 2 + name.length) !== 0x3e) return undefined;
+    i += name.length + 3;
     // XML end-of-line handling, as a conforming parser does: CRLF and lone CR become LF.
     out[name] = value.includes('\r') ? value.replace(/\r\n?/g, '\n') : value;
     fields++;

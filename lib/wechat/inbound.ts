@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { decryptWithKeys } from './crypto';
 import { CryptoErrorCode, WeChatCryptoError } from './errors';
 import { dedupeKeyOf, parseMessageXml, topicOf, type WeChatMessage } from './message';
-import { verifySignature } from './signature';
+import { digest, verifySignature } from './signature';
 import { TtlCache } from '../util/ttl-cache';
 
 /** The account settings the inbound check needs. */
@@ -235,7 +234,7 @@ export class ReplayGuard {
   check(signature: string, body: string, windowSeconds: number, nowMs: number): boolean {
     this.now = nowMs;
     const key = signature.toLowerCase();
-    const hash = createHash('sha256').update(body, 'utf8').digest('base64');
+    const hash = digest('sha256', body, 'base64');
     const known = this.seen.get(key);
     if (known !== undefined) return known === hash;
     this.seen.set(key, hash, (windowSeconds > 0 ? windowSeconds : 300) * 1000);

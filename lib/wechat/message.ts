@@ -1,6 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { CryptoErrorCode, WeChatCryptoError } from './errors';
 import { parseFlatXml } from './flat-xml';
+import { hasForbiddenXmlChar } from './xml-chars';
 
 /** A WeChat message: WeChat's own field names, every leaf value a string exactly as sent. */
 export interface WeChatMessage {
@@ -28,9 +29,6 @@ export const TEXT_FIELDS: ReadonlySet<string> = new Set([
   'Ticket', 'Latitude', 'Longitude', 'Precision', 'Label', 'Status',
 ]);
 
-// Characters XML 1.0 forbids (Char production), raw in the document.
-// eslint-disable-next-line no-control-regex
-const FORBIDDEN_RAW = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const REFERENCE = /^&(?:(lt|gt|amp|apos|quot)|#([0-9]{1,7})|#x([0-9a-fA-F]{1,6}));/;
 
 /** XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]. */
@@ -119,7 +117,7 @@ export function parseMessageXmlFull(xml: string): WeChatMessage {
 function refuseUnsafe(xml: string): void {
   if (typeof xml !== 'string' || xml.trim() === '') throw new MessageParseError('empty body');
   if (DTD_RE.test(xml)) throw new MessageParseError('XML with a DOCTYPE or ENTITY declaration is refused');
-  if (FORBIDDEN_RAW.test(xml)) throw new MessageParseError('a character XML forbids');
+  if (hasForbiddenXmlChar(xml)) throw new MessageParseError('a character XML forbids');
   if (xml.includes('&')) checkReferences(xml);
 }
 

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { stripForbiddenXmlChars } from './xml-chars';
 import { encryptMessage } from './crypto';
 import { wechatSignature } from './signature';
 
@@ -32,14 +33,13 @@ export class ReplyError extends Error {
   }
 }
 
-/** Characters XML 1.0 does not allow at all (they would make the reply unparseable). */
-// eslint-disable-next-line no-control-regex
-const INVALID_XML_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/** A CDATA section that survives any content: `]]>` is split across two sections. */
+/**
+ * A CDATA section that survives any content: `]]>` is split across two sections; characters XML
+ * 1.0 does not allow at all (they would make the reply unparseable) are left out.
+ */
 export function cdata(value: unknown): string {
-  const text = (value === undefined || value === null ? '' : String(value)).replace(INVALID_XML_CHARS, '');
-  return `<![CDATA[${text.replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
+  const text = stripForbiddenXmlChars(value === undefined || value === null ? '' : String(value));
+  return `<![CDATA[${text.includes(']]>') ? text.replace(/]]>/g, ']]]]><![CDATA[>') : text}]]>`;
 }
 
 function el(name: string, value: unknown): string {

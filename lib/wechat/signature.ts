@@ -1,4 +1,14 @@
+import * as nodeCrypto from 'node:crypto';
 import { createHash, timingSafeEqual } from 'node:crypto';
+
+type OneShot = (algorithm: string, data: string, encoding: 'hex' | 'base64') => string;
+/** `crypto.hash` (Node >= 20.12): a one-shot digest, ~0.8 µs cheaper than a Hash object per call. */
+const oneShot = (nodeCrypto as unknown as { hash?: OneShot }).hash;
+
+/** Digest of a UTF-8 string in one call (the one-shot API where Node has it). */
+export function digest(algorithm: 'sha1' | 'sha256', data: string, encoding: 'hex' | 'base64'): string {
+  return oneShot ? oneShot(algorithm, data, encoding) : createHash(algorithm).update(data, 'utf8').digest(encoding);
+}
 
 /**
  * WeChat's signature: lowercase hex SHA-1 of the parts sorted as strings (code-unit order, as
@@ -6,7 +16,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
  */
 export function wechatSignature(...parts: string[]): string {
   const sorted = parts.map(String).sort();
-  return createHash('sha1').update(sorted.join(''), 'utf8').digest('hex');
+  return digest('sha1', sorted.join(''), 'hex');
 }
 
 /**

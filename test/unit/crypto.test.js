@@ -23,6 +23,13 @@ describe('WeChat signatures (public vectors)', () => {
       assert.equal(lib.wechatSignature(...v.signature_inputs), v.expected_signature);
     });
   }
+  it('digest: the one-shot digest equals a Hash object over UTF-8 (non-ASCII, empty)', () => {
+    for (const text of ['', 'abc', '你好 😀 <xml>', 'x'.repeat(70000)]) {
+      assert.equal(lib.digest('sha1', text, 'hex'), crypto.createHash('sha1').update(text, 'utf8').digest('hex'));
+      assert.equal(lib.digest('sha256', text, 'base64'), crypto.createHash('sha256').update(text, 'utf8').digest('base64'));
+    }
+    assert.equal(lib.wechatSignature('你好', '1', 'b'), crypto.createHash('sha1').update('1b你好', 'utf8').digest('hex'));
+  });
   it('safeEqual: equal, unequal, different lengths, empty', () => {
     assert.equal(lib.safeEqual('abc', 'abc'), true);
     assert.equal(lib.safeEqual('abc', 'abd'), false);

@@ -21,6 +21,21 @@ describe('buildReplyXml', () => {
     const { xml } = lib.buildReplyXml('text', { Content: 'a\u0000b\u0007c\td\ne' }, ctx);
     assert.equal(lib.parseMessageXml(xml).Content, 'abc\td\ne');
   });
+  it('lone surrogates, U+FFFE and U+FFFF are dropped too; a surrogate pair (emoji) is kept', () => {
+    const { xml } = lib.buildReplyXml('text', { Content: 'a\uD800b\uDC00c\uFFFEd\uFFFFe😀f\uDBFF' }, ctx);
+    assert.equal(lib.parseMessageXml(xml).Content, 'abcde😀f');
+    const plain = 'nothing to drop: 你好 😀 ]]> <a>';
+    assert.equal(lib.parseMessageXml(lib.buildReplyXml('text', { Content: plain }, ctx).xml).Content, plain);
+  });
+  it('the webhook refuses every character XML forbids, raw, on both parser paths', () => {
+    for (const bad of ['\u0000', '\u0008', '\u000B', '\u001F', '\uFFFE', '\uFFFF', '\uD800', '\uDFFF', 'x\uDBFFy']) {
+      for (const xml of [`<xml><A>${bad}</A></xml>`, `<xml><A><![CDATA[${bad}]]></A></xml>`]) {
+        assert.throws(() => lib.parseMessageXml(xml), /forbids/, JSON.stringify(xml));
+        assert.throws(() => lib.parseMessageXmlFull(xml), /forbids/, JSON.stringify(xml));
+      }
+    }
+    assert.equal(lib.parseMessageXml('<xml><A><![CDATA[😀\t\n]]></A></xml>').A, '😀\t\n');
+  });
   it('image, voice, video, music', () => {
     assert.deepEqual(lib.parseMessageXml(lib.buildReplyXml('image', { MediaId: 'm1' }, ctx).xml).Image, { MediaId: 'm1' });
     assert.deepEqual(lib.parseMessageXml(lib.buildReplyXml('voice', { mediaId: 'm2' }, ctx).xml).Voice, { MediaId: 'm2' });
