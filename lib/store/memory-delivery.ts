@@ -1,3 +1,4 @@
+import { envelopeSize, parseEnvelope, readEnvelope, writeEnvelope } from './reply-codec';
 import type { ClaimResult, DeliveryStore, SealedReply } from './types';
 
 export interface MemoryDeliveryOptions {
@@ -30,8 +31,16 @@ const MIN_SLOTS = 256;
 const IDLE_SWEEP_MS = 5000;
 /** The claim table and its ring may take this share of maxBytes; the replies the rest. */
 const CLAIM_SHARE = 0.6;
-/** Reply record header in the arena: status (u16), content-type length (u16), body length (u32). */
+/**
+ * Reply record header in the arena: status (u16); content type (u16: an interned index, or
+ * INLINE | the length of the content type that follows the header); body length (u32, + PACKED
+ * when the body is a packed safe-mode envelope).
+ */
 const HEADER = 8;
+const INLINE = 0x8000;
+const PACKED = 0x80000000;
+/** Distinct content types interned per store (then inline). */
+const MAX_CONTENT_TYPES = 64;
 const MAX_SEGMENT = 1 << 20;
 const SEQ = 2 ** 21;
 /** Reply location markers in the claim table. */
@@ -93,6 +102,8 @@ export class MemoryDeliveryStore implements DeliveryStore {
   private segments: Segment[] = [];
   private segmentBytes = 0;
   private nextSeq = 0;
+  private readonly contentTypes: string[] = [];
+  private readonly contentTypeIndex = new Map<string, number>();
   private readonly waiters = new Map<string, Set<(reply: SealedReply | null) => void>>();
   private sweepAt = 0;
   /** Sweeps while the webhook is quiet too (claims sweep as they come): expired replies give their memory back. */
@@ -386,8 +397,12 @@ export class MemoryDeliveryStore implements DeliveryStore {
 
   /** Append a reply to the arena; returns its location (segment seq * 2^21 + offset). */
   private write(reply: SealedReply, now: number): number {
-    const ctLen = Buffer.byteLength(reply.contentType, 'utf8');
-    const bodyLen = Buffer.byteLength(reply.body, 'utf8');
+    // The content type by reference (a webhook sends two or three distinct ones); a safe-mode
+    // envelope packed (lib/store/reply-codec.ts: ~320 bytes instead of ~580), anything else as it is.
+    const ctRef = this.contentTypeRef(reply.contentType);
+    const ctLen = ctRef === INLINE ? Buffer.byteLength(reply.contentType, 'utf8') : 0;
+    const envelope = parseEnvelope(reply.body);
+    const bodyLen = envelope ? envelopeSize(envelope) : Buffer.byteLength(reply.body, 'utf8');
     const need = HEADER + ctLen + bodyLen;
     let seg = this.segments[this.segments.length - 1];
     if (!seg || seg.used + need > seg.buf.length) {
@@ -402,13 +417,24 @@ export class MemoryDeliveryStore implements DeliveryStore {
     }
     const at = seg.used;
     seg.buf.writeUInt16LE(reply.statusCode & 0xffff, at);
-    seg.buf.writeUInt16LE(ctLen, at + 2);
-    seg.buf.writeUInt32LE(bodyLen, at + 4);
-    seg.buf.write(reply.contentType, at + HEADER, ctLen, 'utf8');
-    seg.buf.write(reply.body, at + HEADER + ctLen, bodyLen, 'utf8');
+    seg.buf.writeUInt16LE(ctRef === INLINE ? INLINE | ctLen : ctRef, at + 2);
+    seg.buf.writeUInt32LE((envelope ? PACKED : 0) + bodyLen, at + 4);
+    if (ctLen) seg.buf.write(reply.contentType, at + HEADER, ctLen, 'utf8');
+    if (envelope) writeEnvelope(seg.buf, at + HEADER + ctLen, envelope);
+    else seg.buf.write(reply.body, at + HEADER + ctLen, bodyLen, 'utf8');
     seg.used += need;
     seg.expires = now + this.replyTtlMs;
     return seg.seq * SEQ + at;
+  }
+
+  /** Index of an interned content type, or INLINE (too many distinct ones, or too long). */
+  private contentTypeRef(contentType: string): number {
+    const known = this.contentTypeIndex.get(contentType);
+    if (known !== undefined) return known;
+    if (this.contentTypes.length >= MAX_CONTENT_TYPES || contentType.length > 1024) return INLINE;
+    this.contentTypes.push(contentType);
+    this.contentTypeIndex.set(contentType, this.contentTypes.length - 1);
+    return this.contentTypes.length - 1;
   }
 
   /** A completed claim's reply: the sealed bytes while its segment is kept, else null (= `success`). */
@@ -419,12 +445,15 @@ export class MemoryDeliveryStore implements DeliveryStore {
     const seg = first ? this.segments[seq - first.seq] : undefined;
     if (!seg || seg.seq !== seq) return null;
     const at = loc % SEQ;
-    const ctLen = seg.buf.readUInt16LE(at + 2);
-    const bodyLen = seg.buf.readUInt32LE(at + 4);
+    const ctRef = seg.buf.readUInt16LE(at + 2);
+    const ctLen = ctRef & INLINE ? ctRef & ~INLINE : 0;
+    const lenWord = seg.buf.readUInt32LE(at + 4);
+    const bodyLen = lenWord >= PACKED ? lenWord - PACKED : lenWord;
+    const bodyAt = at + HEADER + ctLen;
     return {
       statusCode: seg.buf.readUInt16LE(at),
-      contentType: seg.buf.toString('utf8', at + HEADER, at + HEADER + ctLen),
-      body: seg.buf.toString('utf8', at + HEADER + ctLen, at + HEADER + ctLen + bodyLen),
+      contentType: ctRef & INLINE ? seg.buf.toString('utf8', at + HEADER, bodyAt) : this.contentTypes[ctRef],
+      body: lenWord >= PACKED ? readEnvelope(seg.buf, bodyAt, bodyLen) : seg.buf.toString('utf8', bodyAt, bodyAt + bodyLen),
     };
   }
 

@@ -60,6 +60,56 @@ describe('MemoryDeliveryStore', () => {
     now += 40000; // past the claim's TTL
     assert.deepEqual(await s.claim('k', 60000), { first: true });
   });
+  it('packs a sealed safe-mode envelope (~55 % of its size) and gives back the very same bytes; anything else is kept as it is', async () => {
+    const codec = require('../../dist/lib/store/reply-codec');
+    const key = Buffer.from(`${W.ACCOUNT.encodingAESKey}=`, 'base64');
+    const s = new lib.MemoryDeliveryStore({ maxBytes: 64 * 1024 * 1024 });
+    const sealed = [];
+    for (let i = 0; i < 300; i++) {
+      const xml = lib.buildReplyXml('text', { Content: `欢迎 welcome ${'x'.repeat(i * 7)}` }, { toUser: `oFollower${i}`, fromUser: 'gh_0123456789ab', createTime: 1700000000 + i }).xml;
+      const body = lib.encryptReply(xml, { key, appId: W.ACCOUNT.appId, token: W.ACCOUNT.token, timestamp: String(1 + i * 14316557), nonce: i % 2 ? lib.makeNonce() : `N${i}abcXYZ` });
+      const parts = codec.parseEnvelope(body);
+      assert.ok(parts, `packable: ${body.slice(0, 80)}`);
+      assert.ok(codec.envelopeSize(parts) < body.length * 0.8);
+      sealed.push(body);
+    }
+    const size = codec.envelopeSize(codec.parseEnvelope(sealed[0]));
+    assert.ok(size < 0.6 * sealed[0].length, `${size} of ${sealed[0].length} bytes`);
+    // Near misses: not in the exact shape, so kept as strings, and still given back unchanged.
+    const base = sealed[1];
+    const misses = [
+      base.replace(/<MsgSignature><!\[CDATA\[([0-9a-f]+)/, (m, sig) => m.replace(sig, sig.toUpperCase())),
+      base.replace(/<TimeStamp>(\d+)/, '<TimeStamp>0$1'),
+      base.replace(/<TimeStamp>(\d+)/, '<TimeStamp>4294967296'),
+      base.replace('<Encrypt><![CDATA[', '<Encrypt><![CDATA[AAAA'), // not whole AES blocks
+      base.replace('<xml><Encrypt>', '<xml>\n<Encrypt>'),
+      base.replace(/<Nonce><!\[CDATA\[(\w+)/, '<Nonce><![CDATA[$1-1'),
+      base.replace('</Nonce></xml>', '</Nonce><Extra/></xml>'),
+      base.replace(/<Encrypt><!\[CDATA\[([^\]]+)\]\]>/, '<Encrypt>$1'),
+      '<xml><ToUserName><![CDATA[o1]]></ToUserName><Content><![CDATA[你好]]></Content></xml>',
+      '',
+      'success',
+    ];
+    // a base64 value with non-zero padding bits decodes to the same bytes but is not canonical
+    const enc = /<Encrypt><!\[CDATA\[([^\]]+)\]\]>/.exec(base)[1];
+    const canonical = Buffer.from(enc, 'base64').subarray(0, 16).toString('base64'); // 22 chars + '=='
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const noncanonical = canonical.slice(0, 21) + alphabet[alphabet.indexOf(canonical[21]) | 1] + '==';
+    assert.notEqual(noncanonical, canonical);
+    assert.deepEqual(Buffer.from(noncanonical, 'base64'), Buffer.from(canonical, 'base64'), 'the same bytes');
+    misses.push(base.replace(enc, noncanonical));
+    for (const m of misses) assert.equal(codec.parseEnvelope(m), undefined, `not packed: ${m.slice(0, 60)}`);
+    const types = ['application/xml; charset=utf-8', 'text/plain; charset=utf-8', ...Array.from({ length: 70 }, (_, i) => `text/x-${i}; charset=utf-8`), `text/${'y'.repeat(2000)}`];
+    const all = [...sealed, ...misses];
+    for (let i = 0; i < all.length; i++) {
+      await s.claim(`k${i}`, 60000);
+      await s.complete(`k${i}`, { statusCode: 200 + (i % 3), contentType: types[i % types.length], body: all[i] });
+    }
+    for (let i = 0; i < all.length; i++) {
+      assert.deepEqual(await s.claim(`k${i}`, 60000), { first: false, reply: { statusCode: 200 + (i % 3), contentType: types[i % types.length], body: all[i] } }, `reply ${i}`);
+    }
+    await s.close();
+  });
   it('a claim costs the same whatever the key: a 96-bit hash of it, outside the V8 heap', async () => {
     const s = new lib.MemoryDeliveryStore();
     const long = `e:oFollower:1700000000:CLICK:${'K'.repeat(5000)}`;
