@@ -10,9 +10,17 @@ const http = require('node:http');
 const fs = require('node:fs');
 const W = require('../test/helpers/wechat');
 const lib = require('../dist/lib');
-const { startNodeRed } = require('../scripts/nr-process');
+const { startNodeRed, startNodeArgs } = require('../scripts/nr-process');
 const { table, writeResults, round } = require('./util');
 
+// Node-RED runs with the flags `npm start` uses (a 512 MB heap limit, scripts/nr-process.js);
+// BENCH_HEAP=node-default runs it with Node's own limit instead (on this 24 GB machine 4 GB, and
+// V8 then lets the old generation grow to ~4x the live heap). e.g. BENCH_NODE_ARGS=--trace-gc
+// BENCH_INHERIT=1: what V8's heap does during the soak.
+const NODE_DEFAULT_HEAP = process.env.BENCH_HEAP === 'node-default';
+const HEAP_ARGS = NODE_DEFAULT_HEAP ? [] : startNodeArgs();
+const HEAP_LABEL = NODE_DEFAULT_HEAP ? `Node's default (${Math.round(require('node:v8').getHeapStatistics().heap_size_limit / 2 ** 20)} MB limit)` : HEAP_ARGS.length ? `as npm start (${HEAP_ARGS.join(' ')})` : 'from NODE_OPTIONS';
+const EXTRA_NODE_ARGS = (process.env.BENCH_NODE_ARGS || '').split(' ').filter(Boolean);
 const ATTACK_SECONDS = Number(process.env.BENCH_ATTACK_SECONDS || 10);
 const SOAK_MESSAGES = Number(process.env.BENCH_SOAK_MESSAGES || 100000);
 
@@ -109,18 +117,31 @@ async function attack(nr, port) {
   };
 }
 
+/** V8's heap spaces and ArrayBuffer bytes of the Node-RED child (bench/heap-probe.js), in MB; `gc` runs a full GC first. */
+function probe(probePort, gc = false) {
+  return new Promise((resolve) => {
+    http.get(`http://127.0.0.1:${probePort}/${gc ? '?gc' : ''}`, (res) => {
+      let b = '';
+      res.on('data', (c) => { b += c; });
+      res.on('end', () => { try { resolve(JSON.parse(b)); } catch { resolve(undefined); } });
+    }).on('error', () => resolve(undefined));
+  });
+}
+
 const SOAK_SETTLE_SECONDS = Number(process.env.BENCH_SOAK_SETTLE ?? 30);
 
 /**
  * 100,000 distinct signed safe-mode messages from 32 clients. RSS is read at idle, every 250 ms
  * during the run (peak), 1 s after the last reply (the retry cache at its fullest: every reply of
- * the last 20 s is still held) and again after `BENCH_SOAK_SETTLE` seconds of quiet (what V8 gives
- * back once the garbage of the run is collected). No GC is forced: these are the figures an
- * operator would see.
+ * the last 20 s is still held) and again after `BENCH_SOAK_SETTLE` seconds of quiet. No GC is
+ * forced before the "1 s after" reading: the figures an operator would see. Right after it one
+ * full GC is forced (bench/heap-probe.js) to split that RSS into what is held (V8's live heap,
+ * the retry cache's ArrayBuffers) and what V8 had not collected yet.
  */
-async function soak(nr, port, path) {
+async function soak(nr, port, path, probePort) {
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const idle = rssMB(nr.child.pid);
+  const heapIdle = await probe(probePort);
   let peak = idle;
   const sampler = setInterval(() => { peak = Math.max(peak, rssMB(nr.child.pid)); }, 250);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
@@ -144,6 +165,10 @@ async function soak(nr, port, path) {
   await new Promise((resolve) => setTimeout(resolve, 1000));
   clearInterval(sampler);
   const after = rssMB(nr.child.pid);
+  const heapAfter = await probe(probePort);
+  // Then one full GC, to tell what is held from what V8 has not collected yet: the retry cache
+  // lives in ArrayBuffers, so ArrayBuffer bytes after the GC minus those at idle are its bytes.
+  const heapGc = await probe(probePort, true);
   peak = Math.max(peak, after);
   // What the retry cache holds now: the replies completed within its reply TTL (the run stays far
   // below the byte bound's ~64,000 safe-mode replies) and the claims of the last 60 s.
@@ -154,14 +179,16 @@ async function soak(nr, port, path) {
   await new Promise((resolve) => setTimeout(resolve, SOAK_SETTLE_SECONDS * 1000));
   const settled = rssMB(nr.child.pid);
   const label = path === '/bare' ? 'bare http in -> http response' : process.env.BENCH_DEDUPE_WINDOW === '0' ? 'wechat-in -> wechat-reply, retry cache off' : 'wechat-in -> wechat-reply';
-  const perCached = cached ? `; ${round(((after - idle) * 2 ** 20) / cached, 0)} B per cached reply (${cached} replies, ${claims} claims held)` : '';
+  const perCached = cached ? `; ${round(((after - idle) * 2 ** 20) / cached, 0)} B of RSS per cached reply (${cached} replies, ${claims} claims held)` : '';
+  const cacheMB = heapGc && heapIdle ? heapGc.arrayBuffers - heapIdle.arrayBuffers : NaN;
+  const heapNote = heapGc && heapAfter ? `; 1 s after: V8 heap ${round(heapAfter.heapUsed, 0)} MB used of ${round(heapAfter.heapTotal, 0)}, after a full GC ${round(heapGc.heapUsed, 0)} MB live (idle ${round(heapIdle.heapUsed, 0)}); ArrayBuffers +${round(cacheMB, 1)} MB${cached ? ` = ${round((cacheMB * 2 ** 20) / cached, 0)} B per cached reply` : ''}` : '';
   return {
     rows: [{
-      run: `soak: ${next} distinct signed safe-mode messages, ${label} (${round(next / seconds, 0)}/s)`,
-      value: `RSS idle ${round(idle, 0)} MB; peak +${round(peak - idle, 1)}; 1 s after +${round(after - idle, 1)}${perCached}; after ${SOAK_SETTLE_SECONDS} s quiet +${round(settled - idle, 1)}; ${bad} non-200`,
+      run: `soak: ${next} distinct signed safe-mode messages, ${label} (${round(next / seconds, 0)}/s), heap ${HEAP_LABEL}`,
+      value: `RSS idle ${round(idle, 0)} MB; peak +${round(peak - idle, 1)}; 1 s after +${round(after - idle, 1)}${perCached}; after ${SOAK_SETTLE_SECONDS} s quiet (one full GC forced at 1 s) +${round(settled - idle, 1)}; ${bad} non-200${heapNote}`,
       target: path === '/wechat' ? '<= +100 MB (1 s after)' : '(reference)',
     }],
-    data: { path, label, messages: next, seconds, idle, peak, after, settled, settleSeconds: SOAK_SETTLE_SECONDS, cachedReplies: cached, claims, nonOk: bad },
+    data: { path, label, heapLimit: HEAP_LABEL, messages: next, seconds, idle, peak, after, settled, settleSeconds: SOAK_SETTLE_SECONDS, cachedReplies: cached, claims, nonOk: bad, cacheMB, heap: { idle: heapIdle, after: heapAfter, gc: heapGc } },
   };
 }
 
@@ -170,26 +197,27 @@ async function main(parts = ['attack', 'soak', 'soak-bare']) {
   const data = {};
   for (const part of parts) {
     const port = 19400 + Math.floor(Math.random() * 500);
+    const probePort = port + 500;
     const nr = await startNodeRed({
       port, flows: flow(),
       credentials: { acc: { token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey } },
       settings: { httpAdminRoot: false, disableEditor: true, bodyLimit: { limit: 262144, paths: ['/wechat'] } },
       readyPath: '/nothing',
-      // e.g. BENCH_NODE_ARGS=--trace-gc BENCH_INHERIT=1: what V8's heap does during the soak.
-      nodeArgs: (process.env.BENCH_NODE_ARGS || '').split(' ').filter(Boolean),
+      env: { HEAP_PROBE_PORT: String(probePort) },
+      nodeArgs: [...HEAP_ARGS, '--expose-gc', '-r', require.resolve('./heap-probe'), ...EXTRA_NODE_ARGS],
       inherit: !!process.env.BENCH_INHERIT,
     });
     try {
-      const r = part === 'attack' ? await attack(nr, port) : await soak(nr, port, part === 'soak-bare' ? '/bare' : process.env.BENCH_SOAK_PATH || '/wechat');
+      const r = part === 'attack' ? await attack(nr, port) : await soak(nr, port, part === 'soak-bare' ? '/bare' : process.env.BENCH_SOAK_PATH || '/wechat', probePort);
       rows.push(...r.rows);
       data[part] = r.data;
     } finally {
       await nr.stop();
     }
   }
-  console.log('\ninbound under attack and soak (Node-RED set up as `npm start`: body-limit middleware)');
+  console.log(`\ninbound under attack and soak (Node-RED set up as \`npm start\`: body-limit middleware; heap ${HEAP_LABEL})`);
   table(rows, ['run', 'value', 'target']);
-  writeResults('inbound-attack', data);
+  writeResults(NODE_DEFAULT_HEAP ? 'inbound-attack-node-default-heap' : 'inbound-attack', data);
 }
 
 if (require.main === module) {

@@ -9,7 +9,7 @@ const autocannon = require('autocannon');
 const wechatMiddleware = require('wechat');
 const lib = require('../dist/lib');
 const W = require('../test/helpers/wechat');
-const { startNodeRed } = require('../scripts/nr-process');
+const { startNodeRed, startNodeArgs } = require('../scripts/nr-process');
 const { table, writeResults, round } = require('./util');
 
 const N = Number(process.env.BENCH_MESSAGES || 20000);
@@ -149,6 +149,8 @@ async function main() {
     credentials: { acc: { token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey } },
     settings: { httpAdminRoot: false, disableEditor: true },
     readyPath: '/bare',
+    // the heap limit `npm start` uses (BENCH_HEAP=node-default: Node's own)
+    nodeArgs: process.env.BENCH_HEAP === 'node-default' ? [] : startNodeArgs(),
   });
   const webRows = [];
   const machine = [];

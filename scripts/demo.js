@@ -7,7 +7,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { Sandbox } = require('../dist/sandbox/server');
-const { startNodeRed } = require('./nr-process');
+const { startNodeRed, startNodeArgs } = require('./nr-process');
 
 const root = path.resolve(__dirname, '..');
 
@@ -70,7 +70,7 @@ async function startDemo(opts = {}) {
     nr = await startNodeRed({
       port: nrPort, userDir, flows, credentials: CREDENTIALS, env, inherit: opts.inherit,
       settings: { uiHost: host, bodyLimit: { limit: 262144, paths: ['/wechat'] }, ...(opts.settings || {}) }, readyPath: opts.readyPath ?? '/',
-      nodeBinary: opts.nodeBinary,
+      nodeBinary: opts.nodeBinary, nodeArgs: startNodeArgs(),
     });
   } catch (err) {
     await sandbox.close();

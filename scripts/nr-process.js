@@ -52,6 +52,19 @@ function get(url) {
 }
 
 /**
+ * The Node flags `npm start` runs Node-RED with: a 512 MB heap limit. V8 sizes the garbage it
+ * lets pile up from that limit: with a limit of 2 GB or more (Node's default on a machine with
+ * 8 GB of RAM or more) the old generation may grow to about 4x the live heap before a major GC,
+ * below 2 GB to 1.3-2x. Under a webhook burst that is the difference between +70 and +160 MB of
+ * RSS for the same work (docs/security.md, "The soak"). `--max-old-space-size` in NODE_OPTIONS
+ * wins (nothing is added then).
+ */
+const START_HEAP_MB = 512;
+function startNodeArgs(env = process.env) {
+  return /--max-old-space-size/.test(env.NODE_OPTIONS || '') ? [] : [`--max-old-space-size=${START_HEAP_MB}`];
+}
+
+/**
  * Start Node-RED. Resolves once its HTTP server answers. `readyPath` is polled (default: the
  * admin root). Output is kept (last 200 lines) for diagnostics; `stdio: 'inherit'` shows it.
  */
@@ -97,4 +110,4 @@ async function startNodeRed({ port, userDir, flows, credentials, settings, env =
   };
 }
 
-module.exports = { startNodeRed, prepareUserDir, nodeRedMain };
+module.exports = { startNodeRed, startNodeArgs, START_HEAP_MB, prepareUserDir, nodeRedMain };
