@@ -55,13 +55,13 @@ function get(url) {
  * The Node flags `npm start` runs Node-RED with: a 512 MB heap limit. V8 sizes the garbage it
  * lets pile up from that limit: with a limit of 2 GB or more (Node's default on a machine with
  * 8 GB of RAM or more) the old generation may grow to about 4x the live heap before a major GC,
- * below 2 GB to 1.3-2x. Under a webhook burst that is the difference between +70 and +160 MB of
- * RSS for the same work (docs/security.md, "The soak"). `--max-old-space-size` in NODE_OPTIONS
- * wins (nothing is added then).
+ * below 2 GB to 1.3-2x. Under a webhook burst that is the difference between about +60 and +115 MB
+ * of RSS for the same work (docs/security.md, "The soak"). `--max-old-space-size` (or
+ * `--max_old_space_size`) in NODE_OPTIONS wins (nothing is added then).
  */
 const START_HEAP_MB = 512;
 function startNodeArgs(env = process.env) {
-  return /--max-old-space-size/.test(env.NODE_OPTIONS || '') ? [] : [`--max-old-space-size=${START_HEAP_MB}`];
+  return /--max[-_]old[-_]space[-_]size/.test(env.NODE_OPTIONS || '') ? [] : [`--max-old-space-size=${START_HEAP_MB}`];
 }
 
 /**

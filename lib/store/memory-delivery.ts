@@ -38,6 +38,7 @@ const CLAIM_SHARE = 0.6;
  */
 const HEADER = 8;
 const INLINE = 0x8000;
+const MAX_INLINE_CT = 0x7fff;
 const PACKED = 0x80000000;
 /** Distinct content types interned per store (then inline). */
 const MAX_CONTENT_TYPES = 64;
@@ -398,9 +399,12 @@ export class MemoryDeliveryStore implements DeliveryStore {
   /** Append a reply to the arena; returns its location (segment seq * 2^21 + offset). */
   private write(reply: SealedReply, now: number): number {
     // The content type by reference (a webhook sends two or three distinct ones); a safe-mode
-    // envelope packed (lib/store/reply-codec.ts: ~320 bytes instead of ~580), anything else as it is.
+    // envelope packed (lib/store/reply-codec.ts: ~330 bytes instead of ~580), anything else as it is.
     const ctRef = this.contentTypeRef(reply.contentType);
     const ctLen = ctRef === INLINE ? Buffer.byteLength(reply.contentType, 'utf8') : 0;
+    // An inline content type carries its length in 15 bits: a longer one (no real reply has one)
+    // is not kept, and a retry is answered `success`.
+    if (ctLen > MAX_INLINE_CT) return SUCCESS;
     const envelope = parseEnvelope(reply.body);
     const bodyLen = envelope ? envelopeSize(envelope) : Buffer.byteLength(reply.body, 'utf8');
     const need = HEADER + ctLen + bodyLen;

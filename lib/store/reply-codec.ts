@@ -2,7 +2,7 @@
  * A compact, exact encoding of WeChat's safe-mode reply envelope for the in-process delivery
  * store. A sealed safe-mode reply is ~580 bytes of XML, two thirds of it the base64 of the
  * ciphertext; kept as the ciphertext's bytes, the signature's 20 bytes, the timestamp and the
- * nonce it is ~320 bytes, and it turns back into the very same string (a retry gets identical
+ * nonce it is ~330 bytes, and it turns back into the very same string (a retry gets identical
  * bytes). Only a body in exactly the shape `encryptReply` writes (lowercase hex signature,
  * canonical base64, a timestamp without leading zeros, an alphanumeric nonce) is packed; anything
  * else is kept as it is.

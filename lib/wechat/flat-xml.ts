@@ -23,7 +23,11 @@ function isSpace(c: number): boolean {
 export function parseFlatXml(xml: string): Record<string, string> | undefined {
   // Characters XML 1.0 forbids (a full parser refuses them; we hand them over): one pass over
   // the whole document rather than one per value.
-  if (hasForbiddenXmlChar(xml)) return undefined;
+  return hasForbiddenXmlChar(xml) ? undefined : parseFlatXmlChecked(xml);
+}
+
+/** parseFlatXml for a document already checked for characters XML forbids (parseMessageXml does). */
+export function parseFlatXmlChecked(xml: string): Record<string, string> | undefined {
   const n = xml.length;
   let i = 0;
   while (i < n && isSpace(xml.charCodeAt(i))) i++;

@@ -1,6 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { CryptoErrorCode, WeChatCryptoError } from './errors';
-import { parseFlatXml } from './flat-xml';
+import { parseFlatXmlChecked } from './flat-xml';
 import { hasForbiddenXmlChar } from './xml-chars';
 
 /** A WeChat message: WeChat's own field names, every leaf value a string exactly as sent. */
@@ -104,8 +104,8 @@ export class MessageParseError extends WeChatCryptoError {
  * and a root other than <xml>. Returns the fields of <xml> with every value a string.
  */
 export function parseMessageXml(xml: string): WeChatMessage {
-  refuseUnsafe(xml);
-  return (parseFlatXml(xml) as WeChatMessage | undefined) ?? parseValidated(xml);
+  refuseUnsafe(xml); // refuses characters XML forbids: the flat path need not look again
+  return (parseFlatXmlChecked(xml) as WeChatMessage | undefined) ?? parseValidated(xml);
 }
 
 /** The full path alone: fast-xml-parser's validator, then its parser. For the differential test. */

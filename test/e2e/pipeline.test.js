@@ -26,7 +26,7 @@ describe('the bundled flow end to end (sandbox + real Node-RED process)', functi
   const pushesTo = (openid) => d.sandbox.wechatApi.messages.filter((m) => m.touser === openid);
 
   it('Node-RED runs with the heap limit npm start gives it (README checklist step 2), unless NODE_OPTIONS sets one', function () {
-    if (/--max-old-space-size/.test(process.env.NODE_OPTIONS || '')) this.skip();
+    if (/--max[-_]old[-_]space[-_]size/.test(process.env.NODE_OPTIONS || '')) this.skip();
     assert.ok(d.nr.args.includes('--max-old-space-size=512'), d.nr.args.join(' '));
     assert.ok(d.nr.args.indexOf('--max-old-space-size=512') < d.nr.args.findIndex((a) => /node-red/.test(a)), 'a Node flag, before the Node-RED script');
   });

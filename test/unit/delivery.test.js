@@ -105,6 +105,14 @@ describe('MemoryDeliveryStore', () => {
       await s.claim(`k${i}`, 60000);
       await s.complete(`k${i}`, { statusCode: 200 + (i % 3), contentType: types[i % types.length], body: all[i] });
     }
+    // an inline content type longer than its 15-bit length (no real reply has one) is not kept: `success` for a retry
+    for (const [k, ct] of [['long1', 'a'.repeat(40000)], ['long2', '你'.repeat(13334)], ['edge', 'b'.repeat(0x7fff)]]) {
+      await s.claim(k, 60000);
+      await s.complete(k, { statusCode: 200, contentType: ct, body: 'x' });
+      const back = (await s.claim(k, 60000)).reply;
+      if (ct.length === 0x7fff) assert.deepEqual(back, { statusCode: 200, contentType: ct, body: 'x' });
+      else assert.equal(back, null, `${Buffer.byteLength(ct)}-byte content type`);
+    }
     for (let i = 0; i < all.length; i++) {
       assert.deepEqual(await s.claim(`k${i}`, 60000), { first: false, reply: { statusCode: 200 + (i % 3), contentType: types[i % types.length], body: all[i] } }, `reply ${i}`);
     }

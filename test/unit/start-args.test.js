@@ -10,5 +10,6 @@ describe('npm start: Node flags', () => {
     assert.deepEqual(startNodeArgs({}), ['--max-old-space-size=512']);
     assert.deepEqual(startNodeArgs({ NODE_OPTIONS: '--enable-source-maps' }), ['--max-old-space-size=512']);
     assert.deepEqual(startNodeArgs({ NODE_OPTIONS: '--max-old-space-size=2048' }), []);
+    assert.deepEqual(startNodeArgs({ NODE_OPTIONS: '--enable-source-maps --max_old_space_size=1024' }), [], 'V8 takes the underscore spelling too');
   });
 });
