@@ -99,4 +99,4 @@ async function startDemo(opts = {}) {
   };
 }
 
-module.exports = { startDemo, flowEnv, CREDENTIALS };
+module.exports = { startDemo, flowEnv, secrets, CREDENTIALS };

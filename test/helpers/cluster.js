@@ -17,7 +17,6 @@
  * for `downMs`, then comes back on the same port with its data. `restartRedis({ keepData: false })`
  * brings it back empty instead.
  */
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -25,23 +24,13 @@ const { Sandbox } = require('../../dist/sandbox/server');
 const { simDecrypt, simParseXml } = require('../../dist/sandbox/wechat-crypto');
 const { wechatSignature } = require('../../dist/lib');
 const { startNodeRed } = require('../../scripts/nr-process');
-const { CREDENTIALS, flowEnv } = require('../../scripts/demo');
+const { CREDENTIALS, flowEnv, secrets } = require('../../scripts/demo');
 const { startRedis } = require('./redis');
 const { freePort } = require('./ports');
 const { startNginx } = require('./nginx');
 
 const root = path.resolve(__dirname, '..', '..');
 const host = '127.0.0.1';
-
-function secrets() {
-  const b64 = crypto.randomBytes(32).toString('base64').replace(/=+$/, '');
-  return {
-    appSecret: crypto.randomBytes(16).toString('hex'),
-    token: crypto.randomBytes(12).toString('hex'),
-    encodingAESKey: b64.slice(0, 43),
-    c4cPassword: crypto.randomBytes(12).toString('base64url'),
-  };
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -44,6 +44,14 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
   beforeEach(() => { prefix = `inst${++n}:`; });
   afterEach(async () => { await helper.unload(); });
 
+  /** Another instance on the same Redis, outside the test flow: its store provider and its WeChat account. */
+  async function otherInstance(aliveTtlMs) {
+    const provider = new lib.RedisStoreProvider({ url: redis.url, prefix, aliveTtlMs, commandTimeoutMs: 2000 });
+    await until(() => provider.healthy, 'the other instance connected');
+    const account = new lib.WeChatAccount({ appId: W.ACCOUNT.appId, token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey }, { deliveries: provider.deliveries(W.ACCOUNT.appId) });
+    return { provider, account };
+  }
+
   describe('wechat-in / wechat-reply', () => {
     const NODES = [httpIn, ours('wechat-c4c-redis'), ours('wechat-config'), ours('wechat-in'), ours('wechat-reply'), fromNodeRed('@node-red/nodes/core/function/89-delay.js')];
     const CREDS = { accA: { token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey }, accB: { token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey } };
@@ -93,9 +101,7 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
 
     it('the instance that took the first delivery died before replying: a retry elsewhere takes it over and runs the flow', async () => {
       const { agent, got } = await load();
-      const dead = new lib.RedisStoreProvider({ url: redis.url, prefix, aliveTtlMs: 300, commandTimeoutMs: 2000 });
-      await until(() => dead.healthy, 'the doomed instance connected');
-      const doomed = new lib.WeChatAccount({ appId: W.ACCOUNT.appId, token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey }, { deliveries: dead.deliveries(W.ACCOUNT.appId) });
+      const { provider: dead, account: doomed } = await otherInstance(300);
       const req = W.safeRequest(W.subscribe('oOrphaned1'));
       const taken = await doomed.receive({ method: 'POST', query: req.query, body: req.body }, { windowMs: 60000, holdMs: 9500 });
       assert.equal(taken.kind, 'message');
@@ -112,9 +118,7 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
 
     it('a retry that is already waiting when the first delivery\'s instance dies takes it over within its wait', async () => {
       const { agent, got } = await load();
-      const dying = new lib.RedisStoreProvider({ url: redis.url, prefix, aliveTtlMs: 600, commandTimeoutMs: 2000 });
-      await until(() => dying.healthy, 'the doomed instance connected');
-      const doomed = new lib.WeChatAccount({ appId: W.ACCOUNT.appId, token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey }, { deliveries: dying.deliveries(W.ACCOUNT.appId) });
+      const { provider: dying, account: doomed } = await otherInstance(600);
       const req = W.safeRequest(W.subscribe('oDiesWhileWaiting1'));
       await doomed.receive({ method: 'POST', query: req.query, body: req.body }, { windowMs: 60000, holdMs: 9500 });
       const retryP = postXml(agent, '/b', req).timeout(4900); // WeChat's 5 s
@@ -130,9 +134,7 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
 
     it('a retry while the first delivery\'s instance lives is not taken over', async () => {
       const { agent, got } = await load();
-      const live = new lib.RedisStoreProvider({ url: redis.url, prefix, aliveTtlMs: 300, commandTimeoutMs: 2000 });
-      await until(() => live.healthy, 'the other instance connected');
-      const other = new lib.WeChatAccount({ appId: W.ACCOUNT.appId, token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey }, { deliveries: live.deliveries(W.ACCOUNT.appId) });
+      const { provider: live, account: other } = await otherInstance(300);
       const req = W.safeRequest(W.subscribe('oStillAlive1'));
       const taken = await other.receive({ method: 'POST', query: req.query, body: req.body }, { windowMs: 60000, holdMs: 9500 });
       await sleep(700); // longer than its heartbeat TTL: it is renewed
