@@ -6,22 +6,13 @@
  * STORE_UNAVAILABLE instead.
  */
 import type { ClaimResult, DeliveryStore, SealedReply, SharedTokenStore, WaitResult } from './types';
-
-const isUnavailable = (err: unknown): boolean => (err as { code?: string })?.code === 'STORE_UNAVAILABLE';
-
-/** Keys claimed in memory while Redis was down, so that their reply is completed and awaited there too. */
-class KeySet {
-  private readonly keys = new Set<string>();
-  constructor(private readonly max = 100000) {}
-  add(key: string): void {
-    if (this.keys.size >= this.max) this.keys.delete(this.keys.values().next().value as string);
-    this.keys.add(key);
-  }
-  has(key: string): boolean { return this.keys.size > 0 && this.keys.has(key); }
-}
+import { isStoreUnavailable as isUnavailable } from './memory';
+import { TtlCache } from '../util/ttl-cache';
 
 export class FallbackDeliveryStore implements DeliveryStore {
-  private readonly local = new KeySet();
+  /** Keys claimed in memory while Redis was down (for their claim's lifetime), so that their reply is completed and awaited there too. */
+  private readonly localKeys = new TtlCache<true>(100000);
+  private isLocal(key: string): boolean { return this.localKeys.size > 0 && this.localKeys.get(key) === true; }
   private failing = false;
 
   /** `onError` on every failure that made it fall back; `onRecover` on the first success after one. */
@@ -39,7 +30,7 @@ export class FallbackDeliveryStore implements DeliveryStore {
 
   async claim(key: string, ttlMs: number): Promise<ClaimResult> {
     // claimed here while Redis was down: a retry after Redis came back is still a retry
-    if (this.local.has(key)) return this.memory.claim(key, ttlMs);
+    if (this.isLocal(key)) return this.memory.claim(key, ttlMs);
     try {
       const claim = await this.primary.claim(key, ttlMs);
       if (this.failing) {
@@ -51,13 +42,13 @@ export class FallbackDeliveryStore implements DeliveryStore {
       if (!isUnavailable(err)) throw err;
       this.failing = true;
       this.onError(err as Error);
-      this.local.add(key);
+      this.localKeys.set(key, true, ttlMs);
       return this.memory.claim(key, ttlMs);
     }
   }
 
   async complete(key: string, reply: SealedReply | null): Promise<SealedReply | null> {
-    if (this.local.has(key)) return this.memory.complete(key, reply);
+    if (this.isLocal(key)) return this.memory.complete(key, reply);
     try {
       return await this.primary.complete(key, reply);
     } catch (err) {
@@ -69,11 +60,11 @@ export class FallbackDeliveryStore implements DeliveryStore {
   }
 
   waitFor(key: string, timeoutMs: number, signal?: AbortSignal): Promise<SealedReply | null> {
-    return this.local.has(key) ? this.memory.waitFor(key, timeoutMs, signal) : this.primary.waitFor(key, timeoutMs, signal);
+    return this.isLocal(key) ? this.memory.waitFor(key, timeoutMs, signal) : this.primary.waitFor(key, timeoutMs, signal);
   }
 
   async waitOrTakeOver(key: string, timeoutMs: number, ttlMs: number, signal?: AbortSignal): Promise<WaitResult> {
-    if (this.local.has(key) || !this.primary.waitOrTakeOver) return { reply: await this.waitFor(key, timeoutMs, signal) };
+    if (this.isLocal(key) || !this.primary.waitOrTakeOver) return { reply: await this.waitFor(key, timeoutMs, signal) };
     return this.primary.waitOrTakeOver(key, timeoutMs, ttlMs, signal);
   }
 

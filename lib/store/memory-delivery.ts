@@ -127,7 +127,7 @@ export class MemoryDeliveryStore implements DeliveryStore {
 
   /** Bytes allocated now: claim table + ring + reply segments. */
   get bytes(): number {
-    return this.slots * SLOT_BYTES + this.ringHashes.length / 3 * RING_BYTES + this.segmentBytes;
+    return this.claimBytes() + this.segmentBytes;
   }
 
   /** Claims held (first deliveries within their TTL, expired ones not yet swept included). */

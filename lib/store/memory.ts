@@ -27,6 +27,11 @@ export class StoreError extends Error {
   }
 }
 
+/** The shared store could not be reached (a StoreError, or any error with that code). */
+export function isStoreUnavailable(err: unknown): boolean {
+  return (err as { code?: string } | undefined)?.code === 'STORE_UNAVAILABLE';
+}
+
 /** acquire, run, release (also when `task` throws): every Locks implementation's `withLock`. */
 export async function runLocked<T>(locks: Pick<Locks, 'acquire'>, key: string, task: () => Promise<T>, opts?: LockOptions): Promise<T> {
   const lock = await locks.acquire(key, opts);

@@ -22,7 +22,7 @@ import type {
 } from './types';
 import { backoffDelay, sleep } from '../util/backoff';
 import { redact } from '../util/redact';
-import { runLocked, StoreError } from './memory';
+import { isStoreUnavailable, runLocked, StoreError } from './memory';
 
 type Client = ReturnType<typeof createClient>;
 
@@ -84,7 +84,7 @@ export function redactRedisUrl(url: string): string {
 function unavailable(err: unknown, secrets: readonly (string | undefined)[] = []): StoreError {
   if (err instanceof StoreError) return err;
   const msg = err instanceof Error ? err.message : String(err);
-  return new StoreError('STORE_UNAVAILABLE', `Redis unavailable: ${redact(msg, secrets).replace(/\/\/[^/\s]*@/g, '//***@')}`);
+  return new StoreError('STORE_UNAVAILABLE', `Redis unavailable: ${redact(msg, secrets)}`);
 }
 
 export class RedisStoreProvider extends EventEmitter implements StoreProvider {
@@ -303,6 +303,20 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
     return c;
   }
 
+  /**
+   * What a delivery store, lock set or queue calls when it closes: the provider lives as long as
+   * its Redis node, across redeploys of the nodes that use it, and must not keep what they made.
+   */
+  untrack(c: { close(): Promise<void> }, client?: Client): void {
+    this.closers.delete(c);
+    if (client) {
+      this.extraClients.delete(client);
+      try {
+        if (client.isOpen) client.destroy();
+      } catch { /* already closed */ }
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     await Promise.all([...this.closers].map((c) => c.close().catch(() => undefined)));
@@ -412,7 +426,9 @@ class RedisDeliveryStore implements DeliveryStore {
     }
   }
 
-  async close(): Promise<void> { /* connections belong to the provider */ }
+  async close(): Promise<void> {
+    this.p.untrack(this); // connections belong to the provider
+  }
 }
 
 class RedisLocks implements Locks {
@@ -435,7 +451,7 @@ class RedisLocks implements Locks {
         ok = await this.p.cmd<string | null>(['SET', rkey, value, 'NX', 'PX', String(ttlMs)]);
       } catch (err) {
         const left = outageUntil - Date.now();
-        if ((err as StoreError).code !== 'STORE_UNAVAILABLE' || left <= 0 || this.p.healthy) throw err;
+        if (!isStoreUnavailable(err) || left <= 0 || this.p.healthy) throw err;
         if (!(await this.p.whenUp(left))) throw err;
         continue;
       }
@@ -482,6 +498,7 @@ class RedisLocks implements Locks {
 
   async close(): Promise<void> {
     for (const h of [...this.handles]) h.stop();
+    this.p.untrack(this);
   }
 }
 
@@ -491,7 +508,12 @@ class RedisTokenStore<R extends { token: string; expiresAt?: number }> implement
 
   async get(appId: string): Promise<R | undefined> {
     const v = await this.p.cmd<string | null>(['GET', this.k(appId)]);
-    return v ? (JSON.parse(v) as R) : undefined;
+    if (!v) return undefined;
+    try {
+      return JSON.parse(v) as R;
+    } catch {
+      return undefined; // a damaged record is no token (and its text, a token perhaps, goes into no error)
+    }
   }
 
   async set(appId: string, record: R): Promise<void> {
@@ -534,7 +556,7 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
    * What this instance added and nobody has reported done (the done channel) yet. If Redis loses
    * the stream (restarted without persistence), these are added again: the work is not lost.
    */
-  private readonly mine = new Map<string, { data: T; at: number }>();
+  private readonly mine = new Map<string, T>();
   /** The stream's epoch as this instance last saw it (see ensureGroup). */
   private epoch: string | undefined;
   private readonly epochKey: string;
@@ -547,8 +569,6 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
   private groupReady: Promise<void> | undefined;
   private unlisten: Promise<(() => void) | undefined> | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
-  /** Counters for tests and benchmarks. */
-  readonly stats = { added: 0, handled: 0, recovered: 0, readded: 0 };
 
   constructor(private readonly p: RedisStoreProvider, name: string, private readonly claimAfterMs: number, private readonly addWaitMs: number) {
     this.stream = p.key(name, 'queue', 'stream');
@@ -596,14 +616,13 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
     this.listenDone();
     await this.ensureGroup();
     const id = await this.xadd(data, false);
-    this.stats.added++;
     return id;
   }
 
   private async xadd(data: T, readded: boolean): Promise<string> {
     const id = await this.p.cmd<string>(['XADD', this.stream, 'MAXLEN', '~', '100000', '*', 'data', JSON.stringify(data), ...(readded ? ['readded', '1'] : [])]);
     if (this.mine.size >= 100000) this.mine.delete(this.mine.keys().next().value as string);
-    this.mine.set(id, { data, at: Date.now() });
+    this.mine.set(id, data);
     return id;
   }
 
@@ -636,17 +655,17 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
         chunk.forEach((id, j) => { if (marks?.[j]) done.add(id); });
       } catch { /* cannot tell: add it again (a second run finds the customer) */ }
     }
-    const lost: { data: T }[] = [];
+    const lost: T[] = [];
     for (const id of candidates) {
-      const entry = this.mine.get(id);
-      if (!entry || this.running.has(id) || this.ackLater.has(id)) continue;
+      const data = this.mine.get(id);
+      if (data === undefined || this.running.has(id) || this.ackLater.has(id)) continue;
       this.mine.delete(id);
-      if (!done.has(id)) lost.push(entry);
+      if (!done.has(id)) lost.push(data);
     }
-    for (const { data } of lost) {
-      this.xadd(data, true).then(() => { this.stats.readded++; }, () => {
+    for (const data of lost) {
+      this.xadd(data, true).catch(() => {
         // Redis went away again: keep it for the next time the stream is found lost
-        this.mine.set(`lost-${randomUUID()}`, { data, at: Date.now() });
+        this.mine.set(`lost-${randomUUID()}`, data);
       });
     }
   }
@@ -715,13 +734,11 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
       return;
     }
     const recovered = claimed || fields.includes('readded');
-    if (recovered) this.stats.recovered++;
     const handler = this.handler!;
     const job: Promise<void> = Promise.resolve()
       .then(() => handler({ id, data, recovered }))
       .catch(() => undefined)
       .then(async () => {
-        this.stats.handled++;
         this.mine.delete(id);
         for (let i = 0; i < 3; i++) {
           try {
@@ -733,11 +750,6 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
       })
       .finally(() => { this.running.delete(id); });
     this.running.set(id, job);
-  }
-
-  /** Items handed to a handler and not settled yet (for status). */
-  get inProgress(): number {
-    return this.running.size;
   }
 
   async close(): Promise<void> {
@@ -761,5 +773,7 @@ class RedisWorkQueue<T> implements WorkQueue<T> {
       clearTimeout(timer);
     }
     (await this.unlisten)?.();
+    this.mine.clear();
+    this.p.untrack(this, this.reader);
   }
 }

@@ -5,7 +5,7 @@ import { createHttp, mayRepeat, networkErrorCode, withRetries } from '../util/ht
 import { parseJsonExact } from '../util/json';
 import { redact } from '../util/redact';
 import type { Locks, SharedTokenStore } from '../store/types';
-import { MemorySharedTokenStore } from '../store/memory';
+import { isStoreUnavailable, MemorySharedTokenStore } from '../store/memory';
 import { WeChatApiError, WeChatHttpError } from './errors';
 
 export type TokenMode = 'stable' | 'classic';
@@ -254,7 +254,7 @@ export class WeChatClient extends EventEmitter {
       handle = await this.lock.acquire(`token-refresh:${this.appId}`, { ttlMs: 30000, waitMs: 30000, signal: this.stopping.signal });
     } catch (err) {
       // Redis cannot be reached: this instance renews on its own rather than not at all
-      if ((err as { code?: string }).code === 'STORE_UNAVAILABLE') return fetchAndStore();
+      if (isStoreUnavailable(err)) return fetchAndStore();
       if (this.closed) throw new WeChatHttpError('token', 'CLOSED', 'stopped: the account was closed (redeploy)');
       throw err;
     }

@@ -7,6 +7,7 @@ import { evaluate } from '../shared/evaluate';
 import { fit } from '../shared/status';
 import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
 import type { C4CConfigNode } from '../c4c-config/c4c-config';
+import { TtlCache } from '../../lib/util/ttl-cache';
 
 
 module.exports = function (RED: NodeRED) {
@@ -103,11 +104,10 @@ module.exports = function (RED: NodeRED) {
      * leaves its entry here: entries go after ORIGINALS_MS, and past ORIGINALS_MAX the oldest.
      */
     const ORIGINALS_MS = 10 * 60 * 1000;
-    const ORIGINALS_MAX = 10000;
-    const originals = new Map<string, { msg: NodeMessage; at: number }>();
+    const originals = new TtlCache<NodeMessage>(10000);
     queue?.consume((item) => new Promise<void>((resolve) => {
       const job = item.data;
-      const original = originals.get(job.uid)?.msg;
+      const original = originals.get(job.uid);
       originals.delete(job.uid);
       // another instance's input (or a dead one's): the properties the queue carries
       const msg: NodeMessage = original ?? { _msgid: job.msgid || RED.util.generateId(), payload: job.payload, topic: job.topic, wechat: job.wechat };
@@ -123,16 +123,11 @@ module.exports = function (RED: NodeRED) {
         return;
       }
       const uid = randomUUID();
-      const now = Date.now();
-      for (const [k, v] of originals) {
-        if (originals.size < ORIGINALS_MAX && v.at > now - ORIGINALS_MS) break;
-        originals.delete(k);
-      }
       const { req: _req, res: _res, ...kept } = msg;
-      originals.set(uid, { msg: kept, at: now });
+      originals.set(uid, kept, ORIGINALS_MS);
       queue.add({ uid, msgid: msg._msgid, payload: msg.payload, topic: msg.topic, wechat: msg.wechat }).then(() => {
         // the work may run on another instance: this one says only that it is queued
-        if (originals.has(uid)) node.status({ fill: 'blue', shape: 'ring', text: t('queued') });
+        if (originals.get(uid) !== undefined) node.status({ fill: 'blue', shape: 'ring', text: t('queued') });
         done();
       }, (err: Error & { code?: string }) => {
         originals.delete(uid);

@@ -41,11 +41,15 @@ export function translate(key: string, lang: string, subs: Record<string, unknow
 
 let registered = false;
 
+const ENV_REF = /^\$\{([^}]+)\}$/;
+
 function envValue(v: unknown): string {
   const text = v === undefined || v === null ? '' : String(v).trim();
-  const m = /^\$\{([^}]+)\}$/.exec(text);
+  const m = ENV_REF.exec(text);
   return m ? process.env[m[1]] ?? '' : text;
 }
+
+const isEnvRef = (v: unknown): boolean => ENV_REF.test(v === undefined || v === null ? '' : String(v).trim());
 
 /** The origin (scheme://host:port) of a URL, '' when it is not one. */
 function originOf(url: string): string {
@@ -55,15 +59,18 @@ function originOf(url: string): string {
 /**
  * A secret as the dialog sent it; `__PWRD__` (the field untouched) means the deployed node's stored
  * one — but only towards the host that node is deployed with: a stored secret is never sent to a
- * host typed into the dialog (`otherHost` is set instead, and nothing is sent).
+ * host typed into the dialog (`otherHost` is set instead, and nothing is sent). A secret given as
+ * `${VAR}` is the server's environment, not the dialog's: it goes to the deployed host or to an
+ * address that is itself given as `${VAR}` (`targetIsEnv`), never to one typed into the dialog.
  */
-function secrets(RED: NodeRED, id: unknown, target: string, deployedUrl: (node: any) => string | undefined) {
+function secrets(RED: NodeRED, id: unknown, target: string, deployedUrl: (node: any) => string | undefined, targetIsEnv: boolean) {
   const node = typeof id === 'string' && id ? (RED.nodes as any).getNode?.(id) : undefined;
   const stored = typeof id === 'string' && id ? (RED.nodes as any).getCredentials?.(id) : undefined;
   const sameHost = !!node && originOf(envValue(deployedUrl(node) ?? '')) === originOf(target);
   const state = { otherHost: false };
   const value = (name: string, given: unknown): string => {
     const v = given === undefined || given === null ? '' : String(given);
+    if (isEnvRef(v) && !sameHost && !targetIsEnv) { state.otherHost = true; return ''; }
     if (v !== '__PWRD__') return envValue(v);
     if (!stored || !stored[name]) return '';
     if (!sameHost) { state.otherHost = true; return ''; }
@@ -90,7 +97,8 @@ export function registerChecks(RED: NodeRED): void {
     const lng = lang(req);
     try {
       const apiBase = envValue(b.apiBase) || 'https://api.weixin.qq.com';
-      const s = secrets(RED, b.id, apiBase, (n) => n.apiBase);
+      // no API base given: WeChat's own address
+      const s = secrets(RED, b.id, apiBase, (n) => n.apiBase, !b.apiBase || isEnvRef(b.apiBase));
       const secret = s.value('appSecret', b.appSecret);
       if (s.state.otherHost) {
         res.json({ ok: false, code: 'STORED_SECRET_OTHER_HOST', message: t('wechat-config.check.other-host', lng), hint: '' });
@@ -107,7 +115,7 @@ export function registerChecks(RED: NodeRED): void {
     const lng = lang(req);
     try {
       const baseUrl = envValue(b.baseUrl);
-      const s = secrets(RED, b.id, baseUrl, (n) => n.baseUrl);
+      const s = secrets(RED, b.id, baseUrl, (n) => n.baseUrl, isEnvRef(b.baseUrl));
       const input = {
         baseUrl,
         servicePath: envValue(b.servicePath),

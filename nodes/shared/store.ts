@@ -6,7 +6,6 @@ interface RedisConfigNode {
   store: StoreProvider | undefined;
   off: boolean;
   problems: string[];
-  displayUrl: string;
 }
 
 /**
@@ -15,12 +14,12 @@ interface RedisConfigNode {
  * undefined). A missing or misconfigured node: `problem` (the config node is not usable: running
  * several instances on memory by mistake would duplicate customers).
  */
-export function storeOf(RED: NodeRED, id: unknown, type: 'wechat-config' | 'c4c-config'): { provider?: StoreProvider; problem?: string; url?: string } {
+export function storeOf(RED: NodeRED, id: unknown, type: 'wechat-config' | 'c4c-config'): { provider?: StoreProvider; problem?: string } {
   const ref = typeof id === 'string' ? id.trim() : '';
   if (!ref) return {};
   const node = RED.nodes.getNode(ref) as unknown as RedisConfigNode | null;
   if (!node || !Array.isArray(node.problems)) return { problem: RED._(`${type}.errors.store-missing`) };
   if (node.off) return {};
   if (node.problems.length || !node.store) return { problem: RED._(`${type}.errors.store-broken`, { problems: node.problems.join('; ') }) };
-  return { provider: node.store, url: node.displayUrl };
+  return { provider: node.store };
 }

@@ -80,7 +80,7 @@ describe('Test connection endpoints (POST /wechat-c4c/check/*)', function () {
     assert.equal(stored.ok, true, JSON.stringify(stored));
   });
 
-  it('a stored secret is never sent to a host typed into the dialog: the stored AppSecret, password and keys stay home', async () => {
+  it('a stored or ${VAR} secret is never sent to a host typed into the dialog: the stored AppSecret, password and keys stay home', async () => {
     const http = require('node:http');
     const seen = [];
     const other = http.createServer((req, res) => {
@@ -103,6 +103,18 @@ describe('Test connection endpoints (POST /wechat-c4c/check/*)', function () {
       await (await post('wechat', { ...wechat(), apiBase: elsewhere, appSecret: 'typed-for-elsewhere' })).json();
       assert.equal(seen.length, 1);
       assert.doesNotMatch(seen.join('\n'), new RegExp(d.env.WECHAT_APP_SECRET));
+      // a ${VAR} secret is the server's environment: it does not go to a typed host either
+      seen.length = 0;
+      const we = await (await post('wechat', { ...wechat(), apiBase: elsewhere, appSecret: '${WECHAT_APP_SECRET}' })).json();
+      assert.equal(we.code, 'STORED_SECRET_OTHER_HOST');
+      const ce = await (await post('c4c', { ...c4c(), baseUrl: elsewhere, password: '${C4C_PASSWORD}' })).json();
+      assert.equal(ce.code, 'STORED_SECRET_OTHER_HOST');
+      assert.deepEqual(seen, [], 'an environment secret went to a typed host');
+      // ... but it does go to the deployed host, and to an address that is itself ${VAR}
+      const home = await (await post('c4c', { ...c4c(), password: '${C4C_PASSWORD}' })).json();
+      assert.equal(home.ok, true, JSON.stringify(home));
+      const envHost = await (await post('c4c', { ...c4c(), id: 'not-deployed', baseUrl: '${C4C_BASE_URL}', password: '${C4C_PASSWORD}' })).json();
+      assert.equal(envHost.ok, true, JSON.stringify(envHost));
     } finally {
       await new Promise((r) => other.close(r));
     }

@@ -259,6 +259,41 @@ describe('Redis store (real redis-server)', function () {
     }
   });
 
+  it('a redeploy does not pile up: closed delivery stores, lock sets and queues are let go, a queue\'s reader connection closed', async () => {
+    const p = await make();
+    try {
+      const clients = async () => String(await p.cmd(['CLIENT', 'LIST'])).split('\n').filter(Boolean).length;
+      const deploy = async (i) => { // the nodes that use the store, deployed and then redeployed
+        const q = p.queue(`redeploy-${i}`, { claimAfterMs: 60000 });
+        q.consume(() => Promise.resolve());
+        await q.add({ i });
+        const d = p.deliveries('wxapp');
+        const l = p.locks('tenant');
+        await Promise.all([q.close(), d.close(), l.close()]);
+      };
+      await deploy(0); // the provider's own connections (commands, the shared subscriber) now exist
+      for (let i = 0; i < 50 && p.extraClients.size > 1; i++) await sleep(20);
+      const before = await clients();
+      for (let i = 1; i <= 5; i++) await deploy(i);
+      for (let i = 0; i < 50 && (await clients()) > before; i++) await sleep(20);
+      assert.equal(await clients(), before, 'queue reader connections left open');
+      assert.equal(p.closers.size, 0, 'closed stores kept by the provider');
+      assert.equal(p.extraClients.size, 1, 'closed connections kept by the provider (the shared subscriber stays)');
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('a damaged token record is no token, and its text goes into no error', async () => {
+    const p = await make();
+    try {
+      await p.cmd(['SET', p.key('wxapp', 'token', 'access'), 'ACCESS_TOKEN_TEXT not json']);
+      assert.equal(await p.tokens().get('wxapp'), undefined);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('never shows the password of the URL', () => {
     assert.equal(redactRedisUrl('redis://user:s3cret@host:6379'), 'redis://user:***@host:6379');
   });
