@@ -11,7 +11,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { startDemo } = require('../scripts/demo');
 const { newOpenId } = require('../dist/sandbox/wechat-server');
-const { table, writeResults, round } = require('./util');
+const { table, writeResults, round, pct } = require('./util');
 
 const FOLLOWERS = Number(process.env.BENCH_FOLLOWERS || 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
@@ -22,12 +22,6 @@ const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS || 600000);
 const MODES = [];
 if (process.env.BENCH_BATCHING !== 'only') MODES.push({ name: 'batching off', batchSize: 1 });
 if (process.env.BENCH_BATCHING !== '0') MODES.push({ name: 'batching on', batchSize: 20 });
-
-function pct(values, p) {
-  if (!values.length) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-}
 
 async function run(mode) {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wechat-c4c-burst-'));

@@ -210,7 +210,10 @@ async function main() {
   writeResults('inbound', { lib: libRows, webhook: webRows, machine, settings: { messages: N, rounds: ROUNDS, roundSeconds: ROUND_SECONDS, connections: CONNECTIONS } });
 }
 
-main().then(() => (process.env.BENCH_SKIP_ATTACK ? undefined : require('./inbound-attack').main())).catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  main().then(() => (process.env.BENCH_SKIP_ATTACK ? undefined : require('./inbound-attack').main())).catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
+module.exports = { webhookFlow, makeRequests };

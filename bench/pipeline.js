@@ -7,18 +7,12 @@ const os = require('node:os');
 const path = require('node:path');
 const { startDemo } = require('../scripts/demo');
 const { newOpenId } = require('../dist/sandbox/wechat-server');
-const { table, writeResults, round } = require('./util');
+const { table, writeResults, round, pct } = require('./util');
 
 const FOLLOWERS = Number(process.env.BENCH_FOLLOWERS || 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 const C4C_LATENCY = Number(process.env.BENCH_C4C_LATENCY || 200);
 const CONCURRENCY = Number(process.env.BENCH_C4C_CONCURRENCY || 64);
-
-function pct(values, p) {
-  if (!values.length) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-}
 
 function peakRssMiB(pid) {
   try {

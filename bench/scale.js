@@ -19,7 +19,7 @@ const os = require('node:os');
 const { startCluster, sleep } = require('../test/helpers/cluster');
 const { nginxVersion } = require('../test/helpers/nginx');
 const { newOpenId } = require('../dist/sandbox/wechat-server');
-const { table, writeResults, round } = require('./util');
+const { table, writeResults, round, pct } = require('./util');
 
 const FOLLOWERS = Number(process.env.BENCH_FOLLOWERS || 300);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 16);
@@ -32,12 +32,6 @@ const CONFIGS = (process.env.BENCH_CONFIGS || 'memory:1,redis:1,redis:2,redis:3'
   const [store, n] = s.split(':');
   return { store, instances: Number(n) };
 });
-
-function pct(values, p) {
-  if (!values.length) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-}
 
 /** `redis-cli MONITOR` on its own connection: counts the commands clients send (not those run by Lua). */
 function monitor(port) {

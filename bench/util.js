@@ -28,4 +28,11 @@ function writeResults(name, data) {
 
 const round = (n, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 
-module.exports = { table, writeResults, round };
+/** The p-th percentile (0-100) of `values`, nearest rank; NaN for none. */
+function pct(values, p) {
+  if (!values.length) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+module.exports = { table, writeResults, round, pct };

@@ -67,28 +67,17 @@ async function startDemo(opts = {}) {
   const env = { ...flowEnv(sandbox, s, deadLetterFile), ...(opts.env || {}) };
   let nr;
   try {
-    nr = await startNodeRed({
-      port: nrPort, userDir, flows, credentials: CREDENTIALS, env, inherit: opts.inherit,
-      settings: { uiHost: host, bodyLimit: { limit: 262144, paths: ['/wechat'] }, ...(opts.settings || {}) }, readyPath: opts.readyPath ?? '/',
-      nodeBinary: opts.nodeBinary, nodeArgs: startNodeArgs(),
-    });
+    nr = await startFlowNodeRed({ port: nrPort, userDir, flows, env, inherit: opts.inherit, settings: opts.settings, readyPath: opts.readyPath, nodeBinary: opts.nodeBinary });
   } catch (err) {
     await sandbox.close();
     throw err;
   }
-  // The flow is live once the webhook answers the URL check.
-  const deadline = Date.now() + 30000;
-  for (;;) {
-    const ts = String(Math.floor(Date.now() / 1000));
-    const sig = require('../dist/lib').wechatSignature(s.token, ts, '1');
-    const ok = await fetch(`${nr.url}/wechat?signature=${sig}&timestamp=${ts}&nonce=1&echostr=ready`).then((r) => r.text(), () => '');
-    if (ok === 'ready') break;
-    if (Date.now() > deadline) {
-      await nr.stop();
-      await sandbox.close();
-      throw new Error(`the bundled flow did not come up:\n${nr.output.join('\n')}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    await waitFlowReady(nr.url, s.token, 30000);
+  } catch (err) {
+    await nr.stop();
+    await sandbox.close();
+    throw new Error(`${err.message}:\n${nr.output.join('\n')}`);
   }
   return {
     sandbox, nr, env, userDir, deadLetterFile, secrets: s,
@@ -99,4 +88,30 @@ async function startDemo(opts = {}) {
   };
 }
 
-module.exports = { startDemo, flowEnv, secrets, CREDENTIALS };
+/**
+ * Node-RED with the bundled flow's set-up, as `npm start` runs it: the body-limit middleware on
+ * /wechat and the heap limit (startNodeArgs). Used by startDemo and the cluster tests alike.
+ */
+function startFlowNodeRed({ port, userDir, flows, env, settings, inherit, readyPath, nodeBinary }) {
+  return startNodeRed({
+    port, userDir, flows, credentials: CREDENTIALS, env, inherit,
+    settings: { uiHost: '127.0.0.1', bodyLimit: { limit: 262144, paths: ['/wechat'] }, ...(settings || {}) },
+    readyPath: readyPath ?? '/', nodeBinary, nodeArgs: startNodeArgs(),
+  });
+}
+
+/** Resolves once the flow's webhook answers WeChat's URL check (the flow is live); throws after `timeoutMs`. */
+async function waitFlowReady(nrUrl, token, timeoutMs = 60000) {
+  const { wechatSignature } = require('../dist/lib');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ts = String(Math.floor(Date.now() / 1000));
+    const sig = wechatSignature(token, ts, '1');
+    const ok = await fetch(`${nrUrl}/wechat?signature=${sig}&timestamp=${ts}&nonce=1&echostr=ready`).then((r) => r.text(), () => '');
+    if (ok === 'ready') return;
+    if (Date.now() > deadline) throw new Error(`the bundled flow did not come up on ${nrUrl}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+module.exports = { startDemo, startFlowNodeRed, waitFlowReady, flowEnv, secrets, CREDENTIALS };

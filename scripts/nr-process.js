@@ -100,8 +100,6 @@ async function startNodeRed({ port, userDir, flows, credentials, settings, env =
     url,
     userDir: dir,
     child,
-    /** the arguments Node-RED was spawned with (its /proc cmdline is overwritten by process.title) */
-    args,
     output,
     stop: (killAfterMs = 5000) => new Promise((resolve) => {
       if (exited) return resolve();

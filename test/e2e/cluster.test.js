@@ -173,8 +173,8 @@ describe('several Node-RED instances on one Redis behind nginx (issue 10, real p
       if (!c.instances[1].alive) await c.restart(1); // a supervisor brings the killed instance back
       const r = await wave(`Redis restart mid-run, back ${keepData ? 'with its data' : 'empty'}`, () => c.restartRedis({ downMs: 2000, keepData }));
       assertNoneLost(r);
-      // A follower whose work could not be queued while Redis was away is in a dead letter
-      // (STORE_UNAVAILABLE, issue 10 item 6), not a customer; everyone else is a customer.
+      // Should a follower's work fail to be queued while Redis is away, it is in a dead letter
+      // (STORE_UNAVAILABLE, issue 10 item 6), not a customer; every other follower is a customer.
       for (const o of r.openids.filter((x) => r.dead.has(x) && !r.customers.get(x).length)) {
         assert.equal(r.dead.get(o).code, 'STORE_UNAVAILABLE', `a follower without a customer was dead-lettered because Redis was away: ${JSON.stringify(r.dead.get(o))}`);
       }

@@ -27,8 +27,9 @@ describe('the bundled flow end to end (sandbox + real Node-RED process)', functi
 
   it('Node-RED runs with the heap limit npm start gives it (README checklist step 2), unless NODE_OPTIONS sets one', function () {
     if (/--max[-_]old[-_]space[-_]size/.test(process.env.NODE_OPTIONS || '')) this.skip();
-    assert.ok(d.nr.args.includes('--max-old-space-size=512'), d.nr.args.join(' '));
-    assert.ok(d.nr.args.indexOf('--max-old-space-size=512') < d.nr.args.findIndex((a) => /node-red/.test(a)), 'a Node flag, before the Node-RED script');
+    const args = d.nr.child.spawnargs; // what the Node-RED process was started with
+    assert.ok(args.includes('--max-old-space-size=512'), args.join(' '));
+    assert.ok(args.indexOf('--max-old-space-size=512') < args.findIndex((a) => /node-red/.test(a)), 'a Node flag, before the Node-RED script');
   });
 
   for (const mode of ['plain', 'safe']) {

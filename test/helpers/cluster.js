@@ -22,9 +22,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { Sandbox } = require('../../dist/sandbox/server');
 const { simDecrypt, simParseXml } = require('../../dist/sandbox/wechat-crypto');
-const { wechatSignature } = require('../../dist/lib');
-const { startNodeRed } = require('../../scripts/nr-process');
-const { CREDENTIALS, flowEnv, secrets } = require('../../scripts/demo');
+const { flowEnv, secrets, startFlowNodeRed, waitFlowReady } = require('../../scripts/demo');
 const { startRedis } = require('./redis');
 const { freePort } = require('./ports');
 const { startNginx } = require('./nginx');
@@ -42,8 +40,8 @@ function bundledFlow(patch) {
 }
 
 /**
- * Classic token mode for the account: through ${WECHAT_TOKEN_MODE} when the bundled flow takes it
- * from the environment, else by setting the property on the copy (what an admin does in the editor).
+ * Classic token mode for the account, set on the copy (what an admin does in the editor). A flow
+ * that takes tokenMode from the environment is left as it is: pass WECHAT_TOKEN_MODE in opts.env.
  */
 function classicTokenMode(flows) {
   const account = flows.find((n) => n.id === 'wc.account');
@@ -63,17 +61,6 @@ async function postWechat(url, { query, body }, timeoutMs = 10000) {
   }
 }
 
-async function waitFlowReady(nrUrl, token, timeoutMs = 60000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ts = String(Math.floor(Date.now() / 1000));
-    const sig = wechatSignature(token, ts, '1');
-    const ok = await fetch(`${nrUrl}/wechat?signature=${sig}&timestamp=${ts}&nonce=1&echostr=ready`).then((r) => r.text(), () => '');
-    if (ok === 'ready') return;
-    if (Date.now() > deadline) throw new Error(`the bundled flow did not come up on ${nrUrl}`);
-    await sleep(200);
-  }
-}
 
 /**
  * startCluster({ instances: 3, redis: true, mode: 'safe', tokenMode: 'stable'|'classic', env,
@@ -131,11 +118,7 @@ async function startCluster(opts = {}) {
       };
       // Without Redis: unset, whatever the calling shell has (unset or empty both mean memory).
       if (!useRedis) env.REDIS_URL = undefined;
-      const nr = await startNodeRed({
-        port: ports[i], userDir, flows, credentials: CREDENTIALS, env,
-        settings: { uiHost: host, bodyLimit: { limit: 262144, paths: ['/wechat'] }, ...(opts.settings || {}) },
-        readyPath: '/', nodeBinary: opts.nodeBinary,
-      });
+      const nr = await startFlowNodeRed({ port: ports[i], userDir, flows, env, settings: opts.settings, nodeBinary: opts.nodeBinary });
       await waitFlowReady(nr.url, s.token).catch(async (err) => {
         await nr.stop(1000);
         throw new Error(`${err.message}:\n${nr.output.join('\n')}`);

@@ -231,7 +231,7 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
       assert.equal(got.out.filter((m) => m.c4c.created).length, 5);
       assert.ok(got.out.every((m) => m.c4c.recovered === undefined));
       const keys = await helper.getNode('rs').store.cmd(['XLEN', `${prefix}{c4c-create-customer:cust}:queue:stream`]);
-      assert.equal(Number(keys), 0, 'finished work stays in the stream');
+      assert.equal(Number(keys), 0, 'finished work is removed from the stream (XDEL)');
     });
 
     it('work a dead instance took and never finished is recovered after claimAfter: msg.c4c.recovered, payload/topic/wechat as they were', async () => {

@@ -2,6 +2,7 @@
 // MemoryDeliveryStore (bounded in bytes, key + sealed reply only) and WeChatAccount's inbound
 // lifecycle over it: receive -> sealReply -> settle, retries answered with the same bytes.
 const assert = require('node:assert/strict');
+require('node:v8').setFlagsFromString('--expose-gc'); // a real gc() for the heap check below
 const lib = require('../../dist/lib');
 const W = require('../helpers/wechat');
 
@@ -126,6 +127,15 @@ describe('MemoryDeliveryStore', () => {
     assert.equal(s.bytes, before, 'the first table holds 100 claims of any length in the same bytes');
     assert.deepEqual(await s.claim(`${long}7`, 60000), { first: false });
     assert.deepEqual(await s.claim(`${long}7x`, 60000), { first: true });
+    // and nothing of the key stays on the V8 heap: 20,000 distinct keys of 5,000 characters held
+    // as strings would raise the live heap by ~100 MB (a Map of them does)
+    const gc = require('node:vm').runInNewContext('gc');
+    const live = () => { gc(); return process.memoryUsage().heapUsed; };
+    const before2 = live();
+    for (let i = 0; i < 20000; i++) await s.claim(`e:oF:1:CLICK:${require('node:crypto').randomBytes(2500).toString('hex')}`, 60000);
+    const grown = live() - before2;
+    assert.equal(s.size, 20101);
+    assert.ok(grown < 20 * 2 ** 20, `the live heap grew by ${Math.round(grown / 2 ** 20)} MB for 20,000 claims`);
   });
   it('agrees with a plain Map model over random claims, completions and expiries (table growth, shrinking, deletion)', async () => {
     let now = 5000;

@@ -98,7 +98,7 @@ describe('lib/util/http: createHttp', () => {
     assert.equal((await h.get('/fail')).status, 500);
   });
 
-  it('sends the headers it was given on every request; without them it adds none (C4C)', async () => {
+  it('sends the headers it was given on every request; without them a GET carries no Content-Type (the C4C client sets its own per request)', async () => {
     const withJson = lib.createHttp({ baseURL: base, timeoutMs: 5000, headers: { 'Content-Type': 'application/json; charset=utf-8' } });
     await withJson.post('/echo', '{"a":"b"}');
     let last = s.seen[s.seen.length - 1];

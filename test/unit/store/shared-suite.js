@@ -87,7 +87,7 @@ function storeSuite(name, makePair) {
       await da.claim('s2', 10000);
       assert.equal(await db.waitFor('s2', 100), null);
       const ac = new AbortController();
-      const p = db.waitFor('s2', 5000, ac.signal);
+      const p = db.waitFor('s2', 600000, ac.signal); // an ignored abort would outlast the test's timeout
       setTimeout(() => ac.abort(), 30);
       assert.equal(await p, null);
     });
