@@ -15,6 +15,15 @@ export interface C4CConfigNode extends NodeInstance {
   store: StoreProvider | undefined;
 }
 
+/** host[:port] of the Tenant URL, lowercase, without any user:password@. */
+function tenantOf(baseUrl: string): string {
+  try {
+    return new URL(baseUrl).host.toLowerCase();
+  } catch {
+    return baseUrl.replace(/^https?:\/\//, '').replace(/[/?#].*$/, '').replace(/^.*@/, '').toLowerCase();
+  }
+}
+
 module.exports = function (RED: NodeRED) {
   function C4CConfig(this: C4CConfigNode, config: Record<string, any>) {
     RED.nodes.createNode(this, config);
@@ -60,7 +69,8 @@ module.exports = function (RED: NodeRED) {
           backoffBaseMs: numberOr(config.backoffBase, 1000, 1),
         });
         // The per-follower lock is per tenant: in Redis when several instances share the work.
-        const tenant = baseUrl.replace(/^https?:\/\//, '').replace(/\/.*$/, '').toLowerCase();
+        // (the URL's host: never credentials a `user:password@` URL might carry, which would end up in key names)
+        const tenant = tenantOf(baseUrl);
         this.customers = new CustomerService(this.client, { timeoutMs, onWarn: (text) => this.warn(text), locks: this.store ? this.store.locks(`c4c:${tenant}`) : undefined });
       } catch (err) {
         // A key that does not match its certificate, a wrong passphrase: say so without the key.

@@ -104,4 +104,15 @@ describe('wechat-c4c-redis config node (real redis-server)', function () {
     assert.equal(said.includes(PASSWORD), false, 'the password was logged');
     assert.equal(said.includes('wrong-Pw-7731'), false, 'the URL password was logged');
   });
+  it('c4c-config takes its per-follower locks per tenant host, never with credentials a Tenant URL carries', async () => {
+    await helper.load([ours('wechat-c4c-redis'), ours('c4c-config')], [
+      { id: 'r', type: 'wechat-c4c-redis', url: redis.url, prefix: 'tenant-test:' },
+      { id: 'c', type: 'c4c-config', baseUrl: 'https://someone:Pw-in-url-77@My123456.CRM.example:8443/', store: 'r' },
+    ], { c: { username: 'U', password: 'P' } });
+    const r = helper.getNode('r');
+    await until(() => r.store.healthy, 'did not connect');
+    let keys;
+    await helper.getNode('c').customers.locks.withLock('oFollower1', async () => { keys = await r.store.cmd(['KEYS', 'tenant-test:*']); });
+    assert.deepEqual(keys, ['tenant-test:{c4c:my123456.crm.example:8443}:lock:oFollower1']);
+  });
 });
