@@ -25,5 +25,6 @@ export * from './util/http';
 export * from './wechat/template';
 export * from './store/types';
 export * from './store/memory';
+export * from './store/errors';
 export * from './store/redis';
 export * from './store/fallback';

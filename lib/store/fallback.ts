@@ -6,7 +6,7 @@
  * STORE_UNAVAILABLE instead.
  */
 import type { ClaimResult, DeliveryStore, SealedReply, SharedTokenStore, WaitResult } from './types';
-import { isStoreUnavailable as isUnavailable } from './memory';
+import { isStoreUnavailable as isUnavailable } from './errors';
 import { TtlCache } from '../util/ttl-cache';
 
 export class FallbackDeliveryStore implements DeliveryStore {

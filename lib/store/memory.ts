@@ -16,31 +16,8 @@ import type {
   WorkItem,
   WorkQueue,
 } from './types';
-
-/** An error with a string `code` (LOCK_TIMEOUT, STORE_UNAVAILABLE, ABORTED, CLOSED). */
-export class StoreError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'StoreError';
-    this.code = code;
-  }
-}
-
-/** The shared store could not be reached (a StoreError, or any error with that code). */
-export function isStoreUnavailable(err: unknown): boolean {
-  return (err as { code?: string } | undefined)?.code === 'STORE_UNAVAILABLE';
-}
-
-/** acquire, run, release (also when `task` throws): every Locks implementation's `withLock`. */
-export async function runLocked<T>(locks: Pick<Locks, 'acquire'>, key: string, task: () => Promise<T>, opts?: LockOptions): Promise<T> {
-  const lock = await locks.acquire(key, opts);
-  try {
-    return await task();
-  } finally {
-    await lock.release();
-  }
-}
+import { StoreError } from './errors';
+import { runLocked } from './run-locked';
 
 interface Waiter {
   grant: () => void;

@@ -5,7 +5,8 @@ import { createHttp, mayRepeat, networkErrorCode, withRetries } from '../util/ht
 import { parseJsonExact } from '../util/json';
 import { redact } from '../util/redact';
 import type { Locks, SharedTokenStore } from '../store/types';
-import { isStoreUnavailable, MemorySharedTokenStore } from '../store/memory';
+import { isStoreUnavailable } from '../store/errors';
+import { MemorySharedTokenStore } from '../store/memory';
 import { WeChatApiError, WeChatHttpError } from './errors';
 
 export type TokenMode = 'stable' | 'classic';
