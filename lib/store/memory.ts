@@ -115,7 +115,8 @@ export class MemoryWorkQueue<T> implements WorkQueue<T> {
   private handler: ((item: WorkItem<T>) => Promise<void>) | undefined;
   private readonly pending: WorkItem<T>[] = [];
   private readonly running = new Set<Promise<void>>();
-  private closed = false;
+  /** Closed queues are not handed out again (a redeployed node gets a new one). */
+  closed = false;
   private seq = 0;
 
   async add(data: T): Promise<string> {
@@ -192,7 +193,7 @@ export class MemoryStoreProvider extends EventEmitter implements StoreProvider {
 
   queue<T>(name: string, _opts: { claimAfterMs: number; addWaitMs?: number }): WorkQueue<T> {
     let q = this.queues.get(name);
-    if (!q) {
+    if (!q || q.closed) {
       q = new MemoryWorkQueue<unknown>();
       this.queues.set(name, q);
     }

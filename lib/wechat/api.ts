@@ -261,7 +261,8 @@ export class WeChatClient extends EventEmitter {
     }
     try {
       const current = await this.store.get(this.appId);
-      if (current && (force ? current.refreshedAt >= requestedAt : this.fresh(current))) return current;
+      // strictly later: a record refreshed in the very millisecond of the request may be the one it replaces
+      if (current && (force ? current.refreshedAt > requestedAt : this.fresh(current))) return current;
       return await fetchAndStore();
     } finally {
       await handle.release();
