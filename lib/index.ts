@@ -16,6 +16,7 @@ export * from './util/backoff';
 export * from './wechat/push';
 export * from './util/limiter';
 export * from './c4c/client';
+export * from './c4c/odata';
 export * from './c4c/metadata';
 export * from './c4c/customer';
 export * from './http/body-limit';

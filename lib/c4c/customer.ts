@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Locks } from '../store/types';
 import { sleep } from '../util/backoff';
-import { C4CClient, odataString } from './client';
+import { C4CClient } from './client';
+import { odataString } from './odata';
 import { C4CError, C4CInputError } from './errors';
 import { MemoryLocks } from '../store/memory';
 import { builtInMetadata, describeProblems, entityTypeOf, parseMetadata, validateCreate, type ServiceMetadata } from './metadata';

@@ -65,8 +65,7 @@ module.exports = function (RED: NodeRED) {
           maxConcurrency: numberOr(config.maxConcurrency, 4, 1),
           batchSize: Math.floor(numberOr(config.batchSize, 20, 1)),
           timeoutMs,
-          retries: numberOr(config.retries, 3),
-          backoffBaseMs: numberOr(config.backoffBase, 1000, 1),
+          retry: { retries: numberOr(config.retries, 3), baseMs: numberOr(config.backoffBase, 1000, 1) },
         });
         // The per-follower lock is per tenant: in Redis when several instances share the work.
         // (the URL's host: never credentials a `user:password@` URL might carry, which would end up in key names)

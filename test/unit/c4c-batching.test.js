@@ -23,7 +23,7 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
 
   /** A client + service with $metadata read (its GET carried the CSRF fetch) before counting starts. */
   async function warm(opts = {}) {
-    const client = new lib.C4CClient({ baseUrl: base, username: USER, password: PASSWORD, backoffBaseMs: 20, backoffMaxMs: 200, ...opts });
+    const client = new lib.C4CClient({ baseUrl: base, username: USER, password: PASSWORD, ...opts, retry: { baseMs: 20, maxMs: 200, ...opts.retry } });
     const svc = new lib.CustomerService(client, { settleMs: 400 });
     await svc.metadataFor('IndividualCustomerCollection');
     assert.equal(sim.stats().metadata, 1);
