@@ -356,10 +356,6 @@ export class WeChatClient extends EventEmitter {
     if (this.owners.size === 0) this.clearTimer();
   }
 
-  get autoRefreshOwners(): number {
-    return this.owners.size;
-  }
-
   private schedule(record: TokenRecord): void {
     this.clearTimer();
     if (this.owners.size === 0 || this.closed) return;
