@@ -4,7 +4,7 @@ export * from './wechat/crypto';
 export * from './wechat/message';
 export * from './wechat/reply';
 export * from './wechat/inbound';
-export * from './wechat/dedupe';
+export * from './wechat/delivery';
 export * from './util/ttl-cache';
 export * from './wechat/account';
 export * from './wechat/flat-xml';

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { MemoryDeliveryStore } from '../store/memory-delivery';
 import type { ClaimResult, DeliveryStore, SealedReply, WaitResult } from '../store/types';
 import { decodeAESKey } from './crypto';
-import type { DeliveryInfo } from './dedupe';
+import type { DeliveryInfo } from './delivery';
 import { handleInbound, ReplayGuard, type InboundAccount, type InboundRequest, type InboundResult } from './inbound';
 import { buildReplyXml, encryptReply, normaliseFields, type ReplyType } from './reply';
 

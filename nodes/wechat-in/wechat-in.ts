@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { SUCCESS_REPLY } from '../../lib/wechat/dedupe';
+import { SUCCESS_REPLY } from '../../lib/wechat/delivery';
 import type { ServerResponse } from 'node:http';
 import { DeadlineQueue } from '../../lib/util/deadline-queue';
 import { RejectionLog } from '../../lib/wechat/account';
