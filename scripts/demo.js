@@ -57,7 +57,7 @@ async function startDemo(opts = {}) {
     timeoutMs: opts.wechatTimeoutMs,
   });
   await sandbox.listen();
-  // A template message for the push fallback (issue 11): registered in the simulated account.
+  // A template message for the push fallback: registered in the simulated account.
   sandbox.wechatApi.registerTemplate({ id: 'sandbox-customer-id', kind: 'template' });
   const deadLetterFile = opts.deadLetterFile ?? path.join(userDir, 'dead-letter.jsonl');
   const flowFile = path.join(userDir, 'flows.json');

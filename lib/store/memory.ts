@@ -150,7 +150,7 @@ export class MemoryWorkQueue<T> implements WorkQueue<T> {
   }
 }
 
-/** A factory for issue 9's memory DeliveryStore (lib/store/memory-delivery.ts). */
+/** A factory for the memory DeliveryStore (default: lib/store/memory-delivery.ts). */
 export type DeliveryStoreFactory = (scope: string) => DeliveryStore;
 
 /** The default store: everything in this process. */

@@ -1,12 +1,12 @@
 'use strict';
-// Issue 12, as an admin sees it in the browser (Debian Chromium): the config dialogs' checks and
+// As an admin sees it in the browser (Debian Chromium): the config dialogs' checks and
 // Test connection, a red status that goes away after the fix and a deploy (read from the
 // editor), Chinese statuses in the Chinese editor, and the sandbox page at phone width.
 const assert = require('node:assert/strict');
 const { demo, waitFor } = require('../helpers/demo');
 const { launch, screenshot, requireBrowser } = require('../helpers/browser');
 
-describe('browser: the admin experience (issue 12)', function () {
+describe('browser: the admin experience', function () {
   this.timeout(240000);
   let d;
   let browser;

@@ -1,5 +1,5 @@
 'use strict';
-// Batching towards C4C (issue 11) through the real client + CustomerService against the simulator:
+// Batching towards C4C through the real client + CustomerService against the simulator:
 // only requests that wait for a slot combine; results go back to their own follower exactly.
 // Requests are counted on the simulator (what C4C sees). No timing assertions: latency only makes
 // requests queue.

@@ -1,5 +1,5 @@
 'use strict';
-// Issue 12: the common mistakes map to the hint that names the fix, in both languages.
+// The common mistakes map to the hint that names the fix, in both languages.
 const assert = require('node:assert/strict');
 const { hintKey, shortCode, HINT_CATALOG } = require('../../dist/lib/hints');
 
