@@ -10,9 +10,9 @@ import { builtInMetadata, describeProblems, entityTypeOf, parseMetadata, validat
 export { C4CInputError } from './errors';
 
 /** The special lookupField: the OpenID kept as an IndividualCustomerIdentification. */
-export const IDENTIFICATION = 'identification';
-export const IDENTIFICATION_SET = 'IndividualCustomerIdentificationCollection';
-export const OBSOLETE = '4';
+const IDENTIFICATION = 'identification';
+const IDENTIFICATION_SET = 'IndividualCustomerIdentificationCollection';
+const OBSOLETE = '4';
 
 export interface CustomerRequest {
   /** default IndividualCustomerCollection */

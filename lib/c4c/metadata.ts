@@ -119,7 +119,7 @@ export function builtInMetadata(): ServiceMetadata {
   return builtIn;
 }
 
-export function builtInMetadataXml(): string {
+function builtInMetadataXml(): string {
   return readFileSync(join(__dirname, 'IndividualCustomer.metadata.xml'), 'utf8');
 }
 
@@ -136,7 +136,7 @@ export interface ValidationProblem {
 }
 
 /** Length as ABAP counts it: UTF-16 code units (an emoji outside the BMP counts 2). */
-export function abapLength(value: string): number {
+function abapLength(value: string): number {
   return value.length;
 }
 

@@ -17,7 +17,7 @@ export interface MemoryDeliveryOptions {
 }
 
 /** A sealed safe-mode reply to a follow is ~700 bytes; with its claim about 1 KiB. */
-export const BYTES_PER_DELIVERY = 1024;
+const BYTES_PER_DELIVERY = 1024;
 /** 15 s of WeChat retries at 3,000 messages/s. */
 export const DEFAULT_DELIVERY_BYTES = 15 * 3000 * BYTES_PER_DELIVERY;
 /** WeChat retries 3 times, 5 s apart: the last one comes within 15 s of the first; 5 s of slack. */

@@ -111,7 +111,7 @@ export class MemorySharedTokenStore<R extends { token: string }> implements Shar
  * Runs each added item at once in this process (no persistence: a dead process loses its work).
  * Items added before `consume` wait for it. `close()` waits for the running handlers.
  */
-export class MemoryWorkQueue<T> implements WorkQueue<T> {
+class MemoryWorkQueue<T> implements WorkQueue<T> {
   private handler: ((item: WorkItem<T>) => Promise<void>) | undefined;
   private readonly pending: WorkItem<T>[] = [];
   private readonly running = new Set<Promise<void>>();

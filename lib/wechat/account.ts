@@ -16,7 +16,7 @@ export type Received =
   | Exclude<InboundResult, { kind: 'message' }>
   | (Extract<InboundResult, { kind: 'message' }> & { claim: ClaimResult });
 
-export const XML_CONTENT_TYPE = 'application/xml; charset=utf-8';
+const XML_CONTENT_TYPE = 'application/xml; charset=utf-8';
 /** Deliveries tracked in process while in the flow; more than this and the oldest are forgotten. */
 const MAX_IN_FLIGHT = 200000;
 

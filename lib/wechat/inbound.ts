@@ -40,7 +40,7 @@ export type InboundResult =
       openid: string;
     };
 
-export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 
 function reject(status: number, code: string, reason: string): InboundResult {
   return { kind: 'reject', status, code, reason };
@@ -188,9 +188,9 @@ export function handleInbound(req: InboundRequest, account: InboundAccount, nowM
 }
 
 /** OpenIDs are 28 characters, gh_ ids 15; WeChat documents neither above 64. */
-export const MAX_ID_CHARS = 64;
+const MAX_ID_CHARS = 64;
 /** EventKey: a menu key (128 bytes) or qrscene_ + a scene string (64): 256 is generous. */
-export const MAX_EVENT_KEY_CHARS = 256;
+const MAX_EVENT_KEY_CHARS = 256;
 
 const ENCRYPT_OPEN = '<Encrypt>';
 const ENCRYPT_CLOSE = '</Encrypt>';

@@ -55,7 +55,7 @@ type Translate = (key: string, subs?: Record<string, unknown>) => string;
  * The translated hint for an error (see lib/hints.ts), long or short; undefined when there is none.
  * The texts live in the wechat-config / c4c-config catalogs, reachable from any node of the package.
  */
-export function hintText(RED: { _: Translate }, err: unknown, short = false, lng?: string): string | undefined {
+function hintText(RED: { _: Translate }, err: unknown, short = false, lng?: string): string | undefined {
   const key = hintKey(err);
   if (!key) return undefined;
   const type = HINT_CATALOG[key];
