@@ -7,8 +7,6 @@ import { C4CError, C4CInputError } from './errors';
 import { MemoryLocks } from '../store/memory';
 import { builtInMetadata, describeProblems, entityTypeOf, parseMetadata, validateCreate, type ServiceMetadata } from './metadata';
 
-export { C4CInputError } from './errors';
-
 /** The special lookupField: the OpenID kept as an IndividualCustomerIdentification. */
 const IDENTIFICATION = 'identification';
 const IDENTIFICATION_SET = 'IndividualCustomerIdentificationCollection';

@@ -1,5 +1,5 @@
 import type { TokenInfo } from '../../lib/wechat/api';
-import { WeChatApiError } from '../../lib/wechat/api';
+import { WeChatApiError } from '../../lib/wechat/errors';
 import { numberOr } from '../shared/config';
 import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
 import type { WeChatConfigNode } from '../wechat-config/wechat-config';

@@ -1,6 +1,6 @@
 import { errorStatus, fit } from '../shared/status';
 import { hintKey } from '../../lib/hints';
-import { WeChatApiError } from '../../lib/wechat/api';
+import { WeChatApiError } from '../../lib/wechat/errors';
 import { buildFallback, buildPush, deliverPush, FALLBACKS, FallbackError, PUSH_TYPES, type Fallback, type PushType } from '../../lib/wechat/push';
 import { configured } from '../shared/config';
 import { evaluate } from '../shared/evaluate';
