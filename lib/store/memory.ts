@@ -18,6 +18,7 @@ import type {
 } from './types';
 import { StoreError } from './errors';
 import { runLocked } from './run-locked';
+import { drain } from '../util/backoff';
 
 interface Waiter {
   grant: () => void;
@@ -109,9 +110,12 @@ export class MemorySharedTokenStore<R extends { token: string }> implements Shar
 
 /**
  * Runs each added item at once in this process (no persistence: a dead process loses its work).
- * Items added before `consume` wait for it. `close()` waits for the running handlers.
+ * Items added before `consume` wait for it. `close()` waits for the running handlers, at most
+ * `closeTimeoutMs` (as the Redis queue: a handler that never settles must not hold Node-RED's close).
  */
 class MemoryWorkQueue<T> implements WorkQueue<T> {
+  constructor(private readonly closeTimeoutMs: number) {}
+
   private handler: ((item: WorkItem<T>) => Promise<void>) | undefined;
   private readonly pending: WorkItem<T>[] = [];
   private readonly running = new Set<Promise<void>>();
@@ -146,7 +150,7 @@ class MemoryWorkQueue<T> implements WorkQueue<T> {
   async close(): Promise<void> {
     this.closed = true;
     this.pending.length = 0;
-    while (this.running.size) await Promise.all([...this.running]);
+    await drain(this.running, this.closeTimeoutMs);
   }
 }
 
@@ -164,9 +168,13 @@ export class MemoryStoreProvider extends EventEmitter implements StoreProvider {
   private readonly deliveryFactory: DeliveryStoreFactory | undefined;
   readonly instanceId = randomUUID();
 
-  constructor(opts: { deliveries?: DeliveryStoreFactory } = {}) {
+  private readonly closeTimeoutMs: number;
+
+  /** `closeTimeoutMs`: how long a work queue's close() waits for its running handlers (default 10000). */
+  constructor(opts: { deliveries?: DeliveryStoreFactory; closeTimeoutMs?: number } = {}) {
     super();
     this.deliveryFactory = opts.deliveries;
+    this.closeTimeoutMs = opts.closeTimeoutMs ?? 10000;
   }
 
   deliveries(scope: string): DeliveryStore {
@@ -194,7 +202,7 @@ export class MemoryStoreProvider extends EventEmitter implements StoreProvider {
   queue<T>(name: string, _opts: { claimAfterMs: number; addWaitMs?: number }): WorkQueue<T> {
     let q = this.queues.get(name);
     if (!q || q.closed) {
-      q = new MemoryWorkQueue<unknown>();
+      q = new MemoryWorkQueue<unknown>(this.closeTimeoutMs);
       this.queues.set(name, q);
     }
     return q as WorkQueue<T>;

@@ -6,7 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { WorkItem, WorkQueue } from '../types';
-import { sleep } from '../../util/backoff';
+import { drain, sleep } from '../../util/backoff';
 import { StoreError } from '../errors';
 import type { RedisClient, RedisStoreProvider } from './provider';
 import { ACK } from './scripts';
@@ -247,15 +247,7 @@ export class RedisWorkQueue<T> implements WorkQueue<T> {
     await this.loop;
     // wait for running handlers, but not forever: one that never settles must not keep the
     // connections (and Node-RED's close) open; its item stays pending and is recovered elsewhere
-    const until = Date.now() + this.p.closeTimeoutMs;
-    while (this.running.size && Date.now() < until) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.all([...this.running.values()]),
-        new Promise<void>((r) => { timer = setTimeout(r, Math.max(1, until - Date.now())); }),
-      ]);
-      clearTimeout(timer);
-    }
+    await drain(this.running, this.p.closeTimeoutMs);
     (await this.unlisten)?.();
     this.mine.clear();
     this.p.untrack(this, this.reader);
