@@ -99,10 +99,11 @@ module.exports = function (RED: NodeRED) {
     const claimAfterMs = numberOr(config.claimAfter, 30, 1) * 1000;
     const queue: WorkQueue<Job> | undefined = system?.customers ? system.store.queue<Job>(`c4c-create-customer:${node.id}`, { claimAfterMs }) : undefined;
     /**
-     * The inputs this instance queued (without msg.req/msg.res: the HTTP exchange is over), with
-     * their send and done, so that its own work is sent on with every other property of the msg
-     * and settles its input. Work another instance takes leaves its entry here: entries go after
-     * ORIGINALS_MS, and past 10,000 the oldest.
+     * The inputs this instance queued, with their send and done, so that its own work is sent on
+     * with every property of the msg and settles its input. Once an input is done while its work
+     * waits (it may run on another instance), its msg.req/msg.res go (the HTTP exchange is over).
+     * Work another instance takes leaves its entry here: entries go after ORIGINALS_MS, and past
+     * 10,000 the oldest.
      */
     type Original = { msg: NodeMessage; send: (m: NodeMessage) => void; done: ((err?: Error) => void) | undefined };
     const ORIGINALS_MS = 10 * 60 * 1000;
@@ -127,13 +128,14 @@ module.exports = function (RED: NodeRED) {
         return;
       }
       const uid = randomUUID();
-      const { req: _req, res: _res, ...kept } = msg;
-      const original: Original = { msg: kept, send, done };
+      const original: Original = { msg, send, done };
       originals.set(uid, original, ORIGINALS_MS);
       queue.add({ uid, msgid: msg._msgid, payload: msg.payload, topic: msg.topic, wechat: msg.wechat }).then(() => {
         // not taken here yet: the work may run on another instance, this one says only that it is
         // queued (and its input is done; the output and errors come from whichever instance runs it)
         if (originals.get(uid) !== undefined) {
+          const { req: _req, res: _res, ...kept } = msg;
+          original.msg = kept;
           original.done = undefined;
           node.status({ fill: 'blue', shape: 'ring', text: t('queued') });
           done();
