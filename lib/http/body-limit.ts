@@ -100,9 +100,13 @@ function queryOf(req: Req, url: string): Record<string, unknown> {
  * every refusal is reported to wechat-in's throttled rejection log. Every request is stamped with
  * its arrival time (`req.wechatArrivedAt`).
  *
- * Node-RED 4.1 reads the whole body of an `http in` node with "Do not parse body" before any
- * httpNodeMiddleware runs: the WeChat routes' `http in` nodes must leave that option off (the
- * bundled flow does; wechat-in warns at deploy otherwise).
+ * Install it as both `httpAdminMiddleware` and `httpNodeMiddleware`: with the editor at `/` (the
+ * default httpAdminRoot) the editor's app sees every request first and parses JSON and form bodies
+ * up to `apiMaxLength` (5 MB) on any path, /wechat included — an invalid one answered with
+ * Express's error page — unless this middleware has read the body before it. Node-RED 4.1 also
+ * reads the whole body of an `http in` node with "Do not parse body" before any middleware runs:
+ * the WeChat routes' `http in` nodes must leave that option off (the bundled flow does; wechat-in
+ * warns at deploy otherwise).
  */
 export function bodyLimit(opts: BodyLimitOptions = {}): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
   const limit = opts.limit ?? 256 * 1024;
@@ -126,7 +130,9 @@ export function bodyLimit(opts: BodyLimitOptions = {}): (req: IncomingMessage, r
   };
   return (request, res, next) => {
     const req = request as Req;
-    req[ARRIVED_AT] = Date.now();
+    // Installed as httpAdminMiddleware and httpNodeMiddleware, it runs twice on a request: the
+    // first pass stamps and reads, the second finds `_body` and passes.
+    if (req[ARRIVED_AT] === undefined) req[ARRIVED_AT] = Date.now();
     const method = req.method || '';
     if ((method !== 'POST' && method !== 'PUT' && method !== 'PATCH') || req._body) return next();
     const url = req.originalUrl || req.url || '/';

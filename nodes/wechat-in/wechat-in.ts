@@ -6,6 +6,7 @@ import { RejectionLog } from '../../lib/wechat/account';
 import { ARRIVED_AT, BODY_LIMITED, onBodyLimitRejection } from '../../lib/http/body-limit';
 import { numberOr } from '../shared/config';
 import { answer, answered, rawResponse } from '../shared/http';
+import { registerHealth } from '../shared/health';
 import { ThrottledStatus } from '../shared/status';
 import type { NodeInstance, NodeRED } from '../shared/types';
 import type { WeChatConfigNode } from '../wechat-config/wechat-config';
@@ -194,5 +195,6 @@ module.exports = function (RED: NodeRED) {
       done();
     });
   }
+  registerHealth(RED); // GET /wechat-c4c/health: the liveness probe (docs/security.md)
   RED.nodes.registerType('wechat-in', WeChatIn);
 };
