@@ -134,6 +134,8 @@ export class Sandbox extends EventEmitter {
   setMode(mode: SandboxMode): void {
     this.wechat.opts.mode = mode;
     this.publish({ type: 'mode', mode });
+    // As on the 公众平台: the account's server must be switched too, or it refuses the messages.
+    this.publish({ type: 'log', text: `消息加解密方式 → ${mode}：Node-RED 的 wechat-config 也要改成 ${mode}（WECHAT_MESSAGE_MODE），否则消息会被拒绝 / message mode → ${mode}: set wechat-config's Message mode (WECHAT_MESSAGE_MODE) to ${mode} too, or the messages are refused` });
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {

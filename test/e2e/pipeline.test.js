@@ -32,9 +32,34 @@ describe('the bundled flow end to end (sandbox + real Node-RED process)', functi
     assert.ok(args.indexOf('--max-old-space-size=512') < args.findIndex((a) => /node-red/.test(a)), 'a Node flag, before the Node-RED script');
   });
 
+  // The account decides the mode (WECHAT_MESSAGE_MODE, as npm start sets it from --plain): a
+  // plaintext run is a Node-RED of its own, as `npm start -- --plain` starts it.
   for (const mode of ['plain', 'safe']) {
     it(`${mode} mode: a follow gets the welcome reply at once, one customer, one push with its CustomerID`, async () => {
-      d.sandbox.setMode(mode);
+      const own = mode === 'safe' ? undefined : await demo({ mode });
+      const d0 = d;
+      if (own) d = own;
+      try {
+        await followOnce(mode);
+      } finally {
+        d = d0;
+        if (own) await own.stop();
+      }
+    });
+  }
+
+  it('the sandbox switched to plaintext while the account is in safe mode: refused (403), nothing created', async () => {
+    d.sandbox.setMode('plain');
+    const openid = 'oE2EModeMismatch000000000000';
+    const report = await d.sandbox.act('follow', { openid });
+    assert.equal(report.failed, true);
+    assert.deepEqual(report.tries.map((t) => t.status), [403, 403, 403]);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(customersOf(openid).length, 0);
+  });
+
+  async function followOnce(mode) {
+    {
       const openid = `oE2E${mode}Follower000000000000`.slice(0, 28);
       const report = await d.sandbox.act('follow', { openid });
       assert.equal(report.failed, false);
@@ -51,7 +76,7 @@ describe('the bundled flow end to end (sandbox + real Node-RED process)', functi
       assert.match(push.body.text.content, new RegExp(customers[0].CustomerID));
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(pushesTo(openid).length, 1, 'exactly one push');
-    });
+    }
   }
 
   it('C4C slowed to 3 s per request: the reply still comes at once, the push still arrives in the follow window', async () => {

@@ -98,13 +98,33 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
     assert.equal(lib.parseMessageXml(inner).ToUserName, 'oRotate');
   });
 
-  it('"do not parse body": the Buffer body is accepted', async () => {
+  it('"do not parse body": the Buffer body is accepted, with a warning at deploy that it defeats the body limit', async () => {
     const agent = await load({ skipBodyParsing: true });
     const out = collect('out');
     const res = await postXml(agent, W.safeRequest(W.text('oBuf', '零 0 😀', '9007199254740993')));
     assert.equal(res.status, 200);
     assert.equal(out[0].payload.Content, '零 0 😀');
     assert.equal(out[0].payload.MsgId, '9007199254740993');
+    const warns = helper._NodePrototype.warn.getCalls().filter((c) => c.thisValue.id === 'in').map((c) => String(c.args[0]));
+    assert.equal(warns.filter((w) => /skip-body-parsing/.test(w)).length, 1, warns.join('\n'));
+  });
+
+  it('the liveness probe: GET /wechat-c4c/health answers from a turn of the event loop, nothing configured in it', async () => {
+    const agent = await load();
+    const res = await agent.get('/wechat-c4c/health');
+    assert.equal(res.status, 200);
+    assert.equal(res.body.ok, true);
+    assert.equal(typeof res.body.lagMs, 'number');
+    assert.equal(res.headers['cache-control'], 'no-store');
+    assert.doesNotMatch(res.text, new RegExp(`${W.ACCOUNT.token}|${W.ACCOUNT.appId}`));
+  });
+
+  it('no warning about "do not parse body" when it is off; one warning (once) when requests come without the body-limit middleware', async () => {
+    const agent = await load();
+    for (let i = 0; i < 3; i++) await postXml(agent, W.plainRequest(W.subscribe(`oNoLimit${i}`)));
+    const warns = helper._NodePrototype.warn.getCalls().filter((c) => c.thisValue.id === 'in').map((c) => String(c.args[0]));
+    assert.equal(warns.filter((w) => /skip-body-parsing/.test(w)).length, 0);
+    assert.equal(warns.filter((w) => /no-body-limit/.test(w)).length, 1);
   });
 
   const types = {
