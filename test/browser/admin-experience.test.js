@@ -4,14 +4,15 @@
 // editor), Chinese statuses in the Chinese editor, and the sandbox page at phone width.
 const assert = require('node:assert/strict');
 const { demo, waitFor } = require('../helpers/demo');
-const { launch, screenshot, requireBrowser } = require('../helpers/browser');
+const { launch, screenshot } = require('../helpers/browser');
+const { needPrograms } = require('../helpers/programs');
 
 describe('browser: the admin experience (issue 12)', function () {
   this.timeout(240000);
   let d;
   let browser;
   before(async function () {
-    requireBrowser(this);
+    needPrograms(this, 'chromium');
     d = await demo({ mode: 'safe' });
     browser = await launch();
   });

@@ -43,7 +43,7 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
   it('GET URL check: echostr back as text/plain; bad signature 403', async () => {
     const agent = await load();
     const timestamp = W.now();
-    const q = { signature: lib.wechatSignature(W.ACCOUNT.token, timestamp, '42'), timestamp, nonce: '42', echostr: '4375120948345356249' };
+    const q = { signature: W.sign(W.ACCOUNT.token, timestamp, '42'), timestamp, nonce: '42', echostr: '4375120948345356249' };
     const ok = await agent.get(`/wechat?${W.toQueryString(q)}`);
     assert.equal(ok.status, 200);
     assert.equal(ok.text, '4375120948345356249');
@@ -208,7 +208,7 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
     ['DOCTYPE', () => W.plainRequest('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><xml><Content>&lol2;</Content></xml>'), 400],
     ['broken XML', () => W.plainRequest('<xml><ToUserName>gh'), 400],
     ['oversize body', () => W.plainRequest(W.text('o', 'x'.repeat(400 * 1024))), 413],
-    ['undecryptable', () => { const r = W.safeRequest(W.subscribe('o')); const bad = (r.encrypt[0] === 'A' ? 'B' : 'A') + r.encrypt.slice(1); r.body = r.body.replace(r.encrypt, bad); r.query.msg_signature = lib.wechatSignature(W.ACCOUNT.token, r.query.timestamp, r.query.nonce, bad); return r; }, 400],
+    ['undecryptable', () => { const r = W.safeRequest(W.subscribe('o')); const bad = (r.encrypt[0] === 'A' ? 'B' : 'A') + r.encrypt.slice(1); r.body = r.body.replace(r.encrypt, bad); r.query.msg_signature = W.sign(W.ACCOUNT.token, r.query.timestamp, r.query.nonce, bad); return r; }, 400],
   ];
   for (const [name, make, status] of rejections) {
     it(`rejects ${name} with ${status}, a short reason, no output, and a warning`, async () => {

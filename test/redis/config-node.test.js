@@ -3,6 +3,7 @@
 const assert = require('node:assert/strict');
 const { helper, ours, everythingSaid } = require('../helpers/node-red');
 const { startRedis } = require('../helpers/redis');
+const { needPrograms } = require('../helpers/programs');
 
 const NODES = [ours('wechat-c4c-redis')];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -16,11 +17,12 @@ describe('wechat-c4c-redis config node (real redis-server)', function () {
   let redis;
   let secured;
   const PASSWORD = 'redis-pass-Xq81';
-  before(async () => {
+  before(async function () {
+    needPrograms(this, 'redis-server');
     redis = await startRedis();
     secured = await startRedis({ args: ['--requirepass', PASSWORD] });
   });
-  after(async () => { await redis.stop(); await secured.stop(); });
+  after(async () => { await redis?.stop(); await secured?.stop(); });
   afterEach(async () => { await helper.unload(); delete process.env.WECHAT_C4C_TEST_REDIS_URL; delete process.env.WECHAT_C4C_TEST_REDIS_EMPTY; });
 
   it('connects with the given URL and prefix; two nodes share state; unloading closes the store', async () => {

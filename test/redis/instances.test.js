@@ -13,6 +13,7 @@ const { WeChatApiSimulator } = require('../../dist/sandbox/wechat-api');
 const W = require('../helpers/wechat');
 const { helper, httpIn, ours, httpNodeApp, fromNodeRed } = require('../helpers/node-red');
 const { startRedis } = require('../helpers/redis');
+const { needPrograms } = require('../helpers/programs');
 const { useSimulator } = require('../helpers/sims');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -39,8 +40,11 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
   let redis;
   let prefix;
   let n = 0;
-  before(async () => { redis = await startRedis(); });
-  after(async () => { await redis.stop(); });
+  before(async function () {
+    needPrograms(this, 'redis-server');
+    redis = await startRedis();
+  });
+  after(async () => { await redis?.stop(); });
   beforeEach(() => { prefix = `inst${++n}:`; });
   afterEach(async () => { await helper.unload(); });
 

@@ -2,6 +2,7 @@
 const assert = require('node:assert/strict');
 const { RedisStoreProvider, redactRedisUrl } = require('../../dist/lib');
 const { startRedis } = require('../helpers/redis');
+const { needPrograms } = require('../helpers/programs');
 const { storeSuite, sleep } = require('../unit/store/shared-suite');
 
 /** Every wait is bounded: a provider that does not connect within 5 s fails the test, never hangs it. */
@@ -18,8 +19,11 @@ describe('Redis store (real redis-server)', function () {
   this.timeout(30000);
   let redis;
   let n = 0;
-  before(async () => { redis = await startRedis(); });
-  after(async () => { await redis.stop(); });
+  before(async function () {
+    needPrograms(this, 'redis-server');
+    redis = await startRedis();
+  });
+  after(async () => { await redis?.stop(); });
   const make = () => connected(new RedisStoreProvider({ url: redis.url, prefix: `t${++n}:`, commandTimeoutMs: 2000 }));
 
   storeSuite('redis', async () => {
