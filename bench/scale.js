@@ -16,7 +16,8 @@
 // of separate machines scales.
 const { spawn } = require('node:child_process');
 const os = require('node:os');
-const { startCluster, sleep } = require('../test/helpers/cluster');
+const { startCluster } = require('../test/helpers/cluster');
+const { sleep } = require('../test/helpers/wait');
 const { nginxVersion } = require('../test/helpers/nginx');
 const { programPath } = require('../test/helpers/programs');
 const { newOpenId } = require('../dist/sandbox/wechat-server');

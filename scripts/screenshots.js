@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startDemo } = require('./demo');
-const { freePort } = require('../test/helpers/demo');
+const { freePort } = require('../test/helpers/ports');
 const { launch } = require('../test/helpers/browser');
 const { skipLine } = require('../test/helpers/programs');
 

@@ -3,7 +3,8 @@
 // Test connection, a red status that goes away after the fix and a deploy (read from the
 // editor), Chinese statuses in the Chinese editor, and the sandbox page at phone width.
 const assert = require('node:assert/strict');
-const { demo, waitFor } = require('../helpers/demo');
+const { demo } = require('../helpers/demo');
+const { waitFor } = require('../helpers/wait');
 const { launch, screenshot } = require('../helpers/browser');
 const { needPrograms } = require('../helpers/programs');
 

@@ -1,7 +1,8 @@
 'use strict';
 // What a person sees: the Node-RED editor with the package, and the sandbox page.
 const assert = require('node:assert/strict');
-const { demo, waitFor } = require('../helpers/demo');
+const { demo } = require('../helpers/demo');
+const { waitFor } = require('../helpers/wait');
 const { launch, screenshot } = require('../helpers/browser');
 const { needPrograms } = require('../helpers/programs');
 

@@ -4,8 +4,8 @@
 // the webhook through nginx, its WeChat API and C4C answering the instances. No timing assertions:
 // every wait below is a bound on waiting, never a verdict.
 const assert = require('node:assert/strict');
-const { startCluster, sleep } = require('../helpers/cluster');
-const { waitFor } = require('../helpers/demo');
+const { startCluster } = require('../helpers/cluster');
+const { sleep, waitFor } = require('../helpers/wait');
 const { newOpenId } = require('../../dist/sandbox/wechat-server');
 const { needPrograms, programPath } = require('../helpers/programs');
 

@@ -30,4 +30,4 @@ async function startRedis({ port, args = [] } = {}) {
   };
 }
 
-module.exports = { startRedis, freePort, waitForPort };
+module.exports = { startRedis };

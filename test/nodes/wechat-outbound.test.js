@@ -3,6 +3,7 @@ const assert = require('node:assert/strict');
 const { WeChatApiSimulator } = require('../../dist/sandbox/wechat-api');
 const { helper, ours, everythingSaid, nodeRedVersion } = require('../helpers/node-red');
 const { useSimulator } = require('../helpers/sims');
+const { sleep } = require('../helpers/wait');
 
 const APPID = 'wx5ba5fad812f8e6fb';
 const SECRET = 'sandbox-app-secret-0123456789';
@@ -53,7 +54,7 @@ describe(`wechat-push and token-refresh against the simulator (Node-RED ${nodeRe
     for (let i = 0; i < 100; i++) sim.interact(APPID, `o${i}`, 'message');
     const out = gather('out', 100);
     for (let i = 0; i < 100; i++) {
-      if (i === 50) { await new Promise((r) => setTimeout(r, 50)); sim.revokeTokens(); }
+      if (i === 50) { await sleep(50); sim.revokeTokens(); }
       helper.getNode('push').receive({ payload: `n${i}`, wechat: { openid: `o${i}` } });
     }
     await out.done;
@@ -158,7 +159,7 @@ describe(`wechat-push and token-refresh against the simulator (Node-RED ${nodeRe
     assert.equal(typeof msgs[0].accessToken, 'string', 'emitToken puts the token in msg.accessToken');
     await helper.unload();
     const before = sim.stats().stableTokenRequests;
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     assert.equal(sim.stats().stableTokenRequests, before, 'no refresh after the flow stopped');
   });
 

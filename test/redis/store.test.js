@@ -3,7 +3,8 @@ const assert = require('node:assert/strict');
 const { RedisStoreProvider, redactRedisUrl } = require('../../dist/lib');
 const { startRedis } = require('../helpers/redis');
 const { needPrograms } = require('../helpers/programs');
-const { storeSuite, sleep } = require('../unit/store/shared-suite');
+const { storeSuite } = require('../unit/store/shared-suite');
+const { sleep } = require('../helpers/wait');
 
 /** Every wait is bounded: a provider that does not connect within 5 s fails the test, never hangs it. */
 async function connected(p) {

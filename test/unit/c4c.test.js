@@ -6,6 +6,7 @@ const http = require('node:http');
 const lib = require('../../dist/lib');
 const { C4CSimulator, C4C_SERVICE } = require('../../dist/sandbox/c4c');
 const { useSimulator } = require('../helpers/sims');
+const { sleep } = require('../helpers/wait');
 
 const USER = 'SANDBOX_USER';
 const PASSWORD = 'sandbox-password-42';
@@ -188,7 +189,7 @@ describe('C4CClient and CustomerService against the C4C simulator', function () 
     sim.injectErrors(503, 10, { retryAfter: 60 });
     const c = client({ retries: 5 });
     const pending = new lib.CustomerService(c).createOrFind(request('oClosed'));
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     c.close();
     await assert.rejects(pending, (e) => e.code === 'C4C_CLOSED');
   });
