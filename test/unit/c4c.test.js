@@ -12,9 +12,11 @@ const USER = 'SANDBOX_USER';
 const PASSWORD = 'sandbox-password-42';
 
 describe('C4C metadata', () => {
-  it('the shipped metadata is the real fixture, byte for byte', () => {
-    const shipped = fs.readFileSync(path.join(__dirname, '../../lib/c4c/IndividualCustomer.metadata.xml'), 'utf8');
+  it('the shipped metadata and the simulator\'s are the real fixture, byte for byte (the build copies the one source)', () => {
+    const shipped = fs.readFileSync(path.join(__dirname, '../../dist/lib/c4c/IndividualCustomer.metadata.xml'), 'utf8');
     assert.equal(shipped, fs.readFileSync(path.join(__dirname, '../fixtures/c4c/IndividualCustomer.metadata.xml'), 'utf8'));
+    assert.equal(fs.readFileSync(path.join(__dirname, '../../dist/sandbox/c4c-metadata.xml'), 'utf8'), shipped);
+    assert.equal(lib.builtInMetadataXml(), shipped);
     const shared = path.join(__dirname, '../../../shared/fixtures/c4c/IndividualCustomer.metadata.xml');
     if (fs.existsSync(shared)) assert.equal(shipped, fs.readFileSync(shared, 'utf8'));
   });
