@@ -48,7 +48,9 @@ function programPath(name) {
 
 /** The programs of `names` that are missing, each as one phrase: what, where looked, how to install. */
 function missing(names) {
-  return names.filter((n) => !executable(programPath(n)))
+  const gone = names.filter((n) => !executable(programPath(n)));
+  // redis-cli beside a missing redis-server goes without saying
+  return gone.filter((n) => !gone.includes(PROGRAMS[n].beside))
     .map((n) => `${n} (not at ${programPath(n)}; ${PROGRAMS[n].install}, or set ${PROGRAMS[n].env})`);
 }
 
