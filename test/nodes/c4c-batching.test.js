@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const { C4CSimulator } = require('../../dist/sandbox/c4c');
 const { helper, ours, nodeRedVersion } = require('../helpers/node-red');
 const { useSimulator } = require('../helpers/sims');
-const { sleep, waitFor } = require('../helpers/wait');
+const { waitFor } = require('../helpers/wait');
 
 const USER = 'SANDBOX_USER';
 const PASSWORD = 'sandbox-password-42';
