@@ -41,6 +41,8 @@ function flowEnv(sandbox, s, deadLetterFile) {
     C4C_PASSWORD: s.c4cPassword,
     DEAD_LETTER_FILE: deadLetterFile,
     WECHAT_TEMPLATE_ID: 'sandbox-customer-id',
+    // The account decides the mode (wechat-config messageMode), as on the 公众平台.
+    WECHAT_MESSAGE_MODE: sandbox.opts.mode === 'plain' ? 'plain' : 'safe',
   };
 }
 

@@ -8,9 +8,9 @@ const { helper, httpIn, ours, httpNodeApp, everythingSaid, nodeRedVersion } = re
 const NODES = [httpIn, ours('wechat-config'), ours('wechat-in'), ours('wechat-reply')];
 const CREDS = { acc: { token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey, previousEncodingAESKey: W.ACCOUNT.previousEncodingAESKey, appSecret: 'top-secret-app-secret' } };
 
-function flow({ ackTimeout = 4500, dedupeWindow = 60, reply = { replyType: 'text', content: '欢迎 Welcome ]]> 😀', contentType: 'str' }, skipBodyParsing = false } = {}) {
+function flow({ ackTimeout = 4500, dedupeWindow = 60, reply = { replyType: 'text', content: '欢迎 Welcome ]]> 😀', contentType: 'str' }, skipBodyParsing = false, messageMode } = {}) {
   return [
-    { id: 'acc', type: 'wechat-config', appId: W.ACCOUNT.appId, apiBase: 'http://127.0.0.1:1', tokenMode: 'stable', replayWindow: 300 },
+    { id: 'acc', type: 'wechat-config', appId: W.ACCOUNT.appId, apiBase: 'http://127.0.0.1:1', tokenMode: 'stable', replayWindow: 300, ...(messageMode === undefined ? {} : { messageMode }) },
     { id: 'f1', type: 'tab' },
     { id: 'hget', z: 'f1', type: 'http in', url: '/wechat', method: 'get', wires: [['in']] },
     { id: 'hpost', z: 'f1', type: 'http in', url: '/wechat', method: 'post', skipBodyParsing, wires: [['in']] },
@@ -260,7 +260,8 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
       assert.equal(res.status, 403);
     }
     await postXml(agent, { query: { ...r.query, timestamp: 'abc' }, body: r.body });
-    const warns = helper._NodePrototype.warn.getCalls().filter((c) => c.thisValue.id === 'in');
+    // (besides the one-time warning that these requests came without the body-limit middleware)
+    const warns = helper._NodePrototype.warn.getCalls().filter((c) => c.thisValue.id === 'in' && !/no-body-limit/.test(c.args[0]));
     assert.equal(warns.length, 2, 'one for bad signatures, one for the bad timestamp');
     await new Promise((resolve) => setTimeout(resolve, 700)); // the throttled status lands
     const statuses = helper._NodePrototype.status.getCalls().filter((c) => c.thisValue.id === 'in').map((c) => c.args[0]);
@@ -292,5 +293,82 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
     for (const secret of [W.ACCOUNT.encodingAESKey, W.ACCOUNT.previousEncodingAESKey, 'top-secret-app-secret', `"${W.ACCOUNT.token}"`]) {
       assert.ok(!said.includes(secret), `found a secret in: ${said.slice(0, 200)}`);
     }
+  });
+
+  describe('the account decides the message mode (wechat-config messageMode)', () => {
+    const modeOf = () => helper.getNode('acc').account.inbound.messageMode;
+    it('a flow saved without it takes the mode from each request (any); empty (an unset ${VAR}) is safe', async () => {
+      await load();
+      assert.equal(modeOf(), 'any');
+      await helper.unload();
+      await load({ messageMode: '${WECHAT_MESSAGE_MODE_UNSET_IN_TESTS}' });
+      assert.equal(modeOf(), 'safe');
+    });
+    for (const mode of ['safe', 'compatible']) {
+      it(`${mode}: a downgraded request is refused (encrypt_type dropped, raw, repeated, an array; msg_signature dropped)`, async () => {
+        const agent = await load({ messageMode: mode });
+        const out = collect('out');
+        const genuine = W.safeRequest(W.subscribe('oVictim'), { compatible: mode === 'compatible' });
+        const forged = W.plainRequest(W.subscribe('oAttacker'), { timestamp: genuine.query.timestamp, nonce: genuine.query.nonce });
+        const { encrypt_type: _e, msg_signature: _m, ...plainQuery } = genuine.query;
+        const cases = [
+          ['encrypt_type and msg_signature dropped, a plaintext body', plainQuery, forged.body, 403],
+          ['encrypt_type=raw, no msg_signature', { ...plainQuery, encrypt_type: 'raw' }, forged.body, 403],
+          ['encrypt_type=raw beside a genuine msg_signature, a plaintext body', { ...genuine.query, encrypt_type: 'raw' }, forged.body, 400],
+        ];
+        for (const [what, query, body, status] of cases) {
+          const res = await postXml(agent, { query, body });
+          assert.equal(res.status, status, what);
+        }
+        const repeated = await agent.post(`/wechat?${W.toQueryString(genuine.query)}&encrypt_type=raw`).set('Content-Type', 'text/xml').send(forged.body);
+        assert.equal(repeated.status, 400, 'a repeated encrypt_type');
+        const array = await agent.post(`/wechat?${W.toQueryString(plainQuery)}&encrypt_type[]=aes`).set('Content-Type', 'text/xml').send(forged.body);
+        assert.equal(array.status, 400, 'encrypt_type[]');
+        assert.equal(out.length, 0, 'the flow never ran');
+        // the genuine request with encrypt_type dropped is still the encrypted follower's
+        const { encrypt_type: _d, ...noType } = genuine.query;
+        const ok = await postXml(agent, { query: noType, body: genuine.body });
+        assert.equal(ok.status, 200);
+        assert.equal(out.length, 1);
+        assert.equal(out[0].payload.FromUserName, 'oVictim');
+        assert.equal(out[0].wechat.encrypted, true);
+      });
+    }
+    it('compatible: the encrypted content is the message, never the plaintext fields beside it', async () => {
+      const agent = await load({ messageMode: 'compatible' });
+      const out = collect('out');
+      const genuine = W.safeRequest(W.subscribe('oRealFollower'), { compatible: true });
+      const body = genuine.body.replace(/oRealFollower/g, 'oForgedFollower').replace('<Event><![CDATA[subscribe]]>', '<Event><![CDATA[unsubscribe]]>');
+      assert.ok(body.includes('oForgedFollower'));
+      const res = await postXml(agent, { query: genuine.query, body });
+      assert.equal(res.status, 200);
+      assert.equal(out[0].payload.FromUserName, 'oRealFollower');
+      assert.equal(out[0].topic, 'event.subscribe');
+    });
+    it('plain: an encrypted request is refused with the reason; the URL check works in every mode', async () => {
+      const agent = await load({ messageMode: 'plain' });
+      const res = await postXml(agent, W.safeRequest(W.subscribe('oX')));
+      assert.equal(res.status, 400);
+      assert.match(res.text, /message mode is plain/);
+      assert.equal((await postXml(agent, W.plainRequest(W.subscribe('oX')))).status, 200);
+      for (const mode of ['safe', 'compatible']) {
+        await helper.unload();
+        const a = await load({ messageMode: mode });
+        const timestamp = W.now();
+        const q = { signature: lib.wechatSignature(W.ACCOUNT.token, timestamp, '7'), timestamp, nonce: '7', echostr: 'e' + mode };
+        assert.equal((await a.get(`/wechat?${W.toQueryString(q)}`)).text, 'e' + mode);
+      }
+    });
+    it('an unknown mode is a configuration error at deploy', async () => {
+      await load({ messageMode: 'aes' });
+      assert.match(everythingSaid(), /message-mode-invalid/);
+    });
+    it('an <Encrypt> over the account\'s limit is refused before it is hashed (413)', async () => {
+      const agent = await load({ messageMode: 'safe' });
+      const genuine = W.safeRequest(W.subscribe('oX'));
+      const res = await postXml(agent, { query: genuine.query, body: `<xml><Encrypt><![CDATA[${'A'.repeat(70000)}]]></Encrypt></xml>` });
+      assert.equal(res.status, 413);
+      assert.match(res.text, /Encrypt/);
+    });
   });
 });
