@@ -4,6 +4,7 @@ const request = require('supertest');
 const lib = require('../../dist/lib');
 const W = require('../helpers/wechat');
 const { helper, httpIn, ours, httpNodeApp, everythingSaid, nodeRedVersion } = require('../helpers/node-red');
+const { sleep } = require('../helpers/wait');
 
 const NODES = [httpIn, ours('wechat-config'), ours('wechat-in'), ours('wechat-reply')];
 const CREDS = { acc: { token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey, previousEncodingAESKey: W.ACCOUNT.previousEncodingAESKey, appSecret: 'top-secret-app-secret' } };
@@ -171,7 +172,7 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
     const req = W.plainRequest(W.subscribe('oSlow'));
     const sent = [postXml(agent, req), postXml(agent, req), postXml(agent, req)].map((t) => t.then((r) => r));
     // answer the first delivery by hand after a short while, as a slow flow would
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
     assert.equal(out.length, 1);
     out[0].res._res.status(200).type('text/plain').send('success');
     const results = await Promise.all(sent);
@@ -195,7 +196,7 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
     const res = await postXml(agent, W.plainRequest(W.subscribe('oLate')));
     assert.equal(res.text, 'success');
     helper.getNode('r2').receive(out[0]);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     assert.match(everythingSaid(), /wechat-reply\.warn\.late/);
   });
 
@@ -263,7 +264,7 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
     // (besides the one-time warning that these requests came without the body-limit middleware)
     const warns = helper._NodePrototype.warn.getCalls().filter((c) => c.thisValue.id === 'in' && !/no-body-limit/.test(c.args[0]));
     assert.equal(warns.length, 2, 'one for bad signatures, one for the bad timestamp');
-    await new Promise((resolve) => setTimeout(resolve, 700)); // the throttled status lands
+    await sleep(700); // the throttled status lands
     const statuses = helper._NodePrototype.status.getCalls().filter((c) => c.thisValue.id === 'in').map((c) => c.args[0]);
     const last = statuses.pop();
     assert.equal(last.text, 'wechat-in.status.counts', 'the counts (catalog key: the helper does not translate)');
@@ -355,7 +356,7 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
         await helper.unload();
         const a = await load({ messageMode: mode });
         const timestamp = W.now();
-        const q = { signature: lib.wechatSignature(W.ACCOUNT.token, timestamp, '7'), timestamp, nonce: '7', echostr: 'e' + mode };
+        const q = { signature: W.sign(W.ACCOUNT.token, timestamp, '7'), timestamp, nonce: '7', echostr: 'e' + mode };
         assert.equal((await a.get(`/wechat?${W.toQueryString(q)}`)).text, 'e' + mode);
       }
     });
