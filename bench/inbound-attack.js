@@ -16,6 +16,7 @@ const W = require('../test/helpers/wechat');
 const lib = require('../dist/lib');
 const { startNodeRed, startNodeArgs } = require('../scripts/nr-process');
 const { table, writeResults, round, pct, cpuMs } = require('./util');
+const { freePort } = require('../test/helpers/ports');
 
 // Node-RED runs with the flags `npm start` uses (a 512 MB heap limit, scripts/nr-process.js);
 // BENCH_HEAP=node-default runs it with Node's own limit instead (on this 24 GB machine 4 GB, and
@@ -241,8 +242,8 @@ async function main(parts = ['attack', 'soak', 'soak-bare']) {
   const rows = [];
   const data = {};
   for (const part of parts) {
-    const port = 19400 + Math.floor(Math.random() * 500);
-    const probePort = port + 500;
+    const port = await freePort();
+    const probePort = await freePort();
     const nr = await startNodeRed({
       port, flows: flow(),
       credentials: { acc: { token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey }, accp: { token: W.ACCOUNT.token } },

@@ -11,6 +11,7 @@ const lib = require('../dist/lib');
 const W = require('../test/helpers/wechat');
 const { startNodeRed, startNodeArgs } = require('../scripts/nr-process');
 const { table, writeResults, round, cpuMs } = require('./util');
+const { freePort } = require('../test/helpers/ports');
 
 const N = Number(process.env.BENCH_MESSAGES || 20000);
 const DURATION = Number(process.env.BENCH_SECONDS || 10);
@@ -134,7 +135,7 @@ async function main() {
   console.log('lib/ vs node-webot `wechat` middleware (same process, same messages)');
   table(libRows, ['mode', 'lib msg/s', 'lib µs/msg', 'wechat msg/s', 'wechat µs/msg', 'ratio', 'target']);
 
-  const port = 18900 + Math.floor(Math.random() * 500);
+  const port = await freePort();
   const nr = await startNodeRed({
     port, flows: webhookFlow(),
     credentials: { acc: { token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey } },

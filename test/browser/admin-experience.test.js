@@ -3,15 +3,17 @@
 // Test connection, a red status that goes away after the fix and a deploy (read from the
 // editor), Chinese statuses in the Chinese editor, and the sandbox page at phone width.
 const assert = require('node:assert/strict');
-const { demo, waitFor } = require('../helpers/demo');
-const { launch, screenshot, requireBrowser } = require('../helpers/browser');
+const { demo } = require('../helpers/demo');
+const { waitFor } = require('../helpers/wait');
+const { launch, screenshot } = require('../helpers/browser');
+const { needPrograms } = require('../helpers/programs');
 
 describe('browser: the admin experience (issue 12)', function () {
   this.timeout(240000);
   let d;
   let browser;
   before(async function () {
-    requireBrowser(this);
+    needPrograms(this, 'chromium');
     d = await demo({ mode: 'safe' });
     browser = await launch();
   });

@@ -3,7 +3,8 @@
 const assert = require('node:assert/strict');
 const { spawn, spawnSync } = require('node:child_process');
 const path = require('node:path');
-const { freePort, waitFor } = require('../helpers/demo');
+const { freePort } = require('../helpers/ports');
+const { waitFor } = require('../helpers/wait');
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'wechat-c4c-sandbox.js');
 

@@ -3,7 +3,8 @@
 // as `npm start` starts them. WeChat's simulated server calls the webhook like WeChat does.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const { demo, waitFor } = require('../helpers/demo');
+const { demo } = require('../helpers/demo');
+const { sleep, waitFor } = require('../helpers/wait');
 
 describe('the bundled flow end to end (sandbox + real Node-RED process)', function () {
   this.timeout(120000);
@@ -74,7 +75,7 @@ describe('the bundled flow end to end (sandbox + real Node-RED process)', functi
       assert.equal(customers[0].FirstName, 'Wechat');
       assert.equal(customers[0].LastName, openid);
       assert.match(push.body.text.content, new RegExp(customers[0].CustomerID));
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       assert.equal(pushesTo(openid).length, 1, 'exactly one push');
     }
   }
@@ -97,7 +98,7 @@ describe('the bundled flow end to end (sandbox + real Node-RED process)', functi
     const first = customersOf(openid)[0];
     const bye = await d.sandbox.act('unfollow', { openid });
     assert.equal(bye.body, 'success');
-    await new Promise((r) => setTimeout(r, 1100)); // a new CreateTime second: a new event, not a retry
+    await sleep(1100); // a new CreateTime second: a new event, not a retry
     const again = await d.sandbox.act('follow', { openid });
     // the welcome reply promises nothing a returning follower would find wrong
     assert.doesNotMatch(again.shown, /creating|正在为您建立/);

@@ -7,7 +7,8 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
-const { demo, waitFor } = require('../helpers/demo');
+const { demo } = require('../helpers/demo');
+const { sleep, waitFor } = require('../helpers/wait');
 
 /** The Node-RED process's resident memory in MB (Linux /proc). */
 function rssMb(pid) {
@@ -152,7 +153,7 @@ describe('the shipped set-up under attack (bundled flow, README settings.js, rea
       assert.equal(r.status, status, `${what}: ${r.text}`);
     }
     await waitFor(() => pushesTo('oDowngradeVictim00000000000a').length === 1, { what: 'the genuine follower\'s push' });
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     assert.equal(customersOf('oForgedByAttacker0000000000a').length, 0, 'no customer for the forged OpenID');
     assert.equal(pushesTo('oForgedByAttacker0000000000a').length, 0, 'no push to the forged OpenID');
     assert.equal(customersOf('oDowngradeVictim00000000000a').length, 1, 'handled as the encrypted follower');
@@ -177,7 +178,7 @@ describe('the shipped set-up under attack (bundled flow, README settings.js, rea
         s.on('error', resolve);
       });
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     const added = output.slice(before);
     assert.ok(added.length < 40, `${added.length} lines:\n${added.slice(0, 20).join('\n')}`);
     assert.doesNotMatch(added.join('\n'), /\n\s+at /, 'no stack trace');
@@ -186,10 +187,10 @@ describe('the shipped set-up under attack (bundled flow, README settings.js, rea
 
   it('the identical request replayed at +65 s is answered as a retry: the flow does not run again', async () => {
     const wait = sentAt + 65000 - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) await sleep(wait);
     const replay = await post(genuine.query, genuine.body);
     assert.equal(replay.status, 200, replay.text);
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     assert.equal(pushesTo('oReplayedFollower0000000000a').length, 1, 'pushed once, not again');
     assert.equal(customersOf('oReplayedFollower0000000000a').length, 1);
     // the flow still serves a genuine follower after all of the above

@@ -4,6 +4,7 @@ const request = require('supertest');
 const lib = require('../../dist/lib');
 const W = require('../helpers/wechat');
 const { helper, httpIn, ours, httpNodeApp, everythingSaid, nodeRedVersion } = require('../helpers/node-red');
+const { sleep } = require('../helpers/wait');
 
 const NODES = [httpIn, ours('wechat-config'), ours('wechat-in'), ours('wechat-reply')];
 const CREDS = { acc: { token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey, previousEncodingAESKey: W.ACCOUNT.previousEncodingAESKey, appSecret: 'top-secret-app-secret' } };
@@ -43,7 +44,7 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
   it('GET URL check: echostr back as text/plain; bad signature 403', async () => {
     const agent = await load();
     const timestamp = W.now();
-    const q = { signature: lib.wechatSignature(W.ACCOUNT.token, timestamp, '42'), timestamp, nonce: '42', echostr: '4375120948345356249' };
+    const q = { signature: W.sign(W.ACCOUNT.token, timestamp, '42'), timestamp, nonce: '42', echostr: '4375120948345356249' };
     const ok = await agent.get(`/wechat?${W.toQueryString(q)}`);
     assert.equal(ok.status, 200);
     assert.equal(ok.text, '4375120948345356249');
@@ -191,7 +192,7 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
     const req = W.plainRequest(W.subscribe('oSlow'));
     const sent = [postXml(agent, req), postXml(agent, req), postXml(agent, req)].map((t) => t.then((r) => r));
     // answer the first delivery by hand after a short while, as a slow flow would
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
     assert.equal(out.length, 1);
     out[0].res._res.status(200).type('text/plain').send('success');
     const results = await Promise.all(sent);
@@ -215,7 +216,7 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
     const res = await postXml(agent, W.plainRequest(W.subscribe('oLate')));
     assert.equal(res.text, 'success');
     helper.getNode('r2').receive(out[0]);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     assert.match(everythingSaid(), /wechat-reply\.warn\.late/);
   });
 
@@ -228,7 +229,7 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
     ['DOCTYPE', () => W.plainRequest('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><xml><Content>&lol2;</Content></xml>'), 400],
     ['broken XML', () => W.plainRequest('<xml><ToUserName>gh'), 400],
     ['oversize body', () => W.plainRequest(W.text('o', 'x'.repeat(400 * 1024))), 413],
-    ['undecryptable', () => { const r = W.safeRequest(W.subscribe('o')); const bad = (r.encrypt[0] === 'A' ? 'B' : 'A') + r.encrypt.slice(1); r.body = r.body.replace(r.encrypt, bad); r.query.msg_signature = lib.wechatSignature(W.ACCOUNT.token, r.query.timestamp, r.query.nonce, bad); return r; }, 400],
+    ['undecryptable', () => { const r = W.safeRequest(W.subscribe('o')); const bad = (r.encrypt[0] === 'A' ? 'B' : 'A') + r.encrypt.slice(1); r.body = r.body.replace(r.encrypt, bad); r.query.msg_signature = W.sign(W.ACCOUNT.token, r.query.timestamp, r.query.nonce, bad); return r; }, 400],
   ];
   for (const [name, make, status] of rejections) {
     it(`rejects ${name} with ${status}, a short reason, no output, and a warning`, async () => {
@@ -283,7 +284,7 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
     // (besides the one-time warning that these requests came without the body-limit middleware)
     const warns = helper._NodePrototype.warn.getCalls().filter((c) => c.thisValue.id === 'in' && !/no-body-limit/.test(c.args[0]));
     assert.equal(warns.length, 2, 'one for bad signatures, one for the bad timestamp');
-    await new Promise((resolve) => setTimeout(resolve, 700)); // the throttled status lands
+    await sleep(700); // the throttled status lands
     const statuses = helper._NodePrototype.status.getCalls().filter((c) => c.thisValue.id === 'in').map((c) => c.args[0]);
     const last = statuses.pop();
     assert.equal(last.text, 'wechat-in.status.counts', 'the counts (catalog key: the helper does not translate)');
@@ -375,7 +376,7 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
         await helper.unload();
         const a = await load({ messageMode: mode });
         const timestamp = W.now();
-        const q = { signature: lib.wechatSignature(W.ACCOUNT.token, timestamp, '7'), timestamp, nonce: '7', echostr: 'e' + mode };
+        const q = { signature: W.sign(W.ACCOUNT.token, timestamp, '7'), timestamp, nonce: '7', echostr: 'e' + mode };
         assert.equal((await a.get(`/wechat?${W.toQueryString(q)}`)).text, 'e' + mode);
       }
     });

@@ -5,6 +5,7 @@ const assert = require('node:assert/strict');
 const http = require('node:http');
 const lib = require('../../dist/lib');
 const middleware = require('../../dist/lib/http/middleware');
+const { sleep } = require('../helpers/wait');
 
 function serve(mw) {
   const seen = [];
@@ -130,7 +131,7 @@ describe('body-limit middleware', () => {
         });
       }
       const deadline = Date.now() + 5000;
-      while (refused.length < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while (refused.length < 20 && Date.now() < deadline) await sleep(20);
       assert.equal(errors.length, 0, 'next(err) never called');
       assert.equal(refused.filter((r) => r.code === 'aborted').length, 20);
     } finally {
