@@ -76,6 +76,13 @@ describe('browser: the admin experience (issue 12)', function () {
     assert.equal(await store.evaluate((el) => el.tagName), 'SELECT');
     assert.equal(await store.inputValue(), 'wc.redis');
     assert.match(await page.locator('label[for="node-config-input-store"]').textContent(), /Shared store/);
+    // the message mode: the bundled flow's ${WECHAT_MESSAGE_MODE} shown as it is, the 公众平台's modes offered
+    const mode = page.locator('#node-config-input-messageMode');
+    assert.equal(await mode.inputValue(), '${WECHAT_MESSAGE_MODE}');
+    const options = await mode.locator('option').evaluateAll((os) => os.map((o) => `${o.value}=${o.textContent}`));
+    for (const want of [/^safe=Safe mode \(安全模式/, /^compatible=Compatible mode \(兼容模式\)/, /^plain=Plaintext mode \(明文模式\)/, /^any=/]) {
+      assert.ok(options.some((o) => want.test(o)), `${want} in ${options.join(', ')}`);
+    }
     await page.locator('#node-config-dialog-cancel').click();
     assert.deepEqual(problems, []);
     await context.close();
