@@ -119,7 +119,7 @@ export function builtInMetadata(): ServiceMetadata {
   return builtIn;
 }
 
-function builtInMetadataXml(): string {
+export function builtInMetadataXml(): string {
   return readFileSync(join(__dirname, 'IndividualCustomer.metadata.xml'), 'utf8');
 }
 
