@@ -4,13 +4,16 @@ import type { ServerResponse } from 'node:http';
 import { DeadlineQueue } from '../../lib/util/deadline-queue';
 import { RejectionLog } from '../../lib/wechat/account';
 import { ARRIVED_AT } from '../../lib/http/body-limit';
+import { WeChatC4CError } from '../../lib/errors';
 import { numberOr } from '../shared/config';
+import { failureReporter } from '../shared/failure';
 import { answer, answered, rawResponse } from '../shared/http';
 import { ThrottledStatus } from '../shared/status';
 import type { NodeInstance, NodeRED } from '../shared/types';
 import type { WeChatConfigNode } from '../wechat-config/wechat-config';
 
 module.exports = function (RED: NodeRED) {
+  const reportFailure = failureReporter(RED);
   function WeChatIn(this: NodeInstance, config: Record<string, any>) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -78,14 +81,13 @@ module.exports = function (RED: NodeRED) {
       const res = rawResponse(msg);
       const req = msg.req;
       if (!res || !req) {
-        done(new Error(RED._('wechat-in.errors.no-http')));
+        reportFailure(node, new WeChatC4CError('NO_HTTP', RED._('wechat-in.errors.no-http')), msg, done, { show: (s) => status.set(() => s) });
         return;
       }
       if (!accountNode || !accountNode.account || accountNode.problems.length) {
         const reason = accountNode && accountNode.problems.length ? accountNode.problems.join('; ') : RED._('wechat-in.status.no-account');
         answer(res, { statusCode: 500, contentType: 'text/plain; charset=utf-8', body: 'wechat-in: account not configured' });
-        node.status({ fill: 'red', shape: 'ring', text: RED._(accountNode ? 'wechat-in.status.config-error' : 'wechat-in.status.no-account') });
-        done(new Error(reason));
+        reportFailure(node, new WeChatC4CError('WECHAT_CONFIG', reason), msg, done);
         return;
       }
       const account = accountNode.account;
@@ -159,7 +161,7 @@ module.exports = function (RED: NodeRED) {
         .catch((err: Error) => {
           // The delivery store failed (Redis down): answer `success` rather than nothing, and say so.
           answer(res, SUCCESS_REPLY);
-          done(err);
+          reportFailure(node, err, msg, done, { show: (s) => status.set(() => s) });
         });
     });
 

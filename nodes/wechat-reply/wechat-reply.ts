@@ -1,6 +1,9 @@
 import { SUCCESS_REPLY, type CachedReply } from '../../lib/wechat/dedupe';
 import { REPLY_TYPES, type ReplyType } from '../../lib/wechat/reply';
+import { WeChatC4CError } from '../../lib/errors';
+import { ReplyError } from '../../lib/wechat/reply';
 import { evaluate } from '../shared/evaluate';
+import { failureReporter } from '../shared/failure';
 import { answered, rawResponse } from '../shared/http';
 import { ThrottledStatus } from '../shared/status';
 import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
@@ -13,6 +16,7 @@ function isIncoming(payload: unknown): payload is Record<string, string> {
 }
 
 module.exports = function (RED: NodeRED) {
+  const reportFailure = failureReporter(RED);
   function WeChatReply(this: NodeInstance, config: Record<string, any>) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -36,13 +40,11 @@ module.exports = function (RED: NodeRED) {
     node.on('input', (msg, send, done) => {
       const wechat = msg.wechat;
       if (!wechat || typeof wechat !== 'object' || typeof wechat.key !== 'string' || !wechat.key) {
-        node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-reply.status.no-wechat') });
-        done(new Error(RED._('wechat-reply.errors.no-wechat')));
+        reportFailure(node, new ReplyError(RED._('wechat-reply.errors.no-wechat'), 'NO_WECHAT'), msg, done);
         return;
       }
       if (!accountNode || !accountNode.account) {
-        node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-reply.status.no-account') });
-        done(new Error(RED._('wechat-reply.status.no-account')));
+        reportFailure(node, new WeChatC4CError('WECHAT_CONFIG', RED._('wechat-reply.status.no-account')), msg, done);
         return;
       }
       const account = accountNode.account;
@@ -55,17 +57,10 @@ module.exports = function (RED: NodeRED) {
         if (replyType === 'success' || (replyType !== 'transfer_customer_service' && (input === undefined || input === null || input === ''))) {
           reply = SUCCESS_REPLY;
         } else {
-          let sealed;
-          try {
-            sealed = account.sealReply(key, replyType, input, {
-              encrypted: !!wechat.encrypted,
-              fallback: { follower: String(wechat.openid ?? incoming?.FromUserName ?? ''), accountId: String(incoming?.ToUserName ?? ''), msgType: incoming?.MsgType },
-            });
-          } catch (err) {
-            const m = (err as Error).message;
-            if (m === 'unknown-request' || m === 'no-aes-key') throw new Error(RED._(`wechat-reply.errors.${m}`));
-            throw err;
-          }
+          const sealed = account.sealReply(key, replyType, input, {
+            encrypted: !!wechat.encrypted,
+            fallback: { follower: String(wechat.openid ?? incoming?.FromUserName ?? ''), accountId: String(incoming?.ToUserName ?? ''), msgType: incoming?.MsgType },
+          });
           if (sealed.droppedArticles) node.warn(RED._('wechat-reply.warn.articles', { dropped: sealed.droppedArticles }));
           reply = sealed.reply;
         }
@@ -84,9 +79,8 @@ module.exports = function (RED: NodeRED) {
         status.set(() => ({ fill: 'green', shape: 'dot', text: RED._('wechat-reply.status.sent', { count: replies }) }));
         send(msg);
         done();
-      }).catch((err: Error) => {
-        status.set(() => ({ fill: 'red', shape: 'ring', text: RED._('wechat-reply.status.failed') }));
-        done(err);
+      }).catch((err: unknown) => {
+        reportFailure(node, err, msg, done, { show: (s) => status.set(() => s) });
       });
     });
   }
