@@ -30,9 +30,9 @@ module.exports = function (RED: NodeRED) {
     const lookupField = String(config.lookupField || 'LastName');
     const identificationType = String(config.identificationType ?? '').trim();
     const idempotentCreate = config.idempotentCreate === true || config.idempotentCreate === 'true';
-    if (!system) node.status({ fill: 'red', shape: 'ring', text: RED._('c4c-create-customer.status.no-system') });
-    else if (system.problem) node.status({ fill: 'red', shape: 'ring', text: RED._('c4c-create-customer.status.config') });
-    else node.status({ fill: 'grey', shape: 'ring', text: RED._('c4c-create-customer.status.ready') });
+    if (!system) node.status({ fill: 'red', shape: 'ring', text: 'c4c-create-customer.status.no-system' });
+    else if (system.problem) node.status({ fill: 'red', shape: 'ring', text: 'c4c-create-customer.status.config' });
+    else node.status({ fill: 'grey', shape: 'ring', text: 'c4c-create-customer.status.ready' });
 
     /** One input's work: look up / create, then send the output or report the error (done). */
     const handle = (msg: NodeMessage, send: (m: NodeMessage) => void, done: (err?: Error) => void, recovered = false): void => {
@@ -41,7 +41,7 @@ module.exports = function (RED: NodeRED) {
         reportFailure(node, new C4CError(system?.problem || RED._('c4c-create-customer.status.no-system'), 'C4C_CONFIG'), msg, done);
         return;
       }
-      node.status({ fill: 'blue', shape: 'dot', text: RED._('c4c-create-customer.status.working') });
+      node.status({ fill: 'blue', shape: 'dot', text: 'c4c-create-customer.status.working' });
       const hasFields = !(fieldsType === 'json' && String(fields).trim() === '');
       // A property that cannot be read (msg.wechat missing, say) is an input error, like an empty one.
       const read = (field: string, value: unknown, type: string): Promise<unknown> => evaluate(RED, node, msg, value, type).catch((err: Error) => {
@@ -108,7 +108,7 @@ module.exports = function (RED: NodeRED) {
       originals.set(uid, kept, ORIGINALS_MS);
       queue.add({ uid, msgid: msg._msgid, payload: msg.payload, topic: msg.topic, wechat: msg.wechat }).then(() => {
         // the work may run on another instance: this one says only that it is queued
-        if (originals.get(uid) !== undefined) node.status({ fill: 'blue', shape: 'ring', text: RED._('c4c-create-customer.status.queued') });
+        if (originals.get(uid) !== undefined) node.status({ fill: 'blue', shape: 'ring', text: 'c4c-create-customer.status.queued' });
         done();
       }, (err: Error) => {
         originals.delete(uid);

@@ -22,7 +22,7 @@ module.exports = function (RED: NodeRED) {
 
     if (!client) {
       const problem = accountNode ? 'token-refresh.status.no-secret' : 'token-refresh.status.no-account';
-      node.status({ fill: 'red', shape: 'ring', text: RED._(problem) });
+      node.status({ fill: 'red', shape: 'ring', text: problem });
       node.on('input', (msg, _send, done) => reportFailure(node, new WeChatC4CError('WECHAT_CONFIG', RED._(problem)), msg, done));
       return;
     }
@@ -60,7 +60,7 @@ module.exports = function (RED: NodeRED) {
     };
     client.on('token', onToken);
     client.on('token-error', onError);
-    node.status({ fill: 'yellow', shape: 'ring', text: RED._('token-refresh.status.starting') });
+    node.status({ fill: 'yellow', shape: 'ring', text: 'token-refresh.status.starting' });
     client.startAutoRefresh(node.id, refreshAhead);
 
     node.on('input', (msg, send, done) => {

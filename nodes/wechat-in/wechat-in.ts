@@ -48,7 +48,7 @@ module.exports = function (RED: NodeRED) {
 
     const status = new ThrottledStatus(node);
     const showCounts = (): void => status.set(() => {
-      if (accountNode?.account && !accountNode.account.storeHealthy) return { fill: 'red', shape: 'ring', text: RED._('wechat-in.status.store-down') };
+      if (accountNode?.account && !accountNode.account.storeHealthy) return { fill: 'red', shape: 'ring', text: 'wechat-in.status.store-down' };
       const text = RED._('wechat-in.status.counts', counts);
       return lastRejected ? { fill: 'yellow', shape: 'ring', text } : { fill: 'green', shape: 'dot', text };
     });
@@ -58,23 +58,23 @@ module.exports = function (RED: NodeRED) {
       if (state === 'down') {
         node.warn(RED._('wechat-in.warn.store-down', { message: err?.message ?? '' }));
         // through the throttle, so that a status waiting in it cannot replace this one
-        status.set(() => ({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.store-down') }));
+        status.set(() => ({ fill: 'red', shape: 'ring', text: 'wechat-in.status.store-down' }));
       } else {
         node.log(RED._('wechat-in.warn.store-up'));
-        status.set(() => ({ fill: 'green', shape: 'dot', text: RED._('wechat-in.status.store-up') }));
+        status.set(() => ({ fill: 'green', shape: 'dot', text: 'wechat-in.status.store-up' }));
       }
     };
     if (accountNode?.account) accountNode.account.on('store', onStore);
     if (!accountNode || !accountNode.account) {
-      node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.no-account') });
+      node.status({ fill: 'red', shape: 'ring', text: 'wechat-in.status.no-account' });
     } else if (accountNode.problems.length) {
       // Short in the status; the whole list in the log.
-      node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.config-error') });
+      node.status({ fill: 'red', shape: 'ring', text: 'wechat-in.status.config-error' });
       node.error(RED._('wechat-in.errors.config', { problems: accountNode.problems.join('; ') }));
     } else if (!accountNode.account.storeHealthy) {
-      node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.store-down') });
+      node.status({ fill: 'red', shape: 'ring', text: 'wechat-in.status.store-down' });
     } else {
-      node.status({ fill: 'grey', shape: 'dot', text: RED._('wechat-in.status.ready') });
+      node.status({ fill: 'grey', shape: 'dot', text: 'wechat-in.status.ready' });
     }
 
     node.on('input', (msg, send, done) => {
@@ -97,7 +97,7 @@ module.exports = function (RED: NodeRED) {
         .then((result) => {
           if (result.kind === 'echo') {
             answer(res, { statusCode: 200, contentType: 'text/plain; charset=utf-8', body: result.echostr });
-            status.set(() => ({ fill: 'green', shape: 'dot', text: RED._('wechat-in.status.verified') }));
+            status.set(() => ({ fill: 'green', shape: 'dot', text: 'wechat-in.status.verified' }));
             done();
             return;
           }

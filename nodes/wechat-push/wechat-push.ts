@@ -32,8 +32,8 @@ module.exports = function (RED: NodeRED) {
     let sent = 0;
 
     const client = accountNode?.client;
-    if (!accountNode) node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-push.status.no-account') });
-    else if (!client) node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-push.status.no-secret') });
+    if (!accountNode) node.status({ fill: 'red', shape: 'ring', text: 'wechat-push.status.no-account' });
+    else if (!client) node.status({ fill: 'red', shape: 'ring', text: 'wechat-push.status.no-secret' });
     else node.status({});
 
     node.on('input', (msg, send, done) => {
@@ -41,7 +41,7 @@ module.exports = function (RED: NodeRED) {
         reportFailure(node, new WeChatC4CError('WECHAT_CONFIG', RED._(accountNode ? 'wechat-push.status.no-secret' : 'wechat-push.status.no-account')), msg, done);
         return;
       }
-      node.status({ fill: 'blue', shape: 'dot', text: RED._('wechat-push.status.sending') });
+      node.status({ fill: 'blue', shape: 'dot', text: 'wechat-push.status.sending' });
       Promise.all([
         evaluate(RED, node, msg, touser, touserType),
         evaluate(RED, node, msg, content, contentType),

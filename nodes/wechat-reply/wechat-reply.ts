@@ -32,8 +32,8 @@ module.exports = function (RED: NodeRED) {
       done();
     });
 
-    if (!accountNode || !accountNode.account) node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-reply.status.no-account') });
-    else node.status({ fill: 'grey', shape: 'dot', text: RED._('wechat-reply.status.ready') });
+    if (!accountNode || !accountNode.account) node.status({ fill: 'red', shape: 'ring', text: 'wechat-reply.status.no-account' });
+    else node.status({ fill: 'grey', shape: 'dot', text: 'wechat-reply.status.ready' });
 
     const replyInput = (msg: NodeMessage): Promise<unknown> => (hasContent ? evaluate(RED, node, msg, content, contentType) : Promise.resolve(msg.payload));
 
@@ -67,7 +67,7 @@ module.exports = function (RED: NodeRED) {
         void account.settle(key, reply);
         const res = rawResponse(msg);
         if (res && answered(res)) {
-          status.set(() => ({ fill: 'yellow', shape: 'ring', text: RED._('wechat-reply.status.late') }));
+          status.set(() => ({ fill: 'yellow', shape: 'ring', text: 'wechat-reply.status.late' }));
           node.warn(RED._('wechat-reply.warn.late'));
           done();
           return;

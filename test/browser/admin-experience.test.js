@@ -35,6 +35,13 @@ describe('browser: the admin experience (issue 12)', function () {
     await page.waitForSelector(`#node-config-input-${type === 'wechat-config' ? 'appId' : 'baseUrl'}`, { state: 'visible' });
     await page.waitForTimeout(300); // the tray's opening animation
   };
+  /** The status texts the editor shows for the nodes of the bundled flow, once those of `types` are there. */
+  const statusTexts = (page, types) => waitFor(async () => {
+    const all = await page.evaluate((t) => RED.nodes.filterNodes({ z: 'wc.tab' }).filter((n) => t.includes(n.type) && n.status && n.status.text).map((n) => ({ type: n.type, text: n.status.text })), types);
+    return types.every((t) => all.some((s) => s.type === t)) && all;
+  }, { timeoutMs: 30000, what: `statuses of ${types.join(', ')}` });
+  // Fixed statuses go out as catalog keys; the editor translates them into its own language.
+  const FIXED = ['wechat-in', 'wechat-reply', 'c4c-create-customer'];
   const statusOf = (page, id) => page.evaluate((i) => {
     const n = RED.nodes.node(i);
     return n && n.status ? { fill: n.status.fill, text: n.status.text } : null;
@@ -171,6 +178,17 @@ describe('browser: the admin experience (issue 12)', function () {
     await context.close();
   });
 
+  it('a Chinese editor on an English runtime shows the fixed statuses in Chinese', async () => {
+    const { page, context } = await openEditor(d.editorUrl, 'zh-CN');
+    const statuses = await statusTexts(page, FIXED);
+    await screenshot(page, 'editor-zh-on-en-runtime');
+    assert.ok(statuses.some((s) => s.text === '就绪'), JSON.stringify(statuses));
+    for (const s of statuses) {
+      assert.doesNotMatch(s.text, /^ready$|\.status\./, `${s.type}: "${s.text}" is not in the editor's language`);
+    }
+    await context.close();
+  });
+
   it('the sandbox page at 375 px has no horizontal scroll and re-renders bubbles and log on 中文/EN', async () => {
     const context = await browser.newContext({ viewport: { width: 375, height: 800 }, locale: 'zh-CN' });
     const page = await context.newPage();
@@ -214,6 +232,16 @@ describe('browser: the admin experience (issue 12)', function () {
       zh = await demo({ mode: 'safe', settings: { lang: 'zh-CN' } });
     });
     after(async () => { if (zh) await zh.stop(); });
+
+    it('an English editor on a Chinese runtime shows the fixed statuses in English', async () => {
+      const { page, context } = await openEditor(zh.editorUrl, 'en-US');
+      const statuses = await statusTexts(page, FIXED);
+      assert.ok(statuses.some((s) => s.text === 'ready'), JSON.stringify(statuses));
+      for (const s of statuses) {
+        assert.doesNotMatch(s.text, /就绪|\.status\./, `${s.type}: "${s.text}" is not in the editor's language`);
+      }
+      await context.close();
+    });
 
     it('shows Chinese statuses', async () => {
       const { page, context } = await openEditor(zh.editorUrl, 'zh-CN');
