@@ -161,7 +161,8 @@ module.exports = function (RED: NodeRED) {
         .catch((err: Error) => {
           // The delivery store failed (Redis down): answer `success` rather than nothing, and say so.
           answer(res, SUCCESS_REPLY);
-          reportFailure(node, err, msg, done, { show: (s) => status.set(() => s) });
+          // with the store down, its status (Redis down: local dedupe) says more than the code
+          reportFailure(node, err, msg, done, { show: (s) => (account.storeHealthy ? status.set(() => s) : showCounts()) });
         });
     });
 
