@@ -23,7 +23,7 @@ function shared(RED: { _: Translate }, path: string, subs?: Record<string, unkno
 }
 
 /** The translated hint for an error, long or short; undefined when the table has none. */
-export function hintText(RED: { _: Translate }, err: unknown, short = false): string | undefined {
+function hintText(RED: { _: Translate }, err: unknown, short = false): string | undefined {
   const key = hintKeyOf(err);
   return key ? shared(RED, `${HINT_CATALOG}.hints.${short ? 'short.' : ''}${key}`, hintVarsOf(err)) : undefined;
 }
@@ -55,17 +55,17 @@ export interface ReportOptions {
   show?: (status: NodeStatus) => void;
 }
 
-export type ReportFailure = (node: NodeInstance, err: unknown, msg: NodeMessage | undefined, done: (err?: Error) => void, opts?: ReportOptions) => Error;
+export type ReportFailure = (node: NodeInstance, err: unknown, msg: NodeMessage | undefined, done?: (err?: Error) => void, opts?: ReportOptions) => Error;
 
 /**
  * `reportFailure(node, err, msg, done)` for the nodes of one runtime: the short status, then
  * `done(err)` with an error whose `code` is a string and whose message ends with the long hint.
- * `done` is the input's done, or `(e) => node.error(e, msg)` outside an input; a `done` that
- * ignores its argument only shows the status (a failure already reported). `msg` is the message
- * Catch nodes get (Node-RED passes the input's msg along with done). Returns the error reported.
+ * In an input handler `done` is the input's (Node-RED gives Catch nodes the input's msg); without
+ * `done` (a timer, a queue) the error goes to Catch nodes with `msg` through node.error. A `done`
+ * that ignores its argument only shows the status (a failure already reported). Returns the error.
  */
 export function failureReporter(RED: { _: Translate }): ReportFailure {
-  return (node, err, _msg, done, opts = {}) => {
+  return (node, err, msg, done, opts = {}) => {
     const e: WeChatC4CError = err instanceof WeChatC4CError ? err : Object.assign(new WeChatC4CError(codeOf(err), err instanceof Error ? err.message : String(err)), {
       name: err instanceof Error ? err.name : 'Error',
       stack: err instanceof Error ? err.stack : undefined,
@@ -75,7 +75,8 @@ export function failureReporter(RED: { _: Translate }): ReportFailure {
     if (hint && !message.includes(hint)) message = `${message} (${hint})`;
     e.message = message;
     (opts.show ?? ((s: NodeStatus) => node.status(s)))(failureStatus(RED, e));
-    done(e);
+    if (done) done(e);
+    else node.error(e, msg);
     return e;
   };
 }

@@ -56,7 +56,7 @@ module.exports = function (RED: NodeRED) {
       const report = !inputPending && !outage;
       if (report) outage = true;
       const msg = { topic: 'wechat/token', payload: { code: codeOf(err) } };
-      reportFailure(node, err, msg, (e) => { if (report && e) node.error(e, msg); }, { redact });
+      reportFailure(node, err, msg, report ? undefined : () => undefined, { redact });
     };
     client.on('token', onToken);
     client.on('token-error', onError);
