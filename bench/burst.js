@@ -12,6 +12,8 @@ const path = require('node:path');
 const { startDemo } = require('../scripts/demo');
 const { newOpenId } = require('../dist/sandbox/wechat-server');
 const { table, writeResults, round, pct } = require('./util');
+const { sleep } = require('../test/helpers/wait');
+const { freePort } = require('../test/helpers/ports');
 
 const FOLLOWERS = Number(process.env.BENCH_FOLLOWERS || 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
@@ -26,7 +28,7 @@ if (process.env.BENCH_BATCHING !== '0') MODES.push({ name: 'batching on', batchS
 async function run(mode) {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wechat-c4c-burst-'));
   const demo = await startDemo({
-    nrPort: 18700 + Math.floor(Math.random() * 50), sandboxPort: 18750 + Math.floor(Math.random() * 50), userDir, mode: 'safe',
+    nrPort: await freePort(), sandboxPort: await freePort(), userDir, mode: 'safe',
     env: { C4C_MAX_CONCURRENCY: String(CONCURRENCY), C4C_BATCH_SIZE: String(mode.batchSize) },
   });
   const { sandbox } = demo;
@@ -42,7 +44,7 @@ async function run(mode) {
   for (let i = 0; i < FOLLOWERS; i++) {
     const due = t0 + (i * SECONDS * 1000) / FOLLOWERS;
     const wait = due - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) await sleep(wait);
     const openid = newOpenId();
     started.set(openid, Date.now());
     sends.push(sandbox.act('follow', { openid }));
@@ -52,7 +54,7 @@ async function run(mode) {
   const deadline = Date.now() + SETTLE_MS;
   while (Date.now() < deadline) {
     if (received.size + new Set(deadLetters().map((d) => d.openid)).size >= FOLLOWERS) break;
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
   const dead = new Set(deadLetters().map((d) => d.openid));
   const lost = [...started.keys()].filter((o) => !received.has(o) && !dead.has(o));

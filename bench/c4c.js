@@ -7,6 +7,7 @@ const { C4CSimulator } = require('../dist/sandbox/c4c');
 const lib = require('../dist/lib');
 const { startNodeRed } = require('../scripts/nr-process');
 const { table, writeResults, round } = require('./util');
+const { freePort } = require('../test/helpers/ports');
 
 const USER = 'BENCH_USER';
 const PASSWORD = 'bench-password';
@@ -32,7 +33,7 @@ async function main() {
       { id: 'ready', z: 'tab', type: 'http in', url: '/ready', method: 'get', wires: [['rres']] },
       { id: 'rres', z: 'tab', type: 'http response', wires: [] },
     ];
-    const nr = await startNodeRed({ port: 19000 + Math.floor(Math.random() * 400), flows, credentials: { sys: { username: USER, password: PASSWORD } }, settings: { httpAdminRoot: false, disableEditor: true }, readyPath: '/ready' });
+    const nr = await startNodeRed({ port: await freePort(), flows, credentials: { sys: { username: USER, password: PASSWORD } }, settings: { httpAdminRoot: false, disableEditor: true }, readyPath: '/ready' });
     try {
       for (const phase of ['new', 'returning']) {
         if (phase === 'new') sim.reset();

@@ -1,8 +1,12 @@
 'use strict';
 // npm run bench:inbound -- part of it (also alone: node bench/inbound-attack.js).
 //  attack: 64 clients flooding unsigned 256 KB bodies while signed follows are sent (p99 of the
-//          follows, every reply checked), then one unsigned 600 MB POST streamed at the webhook
-//          (Node-RED's RSS before/after) — Node-RED set up as `npm start` does (body-limit middleware).
+//          follows, every reply checked): plaintext bodies at a plaintext account, then safe-mode
+//          bodies (an unsigned <Encrypt> of 250 KB, over maxEncryptBytes; and one of 60 KB, under
+//          it, in a 256 KB body) at a safe-mode account, with Node-RED's CPU per refused request;
+//          then one unsigned 600 MB POST streamed at the webhook (Node-RED's RSS before/after) —
+//          Node-RED set up as `npm start` does (body-limit middleware, http in nodes as in the
+//          bundled flow, messageMode as set).
 //  soak:   100,000 distinct signed messages; RSS above the idle baseline at the delivery cache's cap.
 //  soak-bare: the same load on a bare http in -> http response flow (Node-RED's own growth).
 // Loopback only; every run is bounded in time.
@@ -11,7 +15,8 @@ const fs = require('node:fs');
 const W = require('../test/helpers/wechat');
 const lib = require('../dist/lib');
 const { startNodeRed, startNodeArgs } = require('../scripts/nr-process');
-const { table, writeResults, round, pct } = require('./util');
+const { table, writeResults, round, pct, cpuMs } = require('./util');
+const { freePort } = require('../test/helpers/ports');
 
 // Node-RED runs with the flags `npm start` uses (a 512 MB heap limit, scripts/nr-process.js);
 // BENCH_HEAP=node-default runs it with Node's own limit instead (on this 24 GB machine 4 GB, and
@@ -27,8 +32,13 @@ const SOAK_MESSAGES = Number(process.env.BENCH_SOAK_MESSAGES || 100000);
 function flow() {
   return [
     { id: 'tab', type: 'tab', label: 'bench' },
-    { id: 'acc', type: 'wechat-config', appId: W.ACCOUNT.appId, replayWindow: 600 },
+    { id: 'acc', type: 'wechat-config', appId: W.ACCOUNT.appId, replayWindow: 600, messageMode: 'safe' },
     { id: 'hin', z: 'tab', type: 'http in', url: '/wechat', method: 'post', wires: [['win']] },
+    // a plaintext account on its own route, for the plaintext flood
+    { id: 'accp', type: 'wechat-config', appId: W.ACCOUNT.appId, replayWindow: 600, messageMode: 'plain' },
+    { id: 'pin', z: 'tab', type: 'http in', url: '/wechat-plain', method: 'post', wires: [['pwin']] },
+    { id: 'pwin', z: 'tab', type: 'wechat-in', account: 'accp', dedupeWindow: 60, ackTimeout: 4500, wires: [['pwrep']] },
+    { id: 'pwrep', z: 'tab', type: 'wechat-reply', account: 'accp', replyType: 'text', content: 'welcome', contentType: 'str', wires: [['hres']] },
     { id: 'win', z: 'tab', type: 'wechat-in', account: 'acc', dedupeWindow: Number(process.env.BENCH_DEDUPE_WINDOW ?? 60), ackTimeout: Number(process.env.BENCH_ACK_TIMEOUT ?? 4500), wires: [['wrep']] },
     { id: 'wrep', z: 'tab', type: 'wechat-reply', account: 'acc', replyType: 'text', content: 'welcome', contentType: 'str', wires: [['hres']] },
     { id: 'hres', z: 'tab', type: 'http response', wires: [] },
@@ -62,7 +72,7 @@ function streamHuge(port, totalBytes) {
   return new Promise((resolve) => {
     const chunk = Buffer.alloc(64 * 1024, 0x61);
     let sent = 0;
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/wechat?signature=x&timestamp=1&nonce=1', headers: { 'content-type': 'text/xml', 'content-length': totalBytes } }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `/wechat?signature=x&timestamp=${W.now()}&nonce=1`, headers: { 'content-type': 'text/xml', 'content-length': totalBytes } }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode, sent }));
     });
@@ -79,40 +89,78 @@ function streamHuge(port, totalBytes) {
   });
 }
 
-async function attack(nr, port) {
-  const flood = Buffer.from(`<xml>${'<a>1</a>'.repeat(32700)}</xml>`).toString();
-  const badQuery = `/wechat?signature=${'0'.repeat(40)}&timestamp=${W.now()}&nonce=1`;
+/**
+ * One flood: 64 clients send `body` to `path` with an unsigned `query` for ATTACK_SECONDS while one
+ * client sends a signed follow (`sign(i)`) every 100 ms. Node-RED's CPU during the flood, divided
+ * by the refused requests, is the cost of a refusal (the follows' share is negligible).
+ */
+async function floodRun(nr, port, { path, query, body, sign }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const until = Date.now() + ATTACK_SECONDS * 1000;
-  let floodCount = 0;
+  let refused = 0;
+  let other = 0;
+  const cpu0 = cpuMs(nr.child.pid);
   const flooders = Array.from({ length: 64 }, async () => {
-    while (Date.now() < until) { await post(port, badQuery, flood, agent); floodCount++; }
+    while (Date.now() < until) {
+      const res = await post(port, `${path}?${query()}`, body, agent);
+      if (res.status >= 400 && res.status < 500) refused++; else other++;
+    }
   });
   const follows = [];
   let wrong = 0;
   const follower = (async () => {
     let i = 0;
     while (Date.now() < until) {
-      const r = W.plainRequest(W.subscribe(`oAttack${i++}`));
-      const res = await post(port, `/wechat?${W.toQueryString(r.query)}`, r.body);
+      const openid = `oAttack${Date.now()}${i++}`;
+      const r = sign(openid);
+      const res = await post(port, `${path}?${W.toQueryString(r.query)}`, r.body);
       follows.push(res.ms);
-      if (res.status !== 200 || !res.body.includes(`oAttack${i - 1}`)) wrong++;
+      const inner = res.status === 200 ? (r.query.encrypt_type ? W.openReply(res.body).inner : res.body) : '';
+      if (!inner.includes(openid)) wrong++;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   })();
   await Promise.all([...flooders, follower]);
+  const cpu = cpuMs(nr.child.pid) - cpu0;
   agent.destroy();
+  return { refused, other, follows, wrong, cpuMs: cpu, usPerRefusal: (cpu * 1000) / Math.max(1, refused + follows.length) };
+}
+
+async function attack(nr, port) {
+  const unsigned = () => `signature=${'0'.repeat(40)}&timestamp=${W.now()}&nonce=1`;
+  const unsignedSafe = () => `${unsigned()}&encrypt_type=aes&msg_signature=${'0'.repeat(40)}`;
+  const BODY = 256 * 1024 - 64;
+  const plainBody = `<xml>${'<a>1</a>'.repeat(Math.floor((BODY - 11) / 8))}</xml>`;
+  const safeBody = (encryptBytes) => {
+    const pad = BODY - encryptBytes - 40;
+    return `<xml><ToUserName>gh</ToUserName><Encrypt>${'A'.repeat(encryptBytes)}</Encrypt>${' '.repeat(Math.max(0, pad))}</xml>`;
+  };
+  const runs = [
+    { name: 'plaintext: unsigned 256 KB bodies', path: '/wechat-plain', query: unsigned, body: plainBody, sign: (o) => W.plainRequest(W.subscribe(o)) },
+    { name: 'safe mode: unsigned <Encrypt> of 250 KB (over maxEncryptBytes)', path: '/wechat', query: unsignedSafe, body: safeBody(250 * 1024), sign: (o) => W.safeRequest(W.subscribe(o)) },
+    { name: 'safe mode: unsigned <Encrypt> of 60 KB in a 256 KB body (hashed)', path: '/wechat', query: unsignedSafe, body: safeBody(60 * 1024), sign: (o) => W.safeRequest(W.subscribe(o)) },
+  ];
+  const rows = [];
+  const data = { floods: [] };
+  let plainCost;
+  for (const run of runs) {
+    const r = await floodRun(nr, port, run);
+    if (plainCost === undefined) plainCost = r.usPerRefusal;
+    const ratio = r.usPerRefusal / plainCost;
+    rows.push({
+      run: `flood, 64 clients x ${ATTACK_SECONDS} s, ${run.name}`,
+      value: `${r.refused} refused (${r.other} other); Node-RED CPU ${round(r.usPerRefusal, 0)} µs a refusal (${round(ratio, 2)}x plaintext); ${r.follows.length} signed follows, p50 ${round(pct(r.follows, 50), 1)} ms, p99 ${round(pct(r.follows, 99), 1)} ms, ${r.wrong} wrong`,
+      target: run.path === '/wechat-plain' ? 'follows p99 < 1000 ms, 0 wrong' : 'follows p99 < 1000 ms, 0 wrong; cost <= 1.2x plaintext',
+    });
+    data.floods.push({ name: run.name, refused: r.refused, other: r.other, follows: r.follows.length, followP50: pct(r.follows, 50), followP99: pct(r.follows, 99), wrongReplies: r.wrong, cpuMs: r.cpuMs, usPerRefusal: r.usPerRefusal, costRatio: ratio });
+  }
   const before = rssMB(nr.child.pid);
   const huge = await streamHuge(port, 600 * 1024 * 1024);
   await new Promise((resolve) => setTimeout(resolve, 500));
   const after = rssMB(nr.child.pid);
-  return {
-    rows: [
-      { run: `flood: 64 clients x unsigned 256 KB, ${ATTACK_SECONDS}s`, value: `${floodCount} rejected; ${follows.length} signed follows, p50 ${round(pct(follows, 50), 1)} ms, p99 ${round(pct(follows, 99), 1)} ms, ${wrong} wrong`, target: 'p99 < 1000 ms, 0 wrong' },
-      { run: 'unsigned 600 MB POST (streamed)', value: `${huge.status || huge.error || 'timeout'} after ${round(huge.sent / 2 ** 20, 1)} MB sent; RSS ${round(before, 0)} -> ${round(after, 0)} MB (+${round(after - before, 1)})`, target: '< +50 MB' },
-    ],
-    data: { floodRequests: floodCount, follows: follows.length, followP50: pct(follows, 50), followP99: pct(follows, 99), wrongReplies: wrong, huge, rssBefore: before, rssAfter: after },
-  };
+  rows.push({ run: 'unsigned 600 MB POST (streamed)', value: `${huge.status || huge.error || 'timeout'} after ${round(huge.sent / 2 ** 20, 1)} MB sent; RSS ${round(before, 0)} -> ${round(after, 0)} MB (+${round(after - before, 1)})`, target: '< +50 MB' });
+  Object.assign(data, { huge, rssBefore: before, rssAfter: after });
+  return { rows, data };
 }
 
 /** V8's heap spaces and ArrayBuffer bytes of the Node-RED child (bench/heap-probe.js), in MB; `gc` runs a full GC first. */
@@ -194,12 +242,12 @@ async function main(parts = ['attack', 'soak', 'soak-bare']) {
   const rows = [];
   const data = {};
   for (const part of parts) {
-    const port = 19400 + Math.floor(Math.random() * 500);
-    const probePort = port + 500;
+    const port = await freePort();
+    const probePort = await freePort();
     const nr = await startNodeRed({
       port, flows: flow(),
-      credentials: { acc: { token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey } },
-      settings: { httpAdminRoot: false, disableEditor: true, bodyLimit: { limit: 262144, paths: ['/wechat'] } },
+      credentials: { acc: { token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey }, accp: { token: W.ACCOUNT.token } },
+      settings: { httpAdminRoot: false, disableEditor: true, bodyLimit: { limit: 262144, paths: ['/wechat', '/wechat-plain'] } },
       readyPath: '/nothing',
       env: { HEAP_PROBE_PORT: String(probePort) },
       nodeArgs: [...HEAP_ARGS, '--expose-gc', '-r', require.resolve('./heap-probe'), ...EXTRA_NODE_ARGS],

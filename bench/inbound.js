@@ -10,7 +10,8 @@ const wechatMiddleware = require('wechat');
 const lib = require('../dist/lib');
 const W = require('../test/helpers/wechat');
 const { startNodeRed, startNodeArgs } = require('../scripts/nr-process');
-const { table, writeResults, round } = require('./util');
+const { table, writeResults, round, cpuMs } = require('./util');
+const { freePort } = require('../test/helpers/ports');
 
 const N = Number(process.env.BENCH_MESSAGES || 20000);
 const DURATION = Number(process.env.BENCH_SECONDS || 10);
@@ -58,15 +59,15 @@ function webhookFlow() {
   return [
     { id: 'tab', type: 'tab', label: 'bench' },
     { id: 'acc', type: 'wechat-config', appId: W.ACCOUNT.appId, replayWindow: 600 },
-    { id: 'hin', z: 'tab', type: 'http in', url: '/wechat', method: 'post', skipBodyParsing: true, wires: [['win']] },
+    { id: 'hin', z: 'tab', type: 'http in', url: '/wechat', method: 'post', wires: [['win']] },
     { id: 'win', z: 'tab', type: 'wechat-in', account: 'acc', dedupeWindow: 60, ackTimeout: 4500, wires: [['wrep']] },
     { id: 'wrep', z: 'tab', type: 'wechat-reply', account: 'acc', replyType: 'text', content: 'welcome', contentType: 'str', wires: [['hres']] },
     { id: 'hres', z: 'tab', type: 'http response', wires: [] },
-    { id: 'bin', z: 'tab', type: 'http in', url: '/bare', method: 'post', skipBodyParsing: true, wires: [['bres']] },
+    { id: 'bin', z: 'tab', type: 'http in', url: '/bare', method: 'post', wires: [['bres']] },
     { id: 'bres', z: 'tab', type: 'http response', wires: [] },
     // Two no-op hops (change nodes) in the same place as wechat-in and wechat-reply: what the
     // extra hops alone cost, to tell them apart from the WeChat work.
-    { id: 'tin', z: 'tab', type: 'http in', url: '/three', method: 'post', skipBodyParsing: true, wires: [['t1']] },
+    { id: 'tin', z: 'tab', type: 'http in', url: '/three', method: 'post', wires: [['t1']] },
     { id: 't1', z: 'tab', type: 'change', rules: [{ t: 'set', p: 'topic', pt: 'msg', to: 'x', tot: 'str' }], wires: [['t2']] },
     { id: 't2', z: 'tab', type: 'change', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '<xml><Content>welcome</Content></xml>', tot: 'str' }], wires: [['tres']] },
     { id: 'tres', z: 'tab', type: 'http response', wires: [] },
@@ -74,15 +75,6 @@ function webhookFlow() {
 }
 
 // CPU time (user + system, ms) the Node-RED process has used so far, from /proc (Linux).
-function cpuMs(pid) {
-  try {
-    const fields = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
-  } catch {
-    return NaN;
-  }
-}
-
 /** CPU jiffies of the whole machine from /proc/stat: [busy, total]. */
 function machineJiffies() {
   try {
@@ -143,11 +135,12 @@ async function main() {
   console.log('lib/ vs node-webot `wechat` middleware (same process, same messages)');
   table(libRows, ['mode', 'lib msg/s', 'lib µs/msg', 'wechat msg/s', 'wechat µs/msg', 'ratio', 'target']);
 
-  const port = 18900 + Math.floor(Math.random() * 500);
+  const port = await freePort();
   const nr = await startNodeRed({
     port, flows: webhookFlow(),
     credentials: { acc: { token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey } },
-    settings: { httpAdminRoot: false, disableEditor: true },
+    // as the README's settings.js: the body-limit middleware on the WeChat route
+    settings: { httpAdminRoot: false, disableEditor: true, bodyLimit: { limit: 262144, paths: ['/wechat'] } },
     readyPath: '/bare',
     // the heap limit `npm start` uses (BENCH_HEAP=node-default: Node's own)
     nodeArgs: process.env.BENCH_HEAP === 'node-default' ? [] : startNodeArgs(),

@@ -8,6 +8,8 @@ const path = require('node:path');
 const { startDemo } = require('../scripts/demo');
 const { newOpenId } = require('../dist/sandbox/wechat-server');
 const { table, writeResults, round, pct } = require('./util');
+const { sleep } = require('../test/helpers/wait');
+const { freePort } = require('../test/helpers/ports');
 
 const FOLLOWERS = Number(process.env.BENCH_FOLLOWERS || 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
@@ -26,7 +28,7 @@ function peakRssMiB(pid) {
 async function main() {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wechat-c4c-bench-'));
   const demo = await startDemo({
-    nrPort: 18800 + Math.floor(Math.random() * 50), sandboxPort: 18900 + Math.floor(Math.random() * 50), userDir, mode: 'safe',
+    nrPort: await freePort(), sandboxPort: await freePort(), userDir, mode: 'safe',
     env: { C4C_MAX_CONCURRENCY: String(CONCURRENCY) },
   });
   const { sandbox } = demo;
@@ -43,7 +45,7 @@ async function main() {
   for (let i = 0; i < FOLLOWERS; i++) {
     const due = t0 + (i * SECONDS * 1000) / FOLLOWERS;
     const wait = due - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) await sleep(wait);
     const openid = newOpenId();
     started.set(openid, Date.now());
     sends.push(sandbox.act('follow', { openid }).then((report) => {
@@ -59,7 +61,7 @@ async function main() {
   while (Date.now() < deadline) {
     const settled = pushedAt.size + new Set(deadLetters().map((d) => d.openid)).size;
     if (settled >= FOLLOWERS) break;
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
   const dead = new Set(deadLetters().map((d) => d.openid));
   const lost = [...started.keys()].filter((o) => !pushedAt.has(o) && !dead.has(o));

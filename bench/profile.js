@@ -14,6 +14,7 @@ const W = require('../test/helpers/wechat');
 const { startNodeRed, startNodeArgs } = require('../scripts/nr-process');
 const { webhookFlow, makeRequests } = require('./inbound');
 const { table, writeResults, round } = require('./util');
+const { freePort } = require('../test/helpers/ports');
 
 const [flow = 'wechat', mode = 'plain', secondsArg = '8'] = process.argv.slice(2);
 const SECONDS = Number(secondsArg);
@@ -36,7 +37,7 @@ function origin(name, url) {
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wechat-c4c-prof-'));
-  const port = 18000 + Math.floor(Math.random() * 500);
+  const port = await freePort();
   const nr = await startNodeRed({
     port, flows: webhookFlow(), credentials: { acc: { token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey } },
     settings: { httpAdminRoot: false, disableEditor: true }, readyPath: '/bare',

@@ -5,6 +5,7 @@ const autocannon = require('autocannon');
 const { WeChatApiSimulator } = require('../dist/sandbox/wechat-api');
 const { startNodeRed } = require('../scripts/nr-process');
 const { table, writeResults, round } = require('./util');
+const { freePort } = require('../test/helpers/ports');
 
 const SENDS = Number(process.env.BENCH_SENDS || 10000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 32);
@@ -15,7 +16,7 @@ async function main() {
   const sim = new WeChatApiSimulator({ accounts: [{ appId: APPID, secret: SECRET }], openWindow: true });
   const simServer = await sim.listen(0);
   const apiBase = `http://127.0.0.1:${simServer.address().port}`;
-  const port = 19400 + Math.floor(Math.random() * 400);
+  const port = await freePort();
   const flows = [
     { id: 'tab', type: 'tab', label: 'bench' },
     { id: 'acc', type: 'wechat-config', appId: APPID, apiBase, tokenMode: 'stable' },

@@ -16,8 +16,10 @@
 // of separate machines scales.
 const { spawn } = require('node:child_process');
 const os = require('node:os');
-const { startCluster, sleep } = require('../test/helpers/cluster');
+const { startCluster } = require('../test/helpers/cluster');
+const { sleep } = require('../test/helpers/wait');
 const { nginxVersion } = require('../test/helpers/nginx');
+const { programPath } = require('../test/helpers/programs');
 const { newOpenId } = require('../dist/sandbox/wechat-server');
 const { table, writeResults, round, pct } = require('./util');
 
@@ -35,7 +37,7 @@ const CONFIGS = (process.env.BENCH_CONFIGS || 'memory:1,redis:1,redis:2,redis:3'
 
 /** `redis-cli MONITOR` on its own connection: counts the commands clients send (not those run by Lua). */
 function monitor(port) {
-  const proc = spawn('redis-cli', ['-p', String(port), 'monitor'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const proc = spawn(programPath('redis-cli'), ['-p', String(port), 'monitor'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const m = { on: false, total: 0, byCommand: {}, proc };
   let rest = '';
   proc.stdout.on('data', (chunk) => {

@@ -35,4 +35,14 @@ function pct(values, p) {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 }
 
-module.exports = { table, writeResults, round, pct };
+/** CPU time (user + system, ms) a process has used so far, from /proc; NaN elsewhere. */
+function cpuMs(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
+  } catch {
+    return NaN;
+  }
+}
+
+module.exports = { table, writeResults, round, pct, cpuMs };

@@ -11,7 +11,7 @@ import { URL } from 'node:url';
 import { C4CSimulator } from './c4c';
 import { readBody, sendJson, sendText } from './http-util';
 import { WeChatApiSimulator } from './wechat-api';
-import { newOpenId, SimulatedWeChatServer, type SandboxMode } from './wechat-server';
+import { newOpenId, SANDBOX_MODES, SimulatedWeChatServer, type SandboxMode } from './wechat-server';
 
 export interface SandboxOptions {
   port?: number;
@@ -134,6 +134,8 @@ export class Sandbox extends EventEmitter {
   setMode(mode: SandboxMode): void {
     this.wechat.opts.mode = mode;
     this.publish({ type: 'mode', mode });
+    // As on the 公众平台: the account's server must be switched too, or it refuses the messages.
+    this.publish({ type: 'log', text: `消息加解密方式 → ${mode}：Node-RED 的 wechat-config 也要改成 ${mode}（WECHAT_MESSAGE_MODE），否则消息会被拒绝 / message mode → ${mode}: set wechat-config's Message mode (WECHAT_MESSAGE_MODE) to ${mode} too, or the messages are refused` });
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
@@ -166,7 +168,7 @@ export class Sandbox extends EventEmitter {
     }
     if (req.method === 'POST' && path === '/api/mode') {
       const body = JSON.parse((await readBody(req)) || '{}');
-      if (body.mode !== 'plain' && body.mode !== 'safe') return sendJson(res, 400, { error: 'mode is plain or safe' });
+      if (!SANDBOX_MODES.includes(body.mode)) return sendJson(res, 400, { error: `mode is ${SANDBOX_MODES.join(', ')}` });
       this.setMode(body.mode);
       return sendJson(res, 200, { mode: body.mode });
     }

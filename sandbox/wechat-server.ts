@@ -10,7 +10,9 @@ import { request as httpsRequest } from 'node:https';
 import { URL } from 'node:url';
 import { simCdata as cdata, simDecrypt, simEncrypt, simEqual as safeEqual, simParseXml as parseMessageXml, simSignature } from './wechat-crypto';
 
-export type SandboxMode = 'plain' | 'safe';
+/** As on the 公众平台: 明文模式, 兼容模式 (plaintext fields and <Encrypt> side by side), 安全模式. */
+export type SandboxMode = 'plain' | 'compatible' | 'safe';
+export const SANDBOX_MODES: readonly SandboxMode[] = ['plain', 'compatible', 'safe'];
 
 export interface WeChatServerOptions {
   webhook: string;
@@ -109,6 +111,8 @@ export class SimulatedWeChatServer {
     const encrypt = simEncrypt(this.opts.encodingAESKey, this.opts.appId, inner);
     params.set('encrypt_type', 'aes');
     params.set('msg_signature', simSignature(this.opts.token, timestamp, nonce, encrypt));
+    // Compatible mode: the plaintext message and its encrypted copy in one body, signed as safe mode.
+    if (mode === 'compatible') return { query: params.toString(), body: inner.replace(/<\/xml>$/, `<Encrypt>${cdata(encrypt)}</Encrypt></xml>`) };
     return { query: params.toString(), body: `<xml><ToUserName>${cdata(this.opts.ghId)}</ToUserName><Encrypt>${cdata(encrypt)}</Encrypt></xml>` };
   }
 
@@ -151,7 +155,8 @@ export class SimulatedWeChatServer {
     }
     let xml = body;
     try {
-      if (this.opts.mode === 'safe') {
+      // 兼容模式: WeChat takes an encrypted or a plaintext reply
+      if (this.opts.mode === 'safe' || (this.opts.mode === 'compatible' && body.includes('<Encrypt>'))) {
         const env = parseMessageXml(body);
         const sig = simSignature(this.opts.token, String(env.TimeStamp ?? ''), String(env.Nonce ?? ''), String(env.Encrypt ?? ''));
         const sigOk = typeof env.MsgSignature === 'string' && safeEqual(env.MsgSignature, sig);

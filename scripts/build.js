@@ -13,13 +13,13 @@ const dist = path.join(root, 'dist');
 fs.rmSync(dist, { recursive: true, force: true });
 execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
 
-// Data files lib/ reads at run time (the shipped C4C metadata) go beside the compiled code.
-for (const rel of ['lib/c4c/IndividualCustomer.metadata.xml']) {
-  fs.copyFileSync(path.join(root, rel), path.join(dist, rel));
-}
-
-// The C4C simulator serves (and parses with its own code) its copy of the real $metadata excerpt.
-fs.copyFileSync(path.join(root, 'sandbox', 'c4c-metadata.xml'), path.join(dist, 'sandbox', 'c4c-metadata.xml'));
+// The real tenant's $metadata excerpt has one source, test/fixtures/c4c/: copied beside lib/'s
+// compiled code (the shipped fallback when a tenant's own $metadata cannot be read) and beside the
+// C4C simulator's (which serves it and parses it with its own code: the sandbox shares data with
+// lib/, never code).
+const METADATA = path.join(root, 'test', 'fixtures', 'c4c', 'IndividualCustomer.metadata.xml');
+fs.copyFileSync(METADATA, path.join(dist, 'lib', 'c4c', 'IndividualCustomer.metadata.xml'));
+fs.copyFileSync(METADATA, path.join(dist, 'sandbox', 'c4c-metadata.xml'));
 
 // The sandbox page is served from dist/sandbox/page.
 fs.cpSync(path.join(root, 'sandbox', 'page'), path.join(dist, 'sandbox', 'page'), { recursive: true });

@@ -41,6 +41,8 @@ function flowEnv(sandbox, s, deadLetterFile) {
     C4C_PASSWORD: s.c4cPassword,
     DEAD_LETTER_FILE: deadLetterFile,
     WECHAT_TEMPLATE_ID: 'sandbox-customer-id',
+    // The account decides the mode (wechat-config messageMode), as on the 公众平台.
+    WECHAT_MESSAGE_MODE: sandbox.opts.mode,
   };
 }
 
@@ -102,11 +104,12 @@ function startFlowNodeRed({ port, userDir, flows, env, settings, inherit, readyP
 
 /** Resolves once the flow's webhook answers WeChat's URL check (the flow is live); throws after `timeoutMs`. */
 async function waitFlowReady(nrUrl, token, timeoutMs = 60000) {
-  const { wechatSignature } = require('../dist/lib');
+  // Signed as WeChat does, by the sandbox's own crypto (not by lib/, the code being checked).
+  const { simSignature } = require('../dist/sandbox/wechat-crypto');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ts = String(Math.floor(Date.now() / 1000));
-    const sig = wechatSignature(token, ts, '1');
+    const sig = simSignature(token, ts, '1');
     const ok = await fetch(`${nrUrl}/wechat?signature=${sig}&timestamp=${ts}&nonce=1&echostr=ready`).then((r) => r.text(), () => '');
     if (ok === 'ready') return;
     if (Date.now() > deadline) throw new Error(`the bundled flow did not come up on ${nrUrl}`);

@@ -2,7 +2,8 @@
 'use strict';
 // Checks tsc cannot make: every node registered in package.json has its editor file, help and
 // labels in en-US and zh-CN with the same keys; every RED._() key the code uses exists in both
-// catalogs; lib/ imports nothing from Node-RED; no console.* in shipped code.
+// catalogs; lib/ imports nothing from Node-RED; no console.* in shipped code; no line break
+// between two Chinese characters in README.zh-CN.md's paragraphs.
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -83,6 +84,25 @@ for (const type of Object.keys(pkg['node-red'].nodes)) {
   for (const m of src.matchAll(new RegExp(`${type}\\.status\\.([\\w-]+)`, 'g'))) {
     for (const lang of LANGS) if (!texts.some((t) => t.lang === lang && t.key === m[1])) problems.push(`${type}: status key ${m[1]} used in ${type}.ts is missing in ${lang}`);
   }
+}
+
+// Chinese Markdown: a line break between two Chinese characters inside a paragraph renders as a
+// stray space. Code blocks, tables, headings and the start of a list item are not paragraph text.
+const CHINESE = /[\p{Script=Han}\u3000-\u303f\uff00-\uffef\u2018-\u201d\u2014\u2026]/u;
+function chineseBreaks(text) {
+  const lines = text.split('\n');
+  const out = [];
+  let fence = false;
+  for (let i = 0; i < lines.length - 1; i++) {
+    if (/^\s*(```|~~~)/.test(lines[i])) { fence = !fence; continue; }
+    const [a, b] = [lines[i], lines[i + 1]];
+    if (fence || !a.trim() || !b.trim() || /^\s*(```|~~~|\||#)/.test(b) || /^\s*(\||#)/.test(a) || /^\s*([-*+]|\d+[.)])\s/.test(b)) continue;
+    if (CHINESE.test(Array.from(a).pop()) && CHINESE.test(Array.from(b.trimStart())[0])) out.push(i + 1);
+  }
+  return out;
+}
+for (const md of ['README.zh-CN.md']) {
+  for (const n of chineseBreaks(fs.readFileSync(path.join(root, md), 'utf8'))) problems.push(`${md}:${n}: a line break between two Chinese characters (renders as a space): join the lines`);
 }
 
 if (problems.length) {

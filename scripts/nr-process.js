@@ -37,7 +37,14 @@ function prepareUserDir({ userDir, flows, credentials = {}, settings = {} }) {
     ...settings,
   };
   const { bodyLimit, ...plain } = allSettings; // bodyLimit: wechat-in's body-limit middleware (a function, not JSON)
-  const middleware = bodyLimit ? `module.exports.httpNodeMiddleware = require(${JSON.stringify(path.join(root, 'dist', 'lib', 'http', 'middleware.js'))})(${JSON.stringify(bodyLimit)});\n` : '';
+  // As the README's settings.js: the editor's app (at /) parses JSON and form bodies on every path
+  // before the http in routes, so the middleware goes in front of both.
+  const middleware = bodyLimit ? [
+    `const wechatBodyLimit = require(${JSON.stringify(path.join(root, 'dist', 'lib', 'http', 'middleware.js'))})(${JSON.stringify(bodyLimit)});`,
+    'module.exports.httpAdminMiddleware = wechatBodyLimit;',
+    'module.exports.httpNodeMiddleware = wechatBodyLimit;',
+    '',
+  ].join('\n') : '';
   fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(plain, null, 2)};\n${middleware}`);
   if (flows) fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows, null, 2));
   if (flows) fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify(credentials, null, 2));

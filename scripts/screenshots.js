@@ -1,20 +1,23 @@
 #!/usr/bin/env node
 'use strict';
 // The README's pictures (docs/images/*.png): the bundled flow in the editor after a follow, and
-// the sandbox page at phone width. Debian's Chromium through playwright-core.
+// the sandbox page at phone width. Debian's Chromium ($CHROMIUM_BIN) through playwright-core.
 //   npm run build && node scripts/screenshots.js
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
 const { startDemo } = require('./demo');
-const { freePort } = require('../test/helpers/demo');
+const { freePort } = require('../test/helpers/ports');
+const { launch } = require('../test/helpers/browser');
+const { skipLine } = require('../test/helpers/programs');
 
 (async () => {
+  const skipped = skipLine('npm run screenshots', ['chromium']);
+  if (skipped) return console.log(skipped);
   const out = path.join(__dirname, '..', 'docs', 'images');
   fs.mkdirSync(out, { recursive: true });
   const d = await startDemo({ nrPort: await freePort(), sandboxPort: await freePort(), userDir: fs.mkdtempSync(path.join(os.tmpdir(), 'wechat-c4c-shots-')) });
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  const browser = await launch();
   try {
     const phone = await browser.newPage({ viewport: { width: 375, height: 760 }, deviceScaleFactor: 2, locale: 'zh-CN' });
     await phone.goto(d.sandboxUrl);

@@ -1,7 +1,8 @@
 /**
- * The body-limit middleware as a module of its own, for settings.js:
- *   httpNodeMiddleware: require("<package>/dist/lib/http/middleware")({ limit: 262144, paths: ["/wechat"] })
- * where <package> is node-red-contrib-wechat-c4c (see docs/security.md).
+ * The body-limit middleware as a module of its own, for settings.js (README checklist, docs/security.md):
+ *   const wechatBodyLimit = require("<package>/dist/lib/http/middleware")({ limit: 262144, paths: ["/wechat"] });
+ *   module.exports = { ..., httpAdminMiddleware: wechatBodyLimit, httpNodeMiddleware: wechatBodyLimit };
+ * where <package> is this package's name.
  */
 import { bodyLimit } from './body-limit';
 

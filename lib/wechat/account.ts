@@ -3,7 +3,7 @@ import { MemoryDeliveryStore } from '../store/memory-delivery';
 import type { ClaimResult, DeliveryStore, SealedReply, WaitResult } from '../store/types';
 import { decodeAESKey } from './crypto';
 import type { DeliveryInfo } from './dedupe';
-import { handleInbound, ReplayGuard, type InboundAccount, type InboundRequest, type InboundResult } from './inbound';
+import { DEFAULT_MAX_ENCRYPT_BYTES, handleInbound, parseMessageMode, ReplayGuard, type InboundAccount, type InboundRequest, type InboundResult } from './inbound';
 import { buildReplyXml, encryptReply, normaliseFields, ReplyError, type ReplyType } from './reply';
 
 export interface AccountStores {
@@ -26,6 +26,10 @@ export interface AccountSettings {
   encodingAESKey?: string;
   previousEncodingAESKey?: string;
   replayWindow?: number | string;
+  /** As set on the 公众平台: `safe` | `compatible` | `plain` | `any`; see parseMessageMode (undefined: `any`, '': `safe`). */
+  messageMode?: unknown;
+  /** Largest `<Encrypt>` value accepted, in bytes (default DEFAULT_MAX_ENCRYPT_BYTES). */
+  maxEncryptBytes?: number | string;
 }
 
 /**
@@ -61,11 +65,17 @@ export class WeChatAccount extends EventEmitter {
     }
     if (keys.length > 0 && !appId) this.problems.push('appid-missing');
     const window = Number(settings.replayWindow ?? 300);
+    const messageMode = parseMessageMode(settings.messageMode);
+    if (!messageMode) this.problems.push('message-mode-invalid');
+    if ((messageMode === 'safe' || messageMode === 'compatible') && keys.length === 0) this.problems.push('aes-key-missing');
+    const maxEncrypt = Number(settings.maxEncryptBytes ?? DEFAULT_MAX_ENCRYPT_BYTES);
     this.inbound = {
       appId,
       token,
       keys,
       replayWindow: Number.isFinite(window) && window >= 0 ? window : 300,
+      messageMode: messageMode ?? 'safe',
+      maxEncryptBytes: Number.isFinite(maxEncrypt) && maxEncrypt > 0 ? maxEncrypt : DEFAULT_MAX_ENCRYPT_BYTES,
       replayGuard: new ReplayGuard(),
     };
   }
@@ -76,14 +86,24 @@ export class WeChatAccount extends EventEmitter {
   }
 
   /**
+   * How long a delivery's retry claim must live: as long as its request would still be accepted
+   * (the replay window), so that the identical request replayed at any time in the window is a
+   * retry and never runs the flow again; at least `windowMs` (WeChat's retries) and `holdMs` (the
+   * ack deadline and a margin).
+   */
+  claimTtlMs(windowMs: number, holdMs: number): number {
+    return Math.max(windowMs, holdMs, this.inbound.replayWindow * 1000);
+  }
+
+  /**
    * Receive one webhook request: check (query first, body after), decrypt, parse, then claim the
-   * retry key for `max(windowMs, holdMs)`. A first delivery is remembered in process until
+   * retry key for `claimTtlMs(windowMs, holdMs)`. A first delivery is remembered in process until
    * `settle`. `windowMs` 0 = no dedupe (every delivery is first).
    */
   async receive(req: InboundRequest, opts: { windowMs: number; holdMs: number }, nowMs = Date.now()): Promise<Received> {
     const result = handleInbound(req, this.inbound, nowMs);
     if (result.kind !== 'message') return result;
-    const claim: ClaimResult = opts.windowMs > 0 ? await this.deliveries.claim(result.dedupeKey, Math.max(opts.windowMs, opts.holdMs)) : { first: true };
+    const claim: ClaimResult = opts.windowMs > 0 ? await this.deliveries.claim(result.dedupeKey, this.claimTtlMs(opts.windowMs, opts.holdMs)) : { first: true };
     if (claim.first) this.track(result);
     return { ...result, claim };
   }

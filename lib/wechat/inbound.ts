@@ -4,6 +4,27 @@ import { dedupeKeyOf, parseMessageXml, topicOf, type WeChatMessage } from './mes
 import { digest, verifySignature } from './signature';
 import { TtlCache } from '../util/ttl-cache';
 
+/**
+ * How the account's messages arrive, as set on the 公众平台 (服务器配置 → 消息加解密方式):
+ * `plain` 明文模式, `compatible` 兼容模式, `safe` 安全模式. The account decides, never the
+ * request: in `safe` and `compatible` mode every POST must carry a valid `msg_signature` over its
+ * `<Encrypt>`, whatever `encrypt_type` says. `any` takes the mode from each request's
+ * `encrypt_type` (the behaviour of flows saved before the setting existed).
+ */
+export type MessageMode = 'safe' | 'compatible' | 'plain' | 'any';
+export const MESSAGE_MODES: readonly MessageMode[] = ['safe', 'compatible', 'plain', 'any'];
+
+/**
+ * The configured mode: a node saved without the property (`undefined`) is `any`; an empty value
+ * (an unset `${WECHAT_MESSAGE_MODE}`) is `safe`; anything else must be one of MESSAGE_MODES.
+ */
+export function parseMessageMode(value: unknown): MessageMode | undefined {
+  if (value === undefined || value === null) return 'any';
+  const text = String(value).trim().toLowerCase();
+  if (text === '') return 'safe';
+  return (MESSAGE_MODES as readonly string[]).includes(text) ? (text as MessageMode) : undefined;
+}
+
 /** The account settings the inbound check needs. */
 export interface InboundAccount {
   appId: string;
@@ -12,8 +33,12 @@ export interface InboundAccount {
   keys: readonly Buffer[];
   /** Seconds; 0 = no timestamp check. */
   replayWindow: number;
+  /** How messages arrive (absent: `any`). */
+  messageMode?: MessageMode;
   /** Largest body accepted, in bytes. */
   maxBodyBytes?: number;
+  /** Largest `<Encrypt>` value accepted, in bytes (default DEFAULT_MAX_ENCRYPT_BYTES): refused before it is hashed. */
+  maxEncryptBytes?: number;
   /** Plaintext mode: refuses a signature reused with another body (absent: not checked). */
   replayGuard?: ReplayGuard;
 }
@@ -25,9 +50,11 @@ export interface InboundRequest {
   body?: unknown;
 }
 
+export interface Rejection { kind: 'reject'; status: number; reason: string; code: string }
+
 export type InboundResult =
   | { kind: 'echo'; echostr: string }
-  | { kind: 'reject'; status: number; reason: string; code: string }
+  | Rejection
   | {
       kind: 'message';
       message: WeChatMessage;
@@ -41,99 +68,119 @@ export type InboundResult =
     };
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+/**
+ * WeChat's messages are a few KB (a 2,048-character text is ~9 KB once encrypted); 64 KiB leaves
+ * room for the largest events while a flood of 250 KB bodies is refused before any hashing.
+ */
+export const DEFAULT_MAX_ENCRYPT_BYTES = 64 * 1024;
 
-function reject(status: number, code: string, reason: string): InboundResult {
+function reject(status: number, code: string, reason: string): Rejection {
   return { kind: 'reject', status, code, reason };
-}
-
-function queryString(query: Record<string, unknown>, name: string): string | undefined {
-  const v = query[name];
-  if (typeof v === 'string') return v;
-  return undefined; // absent, or repeated (?a=1&a=2 gives an array): treated as missing
 }
 
 const DIGITS = /^\d{1,12}$/;
 
 /**
+ * What a webhook query can be refused for without the account's secrets or the body: a repeated
+ * or array parameter (any, in every mode: WeChat never repeats one), no timestamp or nonce, no
+ * signature of either kind, a timestamp that is not seconds, and (`windowSeconds` > 0) a
+ * timestamp outside the replay window. Used by handleInbound and, before a byte of the body is
+ * read, by the body-limit middleware.
+ */
+export function checkQueryShape(query: Record<string, unknown>, windowSeconds: number, nowMs: number): Rejection | undefined {
+  for (const name of Object.keys(query)) {
+    const v = query[name];
+    if (v !== undefined && typeof v !== 'string') return reject(400, 'repeated-param', `query parameter ${name.slice(0, 40)} is repeated or an array`);
+  }
+  const missing = ['timestamp', 'nonce'].filter((n) => !query[n]);
+  if (!query.signature && !query.msg_signature) missing.push('signature');
+  if (missing.length) return reject(400, 'missing-query', `missing query parameter: ${missing.join(', ')}`);
+  if (!DIGITS.test(query.timestamp as string)) return reject(400, 'bad-timestamp', 'timestamp is not a number of seconds');
+  return checkWindow(query.timestamp as string, windowSeconds, nowMs);
+}
+
+/**
  * Check and decode one webhook request: GET URL verification or POST message, plaintext,
- * compatible or safe mode. Pure: no I/O, never throws for bad input.
+ * compatible or safe mode as the account's `messageMode` says. Pure: no I/O, never throws for
+ * bad input. The cheap refusals come first: the query's shape and the timestamp window, then the
+ * signature; the body only after that, and in safe mode the `<Encrypt>` value's length before it
+ * is hashed.
  */
 export function handleInbound(req: InboundRequest, account: InboundAccount, nowMs: number = Date.now()): InboundResult {
   const query = req.query && typeof req.query === 'object' ? req.query : {};
   const method = String(req.method || '').toUpperCase();
   if (method !== 'GET' && method !== 'POST') return reject(405, 'method', `method ${method || '?'} not allowed`);
+  const shape = checkQueryShape(query, 0, nowMs);
+  if (shape) return shape;
 
-  const timestamp = queryString(query, 'timestamp');
-  const nonce = queryString(query, 'nonce');
-  const signature = queryString(query, 'signature');
-  const encryptType = queryString(query, 'encrypt_type');
-  const encrypted = encryptType === 'aes';
-  const msgSignature = queryString(query, 'msg_signature');
-
-  const missing: string[] = [];
-  if (!timestamp) missing.push('timestamp');
-  if (!nonce) missing.push('nonce');
-  if (method === 'GET' || !encrypted) {
-    if (!signature) missing.push('signature');
-  } else if (!msgSignature) missing.push('msg_signature');
-  const echostr = queryString(query, 'echostr');
-  if (method === 'GET' && echostr === undefined) missing.push('echostr');
-  if (missing.length) return reject(400, 'missing-query', `missing query parameter: ${missing.join(', ')}`);
-  if (!DIGITS.test(timestamp as string)) return reject(400, 'bad-timestamp', 'timestamp is not a number of seconds');
+  const timestamp = query.timestamp as string;
+  const nonce = query.nonce as string;
+  const signature = query.signature as string | undefined;
+  const encryptType = query.encrypt_type as string | undefined;
+  const msgSignature = query.msg_signature as string | undefined;
   if (encryptType !== undefined && encryptType !== 'aes' && encryptType !== 'raw') {
     return reject(400, 'bad-encrypt-type', 'unknown encrypt_type');
   }
+  const mode = account.messageMode ?? 'any';
 
   if (method === 'GET') {
-    if (!verifySignature(signature, account.token, timestamp as string, nonce as string)) {
-      return reject(403, 'bad-signature', 'signature mismatch');
-    }
-    const replay = checkWindow(timestamp as string, account.replayWindow, nowMs);
-    if (replay) return replay;
-    return { kind: 'echo', echostr: echostr as string };
+    // The URL check is signed with `signature` in every mode.
+    const missing = [...(signature ? [] : ['signature']), ...(query.echostr === undefined ? ['echostr'] : [])];
+    if (missing.length) return reject(400, 'missing-query', `missing query parameter: ${missing.join(', ')}`);
+    const stale = checkWindow(timestamp, account.replayWindow, nowMs);
+    if (stale) return stale;
+    if (!verifySignature(signature, account.token, timestamp, nonce)) return reject(403, 'bad-signature', 'signature mismatch');
+    return { kind: 'echo', echostr: query.echostr as string };
   }
 
-  // POST. Everything the query can prove is checked before the body is looked at, so an
+  // POST. The mode is the account's: a request cannot downgrade safe mode by dropping or changing
+  // encrypt_type (the plaintext `signature` beside a safe-mode query is no proof of the body).
+  const encrypted = mode === 'safe' || mode === 'compatible' ? true : mode === 'plain' ? false : encryptType === 'aes';
+  if (mode === 'plain' && encryptType === 'aes') {
+    return reject(400, 'mode-mismatch', 'encrypt_type=aes but the account\'s message mode is plain (set it as on the 公众平台)');
+  }
+  if (encrypted && !msgSignature) {
+    return mode === 'any'
+      ? reject(400, 'missing-query', 'missing query parameter: msg_signature')
+      : reject(403, 'unsigned', `no msg_signature: the account's message mode is ${mode} (set it as on the 公众平台)`);
+  }
+  if (!encrypted && !signature) return reject(400, 'missing-query', 'missing query parameter: signature');
+  const stale = checkWindow(timestamp, account.replayWindow, nowMs);
+  if (stale) return stale;
+  // Plaintext: everything the query can prove is checked before the body is looked at, so an
   // unsigned caller costs one SHA-1 and learns nothing about the parser (403 before any parse).
-  if (!encrypted) {
-    if (!verifySignature(signature, account.token, timestamp as string, nonce as string)) {
-      return reject(403, 'bad-signature', 'signature mismatch');
-    }
-    const replay = checkWindow(timestamp as string, account.replayWindow, nowMs);
-    if (replay) return replay;
+  if (!encrypted && !verifySignature(signature, account.token, timestamp, nonce)) {
+    return reject(403, 'bad-signature', 'signature mismatch');
   }
 
   const max = account.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  let xml: string;
-  if (Buffer.isBuffer(req.body)) {
-    if (req.body.length > max) return reject(413, 'too-large', `body larger than ${max} bytes`);
-    xml = req.body.toString('utf8');
-  } else if (typeof req.body === 'string') {
-    if (req.body.length > max || Buffer.byteLength(req.body, 'utf8') > max) return reject(413, 'too-large', `body larger than ${max} bytes`);
-    xml = req.body;
-  } else if (req.body === undefined || req.body === null) {
+  const body = req.body;
+  if (Buffer.isBuffer(body)) {
+    if (body.length > max) return reject(413, 'too-large', `body larger than ${max} bytes`);
+  } else if (typeof body === 'string') {
+    if (body.length > max || Buffer.byteLength(body, 'utf8') > max) return reject(413, 'too-large', `body larger than ${max} bytes`);
+  } else if (body === undefined || body === null) {
     return reject(400, 'empty-body', 'empty body');
   } else {
     return reject(415, 'not-xml', 'expected an XML body (text/xml)');
   }
-  if (xml.trim() === '') return reject(400, 'empty-body', 'empty body');
+  if (body.length === 0) return reject(400, 'empty-body', 'empty body');
 
   let message: WeChatMessage;
   let keyIndex = -1;
   if (encrypted) {
-    // Safe mode: the one <Encrypt> value by a bounded scan (no parse), msg_signature over it and
-    // the timestamp, and only then decryption and parsing of what WeChat itself encrypted.
-    const encrypt = findEncrypt(xml);
-    if (encrypt === undefined) return reject(400, 'no-encrypt', 'encrypt_type=aes but the body has no single <Encrypt>');
-    if (!verifySignature(msgSignature, account.token, timestamp as string, nonce as string, encrypt)) {
+    // Safe (and compatible) mode: the one <Encrypt> value by a bounded scan of the body as it came
+    // (no copy, no parse), its length, msg_signature over it, and only then decryption and parsing
+    // of what WeChat itself encrypted. In compatible mode the plaintext fields beside it are never read.
+    const found = findEncryptIn(body, account.maxEncryptBytes ?? DEFAULT_MAX_ENCRYPT_BYTES);
+    if (typeof found !== 'string') return found;
+    if (!verifySignature(msgSignature, account.token, timestamp, nonce, found)) {
       return reject(403, 'bad-signature', 'msg_signature mismatch');
     }
-    const replay = checkWindow(timestamp as string, account.replayWindow, nowMs);
-    if (replay) return replay;
     if (account.keys.length === 0) return reject(500, 'no-aes-key', 'the account has no EncodingAESKey configured');
     let plain: string;
     try {
-      const result = decryptWithKeys(account.keys, encrypt, account.appId);
+      const result = decryptWithKeys(account.keys, found, account.appId);
       plain = result.message;
       keyIndex = result.keyIndex;
     } catch (err) {
@@ -147,7 +194,14 @@ export function handleInbound(req: InboundRequest, account: InboundAccount, nowM
     } catch (err) {
       return reject(400, 'bad-xml', `decrypted ${(err as Error).message}`);
     }
+    // The query's timestamp is signed; the message's own CreateTime must lie in the window too.
+    if (typeof message.CreateTime === 'string' && DIGITS.test(message.CreateTime)) {
+      const old = checkWindow(message.CreateTime, account.replayWindow, nowMs);
+      if (old) return reject(403, 'stale-message', `CreateTime ${old.reason.replace(/^timestamp /, '')}`);
+    }
   } else {
+    const xml = Buffer.isBuffer(body) ? body.toString('utf8') : body;
+    if (xml.trim() === '') return reject(400, 'empty-body', 'empty body');
     // Plaintext: the signature does not cover the body. The same signature with another body is a
     // forgery (a captured query replayed with a made-up message); the same body is WeChat's retry.
     if (account.replayGuard && !account.replayGuard.check(signature as string, xml, account.replayWindow, nowMs)) {
@@ -181,8 +235,8 @@ export function handleInbound(req: InboundRequest, account: InboundAccount, nowM
     dedupeKey: dedupeKeyOf(message),
     encrypted,
     keyIndex,
-    timestamp: timestamp as string,
-    nonce: nonce as string,
+    timestamp,
+    nonce,
     openid: message.FromUserName,
   };
 }
@@ -194,22 +248,37 @@ export const MAX_EVENT_KEY_CHARS = 256;
 
 const ENCRYPT_OPEN = '<Encrypt>';
 const ENCRYPT_CLOSE = '</Encrypt>';
+const CDATA_OPEN = '<![CDATA[';
+const CDATA_CLOSE = ']]>';
 
 /**
- * The value of the single `<Encrypt>` element, by a bounded scan: exactly one `<Encrypt>`, its
- * content a CDATA section or plain text without markup (base64 is checked by the decryption).
- * Anything else: undefined. The rest of
- * the outer XML is never parsed (WeChat signs only this value).
+ * The value of the single `<Encrypt>` element of a body as it came (a Buffer is scanned in place,
+ * never converted whole), by a bounded scan: exactly one `<Encrypt>`, its content a CDATA section
+ * or plain text without markup, at most `maxBytes` long (base64 is checked by the decryption).
+ * The rest of the outer XML is never parsed (WeChat signs only this value). A refusal otherwise.
  */
-export function findEncrypt(xml: string): string | undefined {
-  const open = xml.indexOf(ENCRYPT_OPEN);
-  if (open < 0 || xml.indexOf(ENCRYPT_OPEN, open + 1) >= 0) return undefined;
-  const close = xml.indexOf(ENCRYPT_CLOSE, open);
-  if (close < 0) return undefined;
-  let value = xml.slice(open + ENCRYPT_OPEN.length, close);
-  if (value.startsWith('<![CDATA[') && value.endsWith(']]>')) value = value.slice(9, -3);
+export function findEncryptIn(body: Buffer | string, maxBytes: number = DEFAULT_MAX_ENCRYPT_BYTES): string | Rejection {
+  const none = reject(400, 'no-encrypt', 'the body has no single <Encrypt> (safe mode)');
+  const open = body.indexOf(ENCRYPT_OPEN);
+  if (open < 0 || body.indexOf(ENCRYPT_OPEN, open + 1) >= 0) return none;
+  const start = open + ENCRYPT_OPEN.length;
+  const close = body.indexOf(ENCRYPT_CLOSE, start);
+  if (close < 0) return none;
+  if (close - start > maxBytes + CDATA_OPEN.length + CDATA_CLOSE.length) {
+    return reject(413, 'encrypt-too-long', `<Encrypt> longer than ${maxBytes} bytes`);
+  }
+  let value = typeof body === 'string' ? body.slice(start, close) : body.toString('utf8', start, close);
+  if (value.startsWith(CDATA_OPEN) && value.endsWith(CDATA_CLOSE)) value = value.slice(CDATA_OPEN.length, -CDATA_CLOSE.length);
   // Strict base64 is checked once, by the decryption (decodeBase64Strict); here only that no markup is inside.
-  return value !== '' && !value.includes('<') && !value.includes('&') ? value : undefined;
+  if (value === '' || value.includes('<') || value.includes('&')) return none;
+  if (value.length > maxBytes) return reject(413, 'encrypt-too-long', `<Encrypt> longer than ${maxBytes} bytes`);
+  return value;
+}
+
+/** The value of the single `<Encrypt>` element, or undefined (findEncryptIn without the reason). */
+export function findEncrypt(xml: string): string | undefined {
+  const found = findEncryptIn(xml, Number.MAX_SAFE_INTEGER);
+  return typeof found === 'string' ? found : undefined;
 }
 
 /**
@@ -246,7 +315,7 @@ export class ReplayGuard {
   }
 }
 
-function checkWindow(timestamp: string, windowSeconds: number, nowMs: number): InboundResult | undefined {
+function checkWindow(timestamp: string, windowSeconds: number, nowMs: number): Rejection | undefined {
   if (!windowSeconds || windowSeconds <= 0) return undefined;
   const skew = Math.abs(Math.floor(nowMs / 1000) - Number(timestamp));
   if (skew > windowSeconds) return reject(403, 'stale', `timestamp is ${skew}s from the server clock (window ${windowSeconds}s)`);

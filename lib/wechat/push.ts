@@ -15,7 +15,12 @@ export class PushError extends WeChatC4CError {
 export interface PushRequest {
   api: 'custom' | 'template';
   body: Record<string, unknown>;
+  /** what WeChat ignores and was left out of the body (`first`, `remark`, `thing1.color`, `topcolor`) */
+  dropped?: string[];
 }
+
+/** Top-level template message fields WeChat ignores since 2023-05-04 (colours). */
+const IGNORED_TOP = ['topcolor', 'color'];
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
@@ -62,17 +67,18 @@ export function buildPush(type: PushType, touser: string, content: unknown, temp
       const id = templateId || (typeof c.template_id === 'string' ? c.template_id : '');
       if (!id) throw new PushError('template: a template ID is needed (node setting or payload.template_id)');
       const data = isObject(c.data) ? c.data : c;
+      const dropped = IGNORED_TOP.filter((k) => k in c);
       const fields: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(data)) {
-        if (['template_id', 'url', 'miniprogram', 'touser', 'client_msg_id'].includes(k) && data === c) continue;
+        if ([...IGNORED_TOP, 'template_id', 'url', 'miniprogram', 'touser', 'client_msg_id'].includes(k) && data === c) continue;
         fields[k] = v;
       }
       // WeChat's current rules (lib/wechat/template.ts): refused here, before any request.
-      const body: Record<string, unknown> = { touser, template_id: id, data: templateData(fields, 'template') };
+      const body: Record<string, unknown> = { touser, template_id: id, data: templateData(fields, 'template', dropped) };
       if (typeof c.url === 'string') body.url = c.url;
       if (isObject(c.miniprogram)) body.miniprogram = c.miniprogram;
       if (typeof c.client_msg_id === 'string') body.client_msg_id = c.client_msg_id;
-      return { api: 'template', body };
+      return { api: 'template', body, dropped };
     }
     default:
       throw new PushError(`unknown message type ${String(type)}`);
@@ -142,10 +148,11 @@ function msgidOf(answer: Record<string, unknown>): string | undefined {
 export function buildFallback(kind: 'template' | 'subscribe', touser: string, templateId: string, data: unknown, url?: string): PushRequest & { channel: PushChannel } {
   if (!touser) throw new PushError('no recipient OpenID (touser)');
   if (!templateId) throw new PushError(`${kind} fallback: a template ID is needed (fallbackTemplateId)`);
-  const fields = templateData(data, kind);
+  const dropped: string[] = [];
+  const fields = templateData(data, kind, dropped);
   const body: Record<string, unknown> = { touser, template_id: templateId, data: fields };
   if (url) body[kind === 'template' ? 'url' : 'page'] = url;
-  return { api: kind === 'template' ? 'template' : 'custom', body, channel: kind };
+  return { api: kind === 'template' ? 'template' : 'custom', body, channel: kind, dropped };
 }
 
 function isFallbackCode(err: unknown): err is WeChatApiError {

@@ -6,7 +6,8 @@ import { WeChatC4CError } from '../errors';
  * Rules (developers.weixin.qq.com, "模板消息接口 → 类目模板消息 参数值内容限制说明" and the
  * subscription-notice send API; the 2023 template-message changes announced for 2023-05-04):
  * - no custom colour any more (`color` is ignored by WeChat), the `first` and `remark` lines are no
- *   longer shown; every value is a string in `{value}`;
+ *   longer shown: WeChat accepts and ignores them, so they are dropped here (the caller is told
+ *   which, to warn) and the message is sent without them; every value is a string in `{value}`;
  * - the key's type is its name without the trailing digits (`thing3` → `thing`):
  *   thing ≤ 20 characters; number ≤ 32 digits (decimals allowed); letter ≤ 32 letters;
  *   symbol ≤ 5 symbols; character_string ≤ 32 digits, letters or symbols (no Chinese);
@@ -105,12 +106,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
 }
 
+/** Data keys WeChat ignores since 2023-05-04 (the lines are no longer shown): dropped, not sent. */
+export const IGNORED_KEYS: readonly string[] = ['first', 'remark'];
+
 /**
  * The `data` object WeChat expects (`{key: {value: string}}`) from what a flow gives: an object
  * whose values are plain (wrapped as `{value}`) or already `{value}`. Throws TemplateDataError
- * listing every field that breaks the rules; nothing is sent then.
+ * listing every field that breaks the rules; nothing is sent then. What WeChat ignores (`first`,
+ * `remark`, a field's `color`) is left out and its name (`first`, `thing1.color`) pushed onto
+ * `dropped`.
  */
-export function templateData(input: unknown, channel: TemplateChannel): Record<string, { value: string }> {
+export function templateData(input: unknown, channel: TemplateChannel, dropped: string[] = []): Record<string, { value: string }> {
   if (!isObject(input)) throw new TemplateDataError(channel, [{ key: '(data)', reason: 'must be an object {key: value}' }]);
   const issues: TemplateRuleIssue[] = [];
   const out: Record<string, { value: string }> = {};
@@ -118,15 +124,16 @@ export function templateData(input: unknown, channel: TemplateChannel): Record<s
   if (keys.length === 0) issues.push({ key: '(data)', reason: 'no fields' });
   for (const key of keys) {
     const raw = input[key];
-    if (key === 'first' || key === 'remark') {
-      issues.push({ key, reason: `WeChat no longer shows the ${key} line (since 2023-05-04): put the text in a keyword of the template` });
+    if (IGNORED_KEYS.includes(key)) {
+      dropped.push(key);
       continue;
     }
     let value: unknown = raw;
     if (isObject(raw)) {
-      const extra = Object.keys(raw).filter((k) => k !== 'value');
+      if ('color' in raw) dropped.push(`${key}.color`);
+      const extra = Object.keys(raw).filter((k) => k !== 'value' && k !== 'color');
       if (extra.length) {
-        issues.push({ key, reason: extra.includes('color') ? 'colour is no longer supported (since 2023-05-04)' : `unknown field ${extra[0]} (only value)` });
+        issues.push({ key, reason: `unknown field ${extra[0]} (only value)` });
         continue;
       }
       value = raw.value;

@@ -57,26 +57,33 @@ function originOf(url: string): string {
 }
 
 /**
- * A secret as the dialog sent it; `__PWRD__` (the field untouched) means the deployed node's stored
- * one — but only towards the host that node is deployed with: a stored secret is never sent to a
- * host typed into the dialog (`otherHost` is set instead, and nothing is sent). A secret given as
- * `${VAR}` is the server's environment, not the dialog's: it goes to the deployed host or to an
- * address that is itself given as `${VAR}` (`targetIsEnv`), never to one typed into the dialog.
+ * The values a check may send, as the dialog gave them. `${VAR}` is the server's environment, not
+ * the dialog's: in ANY field that travels to the host (a secret, the AppID, the service path, the
+ * language that becomes a header, the user) it is expanded only when the check goes to the host
+ * the node is deployed with, or to an address itself given as `${VAR}` (`targetIsEnv`) — never
+ * towards an address typed into the dialog (`otherHost` is set instead, and nothing is sent).
+ * `__PWRD__` (a password field left untouched) means the deployed node's stored secret, under the
+ * same rule.
  */
-function secrets(RED: NodeRED, id: unknown, target: string, deployedUrl: (node: any) => string | undefined, targetIsEnv: boolean) {
+function fields(RED: NodeRED, id: unknown, target: string, deployedUrl: (node: any) => string | undefined, targetIsEnv: boolean) {
   const node = typeof id === 'string' && id ? (RED.nodes as any).getNode?.(id) : undefined;
   const stored = typeof id === 'string' && id ? (RED.nodes as any).getCredentials?.(id) : undefined;
-  const sameHost = !!node && originOf(envValue(deployedUrl(node) ?? '')) === originOf(target);
+  const trusted = targetIsEnv || (!!node && originOf(envValue(deployedUrl(node) ?? '')) === originOf(target));
   const state = { otherHost: false };
-  const value = (name: string, given: unknown): string => {
+  /** A text field: typed text as it is; `${VAR}` only towards a trusted host. */
+  const text = (given: unknown): string => {
     const v = given === undefined || given === null ? '' : String(given);
-    if (isEnvRef(v) && !sameHost && !targetIsEnv) { state.otherHost = true; return ''; }
-    if (v !== '__PWRD__') return envValue(v);
+    if (isEnvRef(v) && !trusted) { state.otherHost = true; return ''; }
+    return envValue(v);
+  };
+  /** A secret: as `text`, and `__PWRD__` is the stored one (only towards a trusted host). */
+  const secret = (name: string, given: unknown): string => {
+    if (given !== '__PWRD__') return text(given);
     if (!stored || !stored[name]) return '';
-    if (!sameHost) { state.otherHost = true; return ''; }
+    if (!trusted) { state.otherHost = true; return ''; }
     return envValue(stored[name]);
   };
-  return { value, state };
+  return { text, secret, state };
 }
 
 export function registerChecks(RED: NodeRED): void {
@@ -99,13 +106,14 @@ export function registerChecks(RED: NodeRED): void {
     try {
       const apiBase = envValue(b.apiBase) || 'https://api.weixin.qq.com';
       // no API base given: WeChat's own address
-      const s = secrets(RED, b.id, apiBase, (n) => n.apiBase, !b.apiBase || isEnvRef(b.apiBase));
-      const secret = s.value('appSecret', b.appSecret);
-      if (s.state.otherHost) {
+      const f = fields(RED, b.id, apiBase, (n) => n.apiBase, !b.apiBase || isEnvRef(b.apiBase));
+      const secret = f.secret('appSecret', b.appSecret);
+      const appId = f.text(b.appId);
+      if (f.state.otherHost) {
         res.json({ ok: false, code: 'STORED_SECRET_OTHER_HOST', message: t('wechat-config.check.other-host', lng), hint: '' });
         return;
       }
-      const r = await checkWeChat({ apiBase, appId: envValue(b.appId), secret, mode: b.tokenMode === 'classic' ? 'classic' : 'stable' });
+      const r = await checkWeChat({ apiBase, appId, secret, mode: b.tokenMode === 'classic' ? 'classic' : 'stable' });
       answer(res, 'wechat-config', lng, r);
     } catch (err) {
       res.status(500).json({ ok: false, code: 'ERROR', message: t('wechat-config.check.error', lng, { message: (err as Error).message }), hint: '' });
@@ -116,19 +124,19 @@ export function registerChecks(RED: NodeRED): void {
     const lng = lang(req);
     try {
       const baseUrl = envValue(b.baseUrl);
-      const s = secrets(RED, b.id, baseUrl, (n) => n.baseUrl, isEnvRef(b.baseUrl));
+      const f = fields(RED, b.id, baseUrl, (n) => n.baseUrl, isEnvRef(b.baseUrl));
       const input = {
         baseUrl,
-        servicePath: envValue(b.servicePath),
-        username: s.value('username', b.username),
-        password: s.value('password', b.password),
+        servicePath: f.text(b.servicePath),
+        username: f.secret('username', b.username),
+        password: f.secret('password', b.password),
         auth: (b.auth === 'certificate' ? 'certificate' : 'basic') as 'certificate' | 'basic',
-        certificate: s.value('certificate', b.certificate),
-        privateKey: s.value('privateKey', b.privateKey),
-        passphrase: s.value('passphrase', b.passphrase),
-        language: envValue(b.language),
+        certificate: f.secret('certificate', b.certificate),
+        privateKey: f.secret('privateKey', b.privateKey),
+        passphrase: f.secret('passphrase', b.passphrase),
+        language: f.text(b.language),
       };
-      if (s.state.otherHost) {
+      if (f.state.otherHost) {
         res.json({ ok: false, code: 'STORED_SECRET_OTHER_HOST', message: t('c4c-config.check.other-host', lng), hint: '' });
         return;
       }

@@ -1,6 +1,7 @@
 import { WeChatClient, type TokenRecord } from '../../lib/wechat/api';
 import { MemorySharedTokenStore } from '../../lib/store/memory';
 import { WeChatAccount } from '../../lib/wechat/account';
+import { DEFAULT_MAX_ENCRYPT_BYTES } from '../../lib/wechat/inbound';
 import { FallbackDeliveryStore, FallbackTokenStore } from '../../lib/store/fallback';
 import { MemoryDeliveryStore } from '../../lib/store/memory-delivery';
 import type { StoreProvider } from '../../lib/store/types';
@@ -16,6 +17,8 @@ export interface WeChatConfigNode extends NodeInstance {
   apiBase: string;
   tokenMode: 'stable' | 'classic';
   replayWindow: number;
+  /** safe | compatible | plain | any (lib/wechat/inbound.ts MessageMode). */
+  messageMode: string;
   /** Translated configuration errors (never containing a secret); empty when usable. */
   problems: string[];
   /** The shared store (a wechat-c4c-redis node's), or undefined: memory. */
@@ -41,6 +44,9 @@ module.exports = function (RED: NodeRED) {
     const previousKey = configured(creds.previousEncodingAESKey).value; // optional
     this.tokenMode = config.tokenMode === 'classic' ? 'classic' : 'stable';
     this.replayWindow = numberOr(config.replayWindow, 300);
+    // A flow saved without the property keeps taking the mode from each request ('any'); an unset
+    // ${WECHAT_MESSAGE_MODE} (empty) is safe mode. configured() turns an unset ${VAR} into ''.
+    const messageMode = config.messageMode === undefined ? undefined : configured(config.messageMode).value;
     const chosen = storeOf(RED, config.store, 'wechat-config');
     const provider = chosen.provider;
     this.store = provider;
@@ -55,7 +61,10 @@ module.exports = function (RED: NodeRED) {
       encodingAESKey,
       previousEncodingAESKey: previousKey,
       replayWindow: this.replayWindow,
+      messageMode,
+      maxEncryptBytes: numberOr(config.maxEncryptBytes, DEFAULT_MAX_ENCRYPT_BYTES),
     }, { deliveries });
+    this.messageMode = this.account.inbound.messageMode ?? 'any';
     if (provider) {
       // still connecting right after a deploy is not "down": the provider says `down` on a failure
       provider.on('down', down);

@@ -3,11 +3,12 @@ import { SUCCESS_REPLY } from '../../lib/wechat/dedupe';
 import type { ServerResponse } from 'node:http';
 import { DeadlineQueue } from '../../lib/util/deadline-queue';
 import { RejectionLog } from '../../lib/wechat/account';
-import { ARRIVED_AT } from '../../lib/http/body-limit';
+import { ARRIVED_AT, BODY_LIMITED, onBodyLimitRejection } from '../../lib/http/body-limit';
 import { WeChatC4CError } from '../../lib/errors';
 import { numberOr } from '../shared/config';
 import { failureReporter } from '../shared/failure';
 import { answer, answered, rawResponse } from '../shared/http';
+import { registerHealth } from '../shared/health';
 import { ThrottledStatus } from '../shared/status';
 import type { NodeInstance, NodeRED } from '../shared/types';
 import type { WeChatConfigNode } from '../wechat-config/wechat-config';
@@ -20,8 +21,11 @@ module.exports = function (RED: NodeRED) {
     const accountNode = RED.nodes.getNode(config.account) as WeChatConfigNode | null;
     const dedupeWindowMs = numberOr(config.dedupeWindow, 60) * 1000;
     const ackTimeoutMs = numberOr(config.ackTimeout, 4500);
-    /** How long a delivery's retry key lives: WeChat's retries, or the ack deadline and a margin. */
-    const claimTtlMs = Math.max(dedupeWindowMs, ackTimeoutMs + 5000);
+    /**
+     * How long a delivery's retry key lives: as long as its timestamp is accepted (the account's
+     * replay window), and at least WeChat's retries and the ack deadline with a margin.
+     */
+    const claimTtlMs = accountNode?.account ? accountNode.account.claimTtlMs(dedupeWindowMs, ackTimeoutMs + 5000) : Math.max(dedupeWindowMs, ackTimeoutMs + 5000);
     // Aborted on close: retries waiting for a first reply are answered `success` at once.
     const stopping = new AbortController();
     setMaxListeners(0, stopping.signal); // every retry waiting for its first delivery listens
@@ -45,6 +49,24 @@ module.exports = function (RED: NodeRED) {
     const counts = { accepted: 0, rejected: 0, duplicate: 0 };
     let lastRejected = false;
     const rejections = new RejectionLog(10000);
+    const noteRejection = (status: number, code: string, reason: string): void => {
+      counts.rejected++;
+      lastRejected = true;
+      showCounts();
+      // One warning per distinct reason at most every 10 s, with the count since the last one.
+      const count = rejections.note(`${status} ${code}`);
+      if (count) node.warn(RED._('wechat-in.warn.rejected', { status, reason, count }));
+    };
+    // Uploads the body-limit middleware refused or lost before the flow saw them (too large, a
+    // query that cannot be WeChat's, aborted): counted here, never a stack in the log.
+    const offBodyLimit = onBodyLimitRejection((r) => noteRejection(r.status, r.code, r.reason));
+    let warnedUnlimited = false;
+    // Node-RED reads a "Do not parse body" http in node's whole body before any middleware runs.
+    const unparsed: string[] = [];
+    (RED.nodes as unknown as { eachNode?: (fn: (n: Record<string, any>) => void) => void }).eachNode?.((n) => {
+      if (n.type === 'http in' && n.skipBodyParsing && Array.isArray(n.wires) && n.wires.some((w: unknown) => Array.isArray(w) && w.includes(node.id))) unparsed.push(String(n.url || n.id));
+    });
+    if (unparsed.length) node.warn(RED._('wechat-in.warn.skip-body-parsing', { urls: unparsed.join(', ') }));
 
     const status = new ThrottledStatus(node);
     const showCounts = (): void => status.set(() => {
@@ -93,6 +115,10 @@ module.exports = function (RED: NodeRED) {
       const account = accountNode.account;
       const method = String(req.method || '').toUpperCase();
       const arrived = Number((req as Record<string, unknown>)[ARRIVED_AT]) || undefined;
+      if (method === 'POST' && !warnedUnlimited && !(req as Record<string, unknown>)[BODY_LIMITED]) {
+        warnedUnlimited = true;
+        node.warn(RED._('wechat-in.warn.no-body-limit', { path: String((req as Record<string, unknown>).path ?? '') }));
+      }
       account.receive({ method, query: req.query || {}, body: method === 'POST' ? msg.payload : undefined }, { windowMs: dedupeWindowMs, holdMs: claimTtlMs })
         .then((result) => {
           if (result.kind === 'echo') {
@@ -103,12 +129,7 @@ module.exports = function (RED: NodeRED) {
           }
           if (result.kind === 'reject') {
             answer(res, { statusCode: result.status, contentType: 'text/plain; charset=utf-8', body: result.reason });
-            counts.rejected++;
-            lastRejected = true;
-            showCounts();
-            // One warning per distinct reason at most every 10 s, with the count since the last one.
-            const count = rejections.note(`${result.status} ${result.code}`);
-            if (count) node.warn(RED._('wechat-in.warn.rejected', { status: result.status, reason: result.reason, count }));
+            noteRejection(result.status, result.code, result.reason);
             done();
             return;
           }
@@ -167,6 +188,7 @@ module.exports = function (RED: NodeRED) {
     });
 
     node.on('close', (_removed, done) => {
+      offBodyLimit();
       accountNode?.account?.off('store', onStore);
       status.close();
       stopping.abort();
@@ -176,5 +198,6 @@ module.exports = function (RED: NodeRED) {
       done();
     });
   }
+  registerHealth(RED); // GET /wechat-c4c/health: the liveness probe (docs/security.md)
   RED.nodes.registerType('wechat-in', WeChatIn);
 };

@@ -30,6 +30,13 @@ module.exports = function (RED: NodeRED) {
     const fallbackDataType = config.fallbackDataType || 'json';
     const fallbackUrl = configured(config.fallbackUrl).value;
     let sent = 0;
+    // first/remark/colours are dropped (WeChat ignores them since 2023-05-04): said once per node.
+    let warnedDropped = false;
+    const warnDropped = (dropped: string[] | undefined) => {
+      if (warnedDropped || !dropped?.length) return;
+      warnedDropped = true;
+      node.warn(RED._('wechat-push.warn.dropped', { fields: dropped.join(', ') }));
+    };
 
     const client = accountNode?.client;
     if (!accountNode) node.status({ fill: 'red', shape: 'ring', text: 'wechat-push.status.no-account' });
@@ -52,6 +59,7 @@ module.exports = function (RED: NodeRED) {
           const req = buildPush(msgtype, recipient, value, templateId);
           // Built (and checked against WeChat's template rules) before anything is sent.
           const alt = fallback !== 'none' && req.api === 'custom' ? buildFallback(fallback, String(req.body.touser ?? recipient), fallbackTemplateId, data, fallbackUrl) : undefined;
+          warnDropped([...req.dropped ?? [], ...alt?.dropped ?? []]);
           return deliverPush(client, req, alt);
         })
         .then((outcome) => {

@@ -3,7 +3,7 @@
   'use strict';
   var T = {
     zh: {
-      title: 'WeChat × SAP C4C 沙箱', mode: '消息模式', safe: '安全模式', plain: '明文模式', account: '公众号 · Sandbox',
+      title: 'WeChat × SAP C4C 沙箱', mode: '消息模式', safe: '安全模式', compatible: '兼容模式', plain: '明文模式', account: '公众号 · Sandbox',
       follower: '粉丝', newFollower: '换一个粉丝', follow: '关注', unfollow: '取消关注', sendBtn: '发送', placeholder: '发消息',
       customers: 'C4C 个人客户', created: '创建时间', noCustomers: '还没有客户。点“关注”试试。', log: '事件日志',
       youFollowed: '你关注了公众号', youUnfollowed: '你取消了关注', reply: '被动回复', push: '客服消息', noReply: '（公众号没有回复）',
@@ -13,7 +13,7 @@
       errcode: 'WeChat API 返回错误码 {code}', csMessage: 'WeChat API：发给 {openid} 的客服消息', tplMessage: 'WeChat API：发给 {openid} 的模板消息'
     },
     en: {
-      title: 'WeChat × SAP C4C sandbox', mode: 'Message mode', safe: 'Safe mode', plain: 'Plaintext', account: 'Official Account · Sandbox',
+      title: 'WeChat × SAP C4C sandbox', mode: 'Message mode', safe: 'Safe mode', compatible: 'Compatible mode', plain: 'Plaintext', account: 'Official Account · Sandbox',
       follower: 'Follower', newFollower: 'new follower', follow: 'Follow', unfollow: 'Unfollow', sendBtn: 'Send', placeholder: 'Message',
       customers: 'C4C individual customers', created: 'Created', noCustomers: 'No customers yet. Tap Follow.', log: 'Event log',
       youFollowed: 'You followed the account', youUnfollowed: 'You unfollowed', reply: 'reply', push: 'customer-service message', noReply: '(no reply from the account)',

@@ -3,15 +3,17 @@
 // Test connection, a red status that goes away after the fix and a deploy (read from the
 // editor), Chinese statuses in the Chinese editor, and the sandbox page at phone width.
 const assert = require('node:assert/strict');
-const { demo, waitFor } = require('../helpers/demo');
-const { launch, screenshot, requireBrowser } = require('../helpers/browser');
+const { demo } = require('../helpers/demo');
+const { waitFor } = require('../helpers/wait');
+const { launch, screenshot } = require('../helpers/browser');
+const { needPrograms } = require('../helpers/programs');
 
 describe('browser: the admin experience (issue 12)', function () {
   this.timeout(240000);
   let d;
   let browser;
   before(async function () {
-    requireBrowser(this);
+    needPrograms(this, 'chromium');
     d = await demo({ mode: 'safe' });
     browser = await launch();
   });
@@ -81,6 +83,13 @@ describe('browser: the admin experience (issue 12)', function () {
     assert.equal(await store.evaluate((el) => el.tagName), 'SELECT');
     assert.equal(await store.inputValue(), 'wc.redis');
     assert.match(await page.locator('label[for="node-config-input-store"]').textContent(), /Shared store/);
+    // the message mode: the bundled flow's ${WECHAT_MESSAGE_MODE} shown as it is, the 公众平台's modes offered
+    const mode = page.locator('#node-config-input-messageMode');
+    assert.equal(await mode.inputValue(), '${WECHAT_MESSAGE_MODE}');
+    const options = await mode.locator('option').evaluateAll((os) => os.map((o) => `${o.value}=${o.textContent}`));
+    for (const want of [/^safe=Safe mode \(安全模式/, /^compatible=Compatible mode \(兼容模式\)/, /^plain=Plaintext mode \(明文模式\)/, /^any=/]) {
+      assert.ok(options.some((o) => want.test(o)), `${want} in ${options.join(', ')}`);
+    }
     await page.locator('#node-config-dialog-cancel').click();
     assert.deepEqual(problems, []);
     await context.close();

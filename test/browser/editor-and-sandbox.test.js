@@ -1,8 +1,10 @@
 'use strict';
 // What a person sees: the Node-RED editor with the package, and the sandbox page.
 const assert = require('node:assert/strict');
-const { demo, waitFor } = require('../helpers/demo');
-const { launch, screenshot, requireBrowser } = require('../helpers/browser');
+const { demo } = require('../helpers/demo');
+const { waitFor } = require('../helpers/wait');
+const { launch, screenshot } = require('../helpers/browser');
+const { needPrograms } = require('../helpers/programs');
 
 const FLOW_TYPES = ['wechat-in', 'wechat-reply', 'token-refresh', 'wechat-push', 'c4c-create-customer'];
 const CONFIG_TYPES = ['wechat-config', 'c4c-config'];
@@ -12,7 +14,7 @@ describe('browser: the editor and the sandbox page (Debian Chromium)', function 
   let d;
   let browser;
   before(async function () {
-    requireBrowser(this);
+    needPrograms(this, 'chromium');
     d = await demo({ mode: 'safe' });
     browser = await launch();
   });

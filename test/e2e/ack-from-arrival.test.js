@@ -6,7 +6,7 @@
 // before the reply (WeChat gets `success`); counted from wechat-in, the welcome would still fit.
 const assert = require('node:assert/strict');
 const { startNodeRed } = require('../../scripts/nr-process');
-const { freePort } = require('../helpers/demo');
+const { freePort } = require('../helpers/ports');
 const W = require('../helpers/wechat');
 
 function flow(path) {

@@ -94,7 +94,7 @@ describe('Test connection endpoints (POST /wechat-c4c/check/*)', function () {
       const w = await (await post('wechat', { ...wechat(), apiBase: elsewhere, appSecret: '__PWRD__' })).json();
       assert.equal(w.ok, false);
       assert.equal(w.code, 'STORED_SECRET_OTHER_HOST');
-      assert.match(w.message, /type the AppSecret/);
+      assert.match(w.message, /type it to test another address/);
       const c = await (await post('c4c', { ...c4c(), baseUrl: elsewhere, password: '__PWRD__' })).json();
       assert.equal(c.ok, false);
       assert.equal(c.code, 'STORED_SECRET_OTHER_HOST');
@@ -110,6 +110,18 @@ describe('Test connection endpoints (POST /wechat-c4c/check/*)', function () {
       const ce = await (await post('c4c', { ...c4c(), baseUrl: elsewhere, password: '${C4C_PASSWORD}' })).json();
       assert.equal(ce.code, 'STORED_SECRET_OTHER_HOST');
       assert.deepEqual(seen, [], 'an environment secret went to a typed host');
+      // nor in any other field that travels to the host: path, language (a header), AppID, user
+      const leaks = [
+        ['c4c', { ...c4c(), baseUrl: elsewhere, password: 'typed', servicePath: '${C4C_PASSWORD}' }],
+        ['c4c', { ...c4c(), baseUrl: elsewhere, password: 'typed', language: '${WECHAT_APP_SECRET}' }],
+        ['c4c', { ...c4c(), baseUrl: elsewhere, password: 'typed', username: '${WECHAT_TOKEN}' }],
+        ['wechat', { ...wechat(), apiBase: elsewhere, appSecret: 'typed', appId: '${WECHAT_AES_KEY}' }],
+      ];
+      for (const [kind, body] of leaks) {
+        const r = await (await post(kind, body)).json();
+        assert.equal(r.code, 'STORED_SECRET_OTHER_HOST', JSON.stringify(body));
+      }
+      assert.deepEqual(seen, [], 'a ${VAR} in a path, header or AppID went to a typed host');
       // ... but it does go to the deployed host, and to an address that is itself ${VAR}
       const home = await (await post('c4c', { ...c4c(), password: '${C4C_PASSWORD}' })).json();
       assert.equal(home.ok, true, JSON.stringify(home));

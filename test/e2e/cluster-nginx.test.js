@@ -6,6 +6,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const http = require('node:http');
 const { startNginx, nginxVersion } = require('../helpers/nginx');
+const { needPrograms } = require('../helpers/programs');
 
 function backend(name, onRequest) {
   const hits = [];
@@ -26,6 +27,7 @@ const close = (b) => new Promise((r) => { b.server.close(() => r()); b.server.cl
 describe('nginx in front of several instances (test/helpers/nginx.js)', function () {
   this.timeout(30000);
   const started = [];
+  before(function () { needPrograms(this, 'nginx'); });
   afterEach(async () => {
     for (const x of started.splice(0)) await (x.stop ? x.stop() : close(x));
   });

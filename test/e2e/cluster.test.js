@@ -4,9 +4,10 @@
 // the webhook through nginx, its WeChat API and C4C answering the instances. No timing assertions:
 // every wait below is a bound on waiting, never a verdict.
 const assert = require('node:assert/strict');
-const { startCluster, sleep } = require('../helpers/cluster');
-const { waitFor } = require('../helpers/demo');
+const { startCluster } = require('../helpers/cluster');
+const { sleep, waitFor } = require('../helpers/wait');
 const { newOpenId } = require('../../dist/sandbox/wechat-server');
+const { needPrograms, programPath } = require('../helpers/programs');
 
 // c4c-create-customer's claimAfter in the bundled flow (seconds; the node's default is 30).
 function claimAfterMs(c) {
@@ -20,6 +21,7 @@ describe('several Node-RED instances on one Redis behind nginx (issue 10, real p
   let c;
 
   before(async function () {
+    needPrograms(this, 'redis-server', 'redis-cli', 'nginx');
     this.timeout(120000);
     // Classic token mode throughout: the token count at the end covers the whole run (kill, restarts).
     c = await startCluster({ instances: 3, tokenMode: 'classic' });
@@ -79,7 +81,7 @@ describe('several Node-RED instances on one Redis behind nginx (issue 10, real p
     }
     assert.deepEqual(c.deadLetters().filter((d) => followers.some((f) => f.openid === d.openid)), []);
     // the instances keep their shared state in the one Redis (the bundled flow with REDIS_URL set)
-    const keys = require('node:child_process').execFileSync('redis-cli', ['-p', String(c.redis.port), '--scan', '--pattern', 'wechat-c4c:*'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const keys = require('node:child_process').execFileSync(programPath('redis-cli'), ['-p', String(c.redis.port), '--scan', '--pattern', 'wechat-c4c:*'], { encoding: 'utf8' }).split('\n').filter(Boolean);
     assert.ok(keys.length > 0, 'keys under the wechat-c4c: prefix in Redis');
   });
 

@@ -8,7 +8,8 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { freePort, waitFor } = require('../helpers/demo');
+const { freePort } = require('../helpers/ports');
+const { waitFor } = require('../helpers/wait');
 
 const root = path.resolve(__dirname, '..', '..');
 

@@ -3,7 +3,8 @@
 // as `npm start` starts them. WeChat's simulated server calls the webhook like WeChat does.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const { demo, waitFor } = require('../helpers/demo');
+const { demo } = require('../helpers/demo');
+const { sleep, waitFor } = require('../helpers/wait');
 
 describe('the bundled flow end to end (sandbox + real Node-RED process)', function () {
   this.timeout(120000);
@@ -32,9 +33,34 @@ describe('the bundled flow end to end (sandbox + real Node-RED process)', functi
     assert.ok(args.indexOf('--max-old-space-size=512') < args.findIndex((a) => /node-red/.test(a)), 'a Node flag, before the Node-RED script');
   });
 
-  for (const mode of ['plain', 'safe']) {
+  // The account decides the mode (WECHAT_MESSAGE_MODE, as npm start sets it from --plain): a
+  // plaintext run is a Node-RED of its own, as `npm start -- --plain` starts it.
+  for (const mode of ['plain', 'compatible', 'safe']) {
     it(`${mode} mode: a follow gets the welcome reply at once, one customer, one push with its CustomerID`, async () => {
-      d.sandbox.setMode(mode);
+      const own = mode === 'safe' ? undefined : await demo({ mode });
+      const d0 = d;
+      if (own) d = own;
+      try {
+        await followOnce(mode);
+      } finally {
+        d = d0;
+        if (own) await own.stop();
+      }
+    });
+  }
+
+  it('the sandbox switched to plaintext while the account is in safe mode: refused (403), nothing created', async () => {
+    d.sandbox.setMode('plain');
+    const openid = 'oE2EModeMismatch000000000000';
+    const report = await d.sandbox.act('follow', { openid });
+    assert.equal(report.failed, true);
+    assert.deepEqual(report.tries.map((t) => t.status), [403, 403, 403]);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(customersOf(openid).length, 0);
+  });
+
+  async function followOnce(mode) {
+    {
       const openid = `oE2E${mode}Follower000000000000`.slice(0, 28);
       const report = await d.sandbox.act('follow', { openid });
       assert.equal(report.failed, false);
@@ -42,16 +68,16 @@ describe('the bundled flow end to end (sandbox + real Node-RED process)', functi
       assert.ok(report.ok, JSON.stringify(report.checks));
       assert.match(report.shown, /欢迎关注/);
       assert.match(report.shown, /Welcome/);
-      if (mode === 'safe') assert.ok(report.checks.find((c) => c.name === 'MsgSignature valid' && c.ok));
+      if (mode !== 'plain') assert.ok(report.checks.find((c) => c.name === 'MsgSignature valid' && c.ok), 'an encrypted reply');
       const [push] = await waitFor(() => pushesTo(openid).length && pushesTo(openid), { what: 'the push' });
       const customers = customersOf(openid);
       assert.equal(customers.length, 1);
       assert.equal(customers[0].FirstName, 'Wechat');
       assert.equal(customers[0].LastName, openid);
       assert.match(push.body.text.content, new RegExp(customers[0].CustomerID));
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       assert.equal(pushesTo(openid).length, 1, 'exactly one push');
-    });
+    }
   }
 
   it('C4C slowed to 3 s per request: the reply still comes at once, the push still arrives in the follow window', async () => {
@@ -72,7 +98,7 @@ describe('the bundled flow end to end (sandbox + real Node-RED process)', functi
     const first = customersOf(openid)[0];
     const bye = await d.sandbox.act('unfollow', { openid });
     assert.equal(bye.body, 'success');
-    await new Promise((r) => setTimeout(r, 1100)); // a new CreateTime second: a new event, not a retry
+    await sleep(1100); // a new CreateTime second: a new event, not a retry
     const again = await d.sandbox.act('follow', { openid });
     // the welcome reply promises nothing a returning follower would find wrong
     assert.doesNotMatch(again.shown, /creating|正在为您建立/);

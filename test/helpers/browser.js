@@ -1,19 +1,16 @@
 'use strict';
-// Debian's Chromium driven by playwright-core (never a downloaded browser).
+// Debian's Chromium (or $CHROMIUM_BIN: test/helpers/programs.js) driven by playwright-core (never a
+// downloaded browser). Suites call needPrograms(this, 'chromium') first.
 const fs = require('node:fs');
 const path = require('node:path');
+const { programPath } = require('./programs');
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARTIFACTS = path.join(__dirname, '..', 'artifacts');
-
-function chromiumAvailable() {
-  return fs.existsSync(CHROMIUM);
-}
 
 async function launch() {
   const { chromium } = require('playwright-core');
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: programPath('chromium'),
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
 }
@@ -23,15 +20,4 @@ async function screenshot(page, name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
 }
 
-/**
- * Browser tests need Debian's Chromium (.ci/run installs it). In CI a missing browser is a
- * failure; on a developer machine without it the suite says so and is skipped.
- */
-function requireBrowser(ctx) {
-  if (chromiumAvailable()) return;
-  if (process.env.CI) throw new Error(`Chromium not found at ${CHROMIUM}: .ci/run installs it with apt-get install chromium`);
-  console.warn(`    (browser tests skipped: no Chromium at ${CHROMIUM}; apt-get install chromium)`);
-  ctx.skip();
-}
-
-module.exports = { launch, screenshot, requireBrowser, ARTIFACTS };
+module.exports = { launch, screenshot, ARTIFACTS };

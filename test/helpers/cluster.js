@@ -26,11 +26,10 @@ const { flowEnv, secrets, startFlowNodeRed, waitFlowReady } = require('../../scr
 const { startRedis } = require('./redis');
 const { freePort } = require('./ports');
 const { startNginx } = require('./nginx');
+const { sleep } = require('./wait');
 
 const root = path.resolve(__dirname, '..', '..');
 const host = '127.0.0.1';
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** The bundled flow, with `patch(flows)` applied to a copy (the file itself is never changed). */
 function bundledFlow(patch) {
@@ -226,4 +225,4 @@ async function startCluster(opts = {}) {
   }
 }
 
-module.exports = { startCluster, postWechat, bundledFlow, classicTokenMode, sleep };
+module.exports = { startCluster, postWechat, bundledFlow, classicTokenMode };

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Starts Debian's nginx (/usr/sbin/nginx) as a load balancer in front of several Node-RED
+ * Starts nginx (Debian's /usr/sbin/nginx or $NGINX_BIN: test/helpers/programs.js) as a load balancer in front of several Node-RED
  * instances: a child process in the foreground (`daemon off`), its own configuration, pid file,
  * temp paths and logs in a temporary directory, listening on a free 127.0.0.1 port, with a
  * round-robin `upstream` over the backends. stop() ends it.
@@ -20,8 +20,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { freePort, waitForPort } = require('./ports');
+const { programPath } = require('./programs');
 
-const NGINX = process.env.NGINX_BIN || '/usr/sbin/nginx';
+const NGINX = programPath('nginx');
 
 function nginxVersion() {
   // nginx prints its version on stderr.
@@ -97,7 +98,6 @@ ${backends.map((b) => `    server ${b} max_fails=1 fail_timeout=${failTimeoutS}s
  */
 async function startNginx({ backends, port, bodyLimit = '256k', readTimeoutS = 10, failTimeoutS = 2, timeoutMs = 10000 } = {}) {
   if (!backends || !backends.length) throw new Error('startNginx needs backends');
-  if (!fs.existsSync(NGINX)) throw new Error(`${NGINX} is missing (apt-get install nginx; .ci/run does)`);
   const p = port || await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wechat-c4c-nginx-'));
   const conf = path.join(dir, 'nginx.conf');

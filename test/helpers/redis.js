@@ -1,11 +1,12 @@
 'use strict';
-/** Starts Debian's redis-server on a free port, without persistence; stop() ends it. */
+/** Starts redis-server (test/helpers/programs.js finds it) on a free port, without persistence; stop() ends it. */
 const { spawn } = require('node:child_process');
 const { freePort, waitForPort } = require('./ports');
+const { programPath } = require('./programs');
 
 async function startRedis({ port, args = [] } = {}) {
   const p = port || await freePort();
-  const proc = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(programPath('redis-server'), ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
   const exited = new Promise((r) => proc.once('exit', r));
@@ -29,4 +30,4 @@ async function startRedis({ port, args = [] } = {}) {
   };
 }
 
-module.exports = { startRedis, freePort, waitForPort };
+module.exports = { startRedis };

@@ -1,6 +1,8 @@
 'use strict';
 // Builds what WeChat sends: signed queries, plaintext and encrypted bodies, for every test layer.
-const lib = require('../../dist/lib');
+// Signed and encrypted with the sandbox's own WeChat crypto (sandbox/wechat-crypto.ts), never with
+// lib/: the code under test must not vouch for its own requests.
+const { simSignature, simEncrypt, simDecrypt, simParseXml } = require('../../dist/sandbox/wechat-crypto');
 
 const ACCOUNT = {
   appId: 'wxba5fad812f8e6fb9',
@@ -13,6 +15,9 @@ const ACCOUNT = {
 const now = () => String(Math.floor(Date.now() / 1000));
 let nonceSeq = 100000;
 const nextNonce = () => String(nonceSeq++);
+
+/** WeChat's SHA-1 signature over the sorted strings (token, timestamp, nonce[, encrypt]). */
+const sign = (...parts) => simSignature(...parts.map(String));
 
 function cdata(v) {
   return `<![CDATA[${String(v).replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
@@ -40,7 +45,7 @@ function plainRequest(fields, opts = {}) {
   const timestamp = opts.timestamp || now();
   const nonce = opts.nonce || nextNonce();
   const token = opts.token || ACCOUNT.token;
-  const query = { signature: lib.wechatSignature(token, timestamp, nonce), timestamp, nonce, openid: fields.FromUserName };
+  const query = { signature: sign(token, timestamp, nonce), timestamp, nonce, openid: fields.FromUserName };
   return { query, body: typeof fields === 'string' ? fields : messageXml(fields) };
 }
 
@@ -49,30 +54,28 @@ function safeRequest(fields, opts = {}) {
   const timestamp = opts.timestamp || now();
   const nonce = opts.nonce || nextNonce();
   const token = opts.token || ACCOUNT.token;
-  const key = lib.decodeAESKey(opts.encodingAESKey || ACCOUNT.encodingAESKey);
   const inner = typeof fields === 'string' ? fields : messageXml(fields);
-  const encrypt = lib.encryptMessage(key, opts.appId || ACCOUNT.appId, inner);
+  const encrypt = simEncrypt(opts.encodingAESKey || ACCOUNT.encodingAESKey, opts.appId || ACCOUNT.appId, inner);
   const outerFields = opts.compatible ? { ...fields, Encrypt: encrypt } : { ToUserName: fields.ToUserName || ACCOUNT.ghId, Encrypt: encrypt };
   const query = {
-    signature: lib.wechatSignature(token, timestamp, nonce),
+    signature: sign(token, timestamp, nonce),
     timestamp, nonce, openid: fields.FromUserName, encrypt_type: 'aes',
-    msg_signature: lib.wechatSignature(token, timestamp, nonce, encrypt),
+    msg_signature: sign(token, timestamp, nonce, encrypt),
   };
   return { query, body: messageXml(outerFields), encrypt };
 }
 
 /** Verify and decrypt a safe-mode reply the way WeChat does; returns the inner XML. */
 function openReply(xml, opts = {}) {
-  const outer = lib.parseMessageXml(xml);
+  const outer = simParseXml(xml);
   const token = opts.token || ACCOUNT.token;
-  const sig = lib.wechatSignature(token, outer.TimeStamp, outer.Nonce, outer.Encrypt);
+  const sig = sign(token, outer.TimeStamp, outer.Nonce, outer.Encrypt);
   if (sig !== outer.MsgSignature) throw new Error('reply MsgSignature does not verify');
-  const key = lib.decodeAESKey(opts.encodingAESKey || ACCOUNT.encodingAESKey);
-  return { outer, inner: lib.decryptMessage(key, outer.Encrypt, opts.appId || ACCOUNT.appId).message };
+  return { outer, inner: simDecrypt(opts.encodingAESKey || ACCOUNT.encodingAESKey, opts.appId || ACCOUNT.appId, outer.Encrypt) };
 }
 
 function toQueryString(query) {
   return new URLSearchParams(query).toString();
 }
 
-module.exports = { ACCOUNT, messageXml, subscribe, text, plainRequest, safeRequest, openReply, toQueryString, now, nextNonce };
+module.exports = { ACCOUNT, sign, messageXml, subscribe, text, plainRequest, safeRequest, openReply, toQueryString, now, nextNonce };

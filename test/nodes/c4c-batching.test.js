@@ -5,6 +5,7 @@ const assert = require('node:assert/strict');
 const { C4CSimulator } = require('../../dist/sandbox/c4c');
 const { helper, ours, nodeRedVersion } = require('../helpers/node-red');
 const { useSimulator } = require('../helpers/sims');
+const { waitFor } = require('../helpers/wait');
 
 const USER = 'SANDBOX_USER';
 const PASSWORD = 'sandbox-password-42';
@@ -34,9 +35,6 @@ describe(`c4c-config batchSize: batching through the nodes (Node-RED ${nodeRedVe
     helper.getNode(id).on('input', (m) => got.push(m));
     return got;
   }
-  const until = async (check) => {
-    while (!check()) await new Promise((r) => setTimeout(r, 20));
-  };
 
   it('50 follows behind a slow C4C: $batch used, 49 created, the refused one to Catch with C4C\'s message', async () => {
     sim.customers.push({ ObjectID: 'E'.repeat(32), CustomerID: '999', UUID: TAKEN, LastName: 'someone else', LifeCycleStatusCode: '2' });
@@ -48,7 +46,7 @@ describe(`c4c-config batchSize: batching through the nodes (Node-RED ${nodeRedVe
     // pairs that differ only in case
     const ids = Array.from({ length: 50 }, (_, i) => (i % 2 ? `oCamp${i >> 1}` : `OCAMP${i >> 1}`));
     ids.forEach((id, i) => helper.getNode('cust').receive({ wechat: { openid: id }, extra: i === 30 ? { UUID: TAKEN } : {} }));
-    await until(() => out.length + caught.length >= 50);
+    await waitFor(() => out.length + caught.length >= 50, { what: '50 answers (outputs and Catch)' });
     assert.equal(out.length, 49);
     assert.equal(caught.length, 1);
     assert.equal(caught[0].wechat.openid, ids[30]);
@@ -70,7 +68,7 @@ describe(`c4c-config batchSize: batching through the nodes (Node-RED ${nodeRedVe
       await helper.load(NODES, flow({ batchSize: '${TEST_C4C_BATCH_SIZE}' }), creds);
       const out = gather('out');
       for (let i = 0; i < 12; i++) helper.getNode('cust').receive({ wechat: { openid: `oEnv${i}` }, extra: {} });
-      await until(() => out.length >= 12);
+      await waitFor(() => out.length >= 12, { what: '12 outputs' });
       assert.equal(sim.stats().batches, 0, 'batchSize 1: no $batch');
       assert.equal(sim.stats().requests, 1 + 24, '$metadata + a lookup and a create each');
     } finally {
@@ -82,7 +80,7 @@ describe(`c4c-config batchSize: batching through the nodes (Node-RED ${nodeRedVe
     await helper.load(NODES, flow({ batchSize: '${TEST_C4C_BATCH_SIZE}' }), creds);
     const out = gather('out');
     for (let i = 0; i < 12; i++) helper.getNode('cust').receive({ wechat: { openid: `oEnv${i}` }, extra: {} });
-    await until(() => out.length >= 12);
+    await waitFor(() => out.length >= 12, { what: '12 outputs' });
     assert.ok(sim.stats().batches >= 1, 'unset: the default 20 batches');
   });
 
@@ -90,7 +88,7 @@ describe(`c4c-config batchSize: batching through the nodes (Node-RED ${nodeRedVe
     await helper.load(NODES, flow({ maxConcurrency: 4 }), creds);
     const out = gather('out');
     helper.getNode('cust').receive({ wechat: { openid: 'oLoneNode' }, extra: {} });
-    await until(() => out.length === 1);
+    await waitFor(() => out.length === 1, { what: 'the output' });
     assert.equal(out[0].c4c.created, true);
     assert.equal(sim.stats().metadata, 1);
     assert.equal(sim.stats().requests, 3, '$metadata + lookup + create');

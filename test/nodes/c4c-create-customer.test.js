@@ -3,6 +3,7 @@ const assert = require('node:assert/strict');
 const { C4CSimulator } = require('../../dist/sandbox/c4c');
 const { helper, ours, everythingSaid, nodeRedVersion } = require('../helpers/node-red');
 const { useSimulator } = require('../helpers/sims');
+const { sleep } = require('../helpers/wait');
 
 const USER = 'SANDBOX_USER';
 const PASSWORD = 'sandbox-password-42';
@@ -49,7 +50,7 @@ describe(`c4c-create-customer against the C4C simulator (Node-RED ${nodeRedVersi
     await helper.load(NODES, flow(), creds());
     const out = gather('out', 2);
     helper.getNode('cust').receive({ wechat: { openid: 'oBack' } });
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     helper.getNode('cust').receive({ wechat: { openid: 'oBack' } });
     const [a, b] = await out.done;
     assert.equal(a.c4c.created, true);

@@ -3,6 +3,7 @@ const assert = require('node:assert/strict');
 const { C4CSimulator } = require('../../dist/sandbox/c4c');
 const { helper, ours } = require('../helpers/node-red');
 const { useSimulator } = require('../helpers/sims');
+const { sleep } = require('../helpers/wait');
 
 const USER = 'SANDBOX_USER';
 const PASSWORD = 'sandbox-password-42';
@@ -38,7 +39,7 @@ describe('c4c-create-customer on a real tenant: redirects, logon pages, identifi
       assert.equal(m.error.code, code);
       // the hint (the table's text names Tenant URL and Service path) is appended in the runtime's language; the helper translates nothing
       assert.match(m.error.message, /^C4CError: C4C lookup failed: HTTP (307 redirect|200 with an HTML page)/);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       assert.equal(sent.length, 0);
       assert.equal(sim.customers.length, 0);
       const last = statuses('cust').pop();
@@ -53,7 +54,7 @@ describe('c4c-create-customer on a real tenant: redirects, logon pages, identifi
     const got = [];
     const two = new Promise((resolve) => helper.getNode('out').on('input', (m) => { got.push(m); if (got.length === 2) resolve(); }));
     helper.getNode('cust').receive({ wechat: { openid: 'oNodeIdent' } });
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     sim.update(sim.customers[0].ObjectID, { LastName: 'Renamed' });
     helper.getNode('cust').receive({ wechat: { openid: 'oNodeIdent' } });
     await two;

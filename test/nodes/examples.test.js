@@ -22,8 +22,12 @@ describe(`the wechat-echo example (Node-RED ${nodeRedVersion})`, function () {
     const reply = lib.parseMessageXml(W.openReply(res.text).inner);
     assert.equal(reply.Content, '  回声 echo 007 ');
     assert.equal(reply.ToUserName, 'oEcho');
-    const ev = W.plainRequest(W.subscribe('oEcho'));
+    const ev = W.safeRequest(W.subscribe('oEcho'));
     const res2 = await agent.post(`/wechat?${W.toQueryString(ev.query)}`).set('Content-Type', 'text/xml').send(ev.body);
     assert.equal(res2.text, 'success');
+    // WECHAT_MESSAGE_MODE unset: the account is in safe mode, and a plaintext request is refused.
+    const plain = W.plainRequest(W.subscribe('oEcho2'));
+    const res3 = await agent.post(`/wechat?${W.toQueryString(plain.query)}`).set('Content-Type', 'text/xml').send(plain.body);
+    assert.equal(res3.status, 403);
   });
 });

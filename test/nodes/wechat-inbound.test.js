@@ -4,13 +4,14 @@ const request = require('supertest');
 const lib = require('../../dist/lib');
 const W = require('../helpers/wechat');
 const { helper, httpIn, ours, httpNodeApp, everythingSaid, nodeRedVersion } = require('../helpers/node-red');
+const { sleep } = require('../helpers/wait');
 
 const NODES = [httpIn, ours('wechat-config'), ours('wechat-in'), ours('wechat-reply')];
 const CREDS = { acc: { token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey, previousEncodingAESKey: W.ACCOUNT.previousEncodingAESKey, appSecret: 'top-secret-app-secret' } };
 
-function flow({ ackTimeout = 4500, dedupeWindow = 60, reply = { replyType: 'text', content: '欢迎 Welcome ]]> 😀', contentType: 'str' }, skipBodyParsing = false } = {}) {
+function flow({ ackTimeout = 4500, dedupeWindow = 60, reply = { replyType: 'text', content: '欢迎 Welcome ]]> 😀', contentType: 'str' }, skipBodyParsing = false, messageMode } = {}) {
   return [
-    { id: 'acc', type: 'wechat-config', appId: W.ACCOUNT.appId, apiBase: 'http://127.0.0.1:1', tokenMode: 'stable', replayWindow: 300 },
+    { id: 'acc', type: 'wechat-config', appId: W.ACCOUNT.appId, apiBase: 'http://127.0.0.1:1', tokenMode: 'stable', replayWindow: 300, ...(messageMode === undefined ? {} : { messageMode }) },
     { id: 'f1', type: 'tab' },
     { id: 'hget', z: 'f1', type: 'http in', url: '/wechat', method: 'get', wires: [['in']] },
     { id: 'hpost', z: 'f1', type: 'http in', url: '/wechat', method: 'post', skipBodyParsing, wires: [['in']] },
@@ -43,7 +44,7 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
   it('GET URL check: echostr back as text/plain; bad signature 403', async () => {
     const agent = await load();
     const timestamp = W.now();
-    const q = { signature: lib.wechatSignature(W.ACCOUNT.token, timestamp, '42'), timestamp, nonce: '42', echostr: '4375120948345356249' };
+    const q = { signature: W.sign(W.ACCOUNT.token, timestamp, '42'), timestamp, nonce: '42', echostr: '4375120948345356249' };
     const ok = await agent.get(`/wechat?${W.toQueryString(q)}`);
     assert.equal(ok.status, 200);
     assert.equal(ok.text, '4375120948345356249');
@@ -98,13 +99,33 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
     assert.equal(lib.parseMessageXml(inner).ToUserName, 'oRotate');
   });
 
-  it('"do not parse body": the Buffer body is accepted', async () => {
+  it('"do not parse body": the Buffer body is accepted, with a warning at deploy that it defeats the body limit', async () => {
     const agent = await load({ skipBodyParsing: true });
     const out = collect('out');
     const res = await postXml(agent, W.safeRequest(W.text('oBuf', '零 0 😀', '9007199254740993')));
     assert.equal(res.status, 200);
     assert.equal(out[0].payload.Content, '零 0 😀');
     assert.equal(out[0].payload.MsgId, '9007199254740993');
+    const warns = helper._NodePrototype.warn.getCalls().filter((c) => c.thisValue.id === 'in').map((c) => String(c.args[0]));
+    assert.equal(warns.filter((w) => /skip-body-parsing/.test(w)).length, 1, warns.join('\n'));
+  });
+
+  it('the liveness probe: GET /wechat-c4c/health answers from a turn of the event loop, nothing configured in it', async () => {
+    const agent = await load();
+    const res = await agent.get('/wechat-c4c/health');
+    assert.equal(res.status, 200);
+    assert.equal(res.body.ok, true);
+    assert.equal(typeof res.body.lagMs, 'number');
+    assert.equal(res.headers['cache-control'], 'no-store');
+    assert.doesNotMatch(res.text, new RegExp(`${W.ACCOUNT.token}|${W.ACCOUNT.appId}`));
+  });
+
+  it('no warning about "do not parse body" when it is off; one warning (once) when requests come without the body-limit middleware', async () => {
+    const agent = await load();
+    for (let i = 0; i < 3; i++) await postXml(agent, W.plainRequest(W.subscribe(`oNoLimit${i}`)));
+    const warns = helper._NodePrototype.warn.getCalls().filter((c) => c.thisValue.id === 'in').map((c) => String(c.args[0]));
+    assert.equal(warns.filter((w) => /skip-body-parsing/.test(w)).length, 0);
+    assert.equal(warns.filter((w) => /no-body-limit/.test(w)).length, 1);
   });
 
   const types = {
@@ -171,7 +192,7 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
     const req = W.plainRequest(W.subscribe('oSlow'));
     const sent = [postXml(agent, req), postXml(agent, req), postXml(agent, req)].map((t) => t.then((r) => r));
     // answer the first delivery by hand after a short while, as a slow flow would
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
     assert.equal(out.length, 1);
     out[0].res._res.status(200).type('text/plain').send('success');
     const results = await Promise.all(sent);
@@ -195,7 +216,7 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
     const res = await postXml(agent, W.plainRequest(W.subscribe('oLate')));
     assert.equal(res.text, 'success');
     helper.getNode('r2').receive(out[0]);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     assert.match(everythingSaid(), /wechat-reply\.warn\.late/);
   });
 
@@ -208,7 +229,7 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
     ['DOCTYPE', () => W.plainRequest('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><xml><Content>&lol2;</Content></xml>'), 400],
     ['broken XML', () => W.plainRequest('<xml><ToUserName>gh'), 400],
     ['oversize body', () => W.plainRequest(W.text('o', 'x'.repeat(400 * 1024))), 413],
-    ['undecryptable', () => { const r = W.safeRequest(W.subscribe('o')); const bad = (r.encrypt[0] === 'A' ? 'B' : 'A') + r.encrypt.slice(1); r.body = r.body.replace(r.encrypt, bad); r.query.msg_signature = lib.wechatSignature(W.ACCOUNT.token, r.query.timestamp, r.query.nonce, bad); return r; }, 400],
+    ['undecryptable', () => { const r = W.safeRequest(W.subscribe('o')); const bad = (r.encrypt[0] === 'A' ? 'B' : 'A') + r.encrypt.slice(1); r.body = r.body.replace(r.encrypt, bad); r.query.msg_signature = W.sign(W.ACCOUNT.token, r.query.timestamp, r.query.nonce, bad); return r; }, 400],
   ];
   for (const [name, make, status] of rejections) {
     it(`rejects ${name} with ${status}, a short reason, no output, and a warning`, async () => {
@@ -260,9 +281,10 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
       assert.equal(res.status, 403);
     }
     await postXml(agent, { query: { ...r.query, timestamp: 'abc' }, body: r.body });
-    const warns = helper._NodePrototype.warn.getCalls().filter((c) => c.thisValue.id === 'in');
+    // (besides the one-time warning that these requests came without the body-limit middleware)
+    const warns = helper._NodePrototype.warn.getCalls().filter((c) => c.thisValue.id === 'in' && !/no-body-limit/.test(c.args[0]));
     assert.equal(warns.length, 2, 'one for bad signatures, one for the bad timestamp');
-    await new Promise((resolve) => setTimeout(resolve, 700)); // the throttled status lands
+    await sleep(700); // the throttled status lands
     const statuses = helper._NodePrototype.status.getCalls().filter((c) => c.thisValue.id === 'in').map((c) => c.args[0]);
     const last = statuses.pop();
     assert.equal(last.text, 'wechat-in.status.counts', 'the counts (catalog key: the helper does not translate)');
@@ -292,5 +314,82 @@ describe(`wechat-in + wechat-reply over HTTP (Node-RED ${nodeRedVersion})`, func
     for (const secret of [W.ACCOUNT.encodingAESKey, W.ACCOUNT.previousEncodingAESKey, 'top-secret-app-secret', `"${W.ACCOUNT.token}"`]) {
       assert.ok(!said.includes(secret), `found a secret in: ${said.slice(0, 200)}`);
     }
+  });
+
+  describe('the account decides the message mode (wechat-config messageMode)', () => {
+    const modeOf = () => helper.getNode('acc').account.inbound.messageMode;
+    it('a flow saved without it takes the mode from each request (any); empty (an unset ${VAR}) is safe', async () => {
+      await load();
+      assert.equal(modeOf(), 'any');
+      await helper.unload();
+      await load({ messageMode: '${WECHAT_MESSAGE_MODE_UNSET_IN_TESTS}' });
+      assert.equal(modeOf(), 'safe');
+    });
+    for (const mode of ['safe', 'compatible']) {
+      it(`${mode}: a downgraded request is refused (encrypt_type dropped, raw, repeated, an array; msg_signature dropped)`, async () => {
+        const agent = await load({ messageMode: mode });
+        const out = collect('out');
+        const genuine = W.safeRequest(W.subscribe('oVictim'), { compatible: mode === 'compatible' });
+        const forged = W.plainRequest(W.subscribe('oAttacker'), { timestamp: genuine.query.timestamp, nonce: genuine.query.nonce });
+        const { encrypt_type: _e, msg_signature: _m, ...plainQuery } = genuine.query;
+        const cases = [
+          ['encrypt_type and msg_signature dropped, a plaintext body', plainQuery, forged.body, 403],
+          ['encrypt_type=raw, no msg_signature', { ...plainQuery, encrypt_type: 'raw' }, forged.body, 403],
+          ['encrypt_type=raw beside a genuine msg_signature, a plaintext body', { ...genuine.query, encrypt_type: 'raw' }, forged.body, 400],
+        ];
+        for (const [what, query, body, status] of cases) {
+          const res = await postXml(agent, { query, body });
+          assert.equal(res.status, status, what);
+        }
+        const repeated = await agent.post(`/wechat?${W.toQueryString(genuine.query)}&encrypt_type=raw`).set('Content-Type', 'text/xml').send(forged.body);
+        assert.equal(repeated.status, 400, 'a repeated encrypt_type');
+        const array = await agent.post(`/wechat?${W.toQueryString(plainQuery)}&encrypt_type[]=aes`).set('Content-Type', 'text/xml').send(forged.body);
+        assert.equal(array.status, 400, 'encrypt_type[]');
+        assert.equal(out.length, 0, 'the flow never ran');
+        // the genuine request with encrypt_type dropped is still the encrypted follower's
+        const { encrypt_type: _d, ...noType } = genuine.query;
+        const ok = await postXml(agent, { query: noType, body: genuine.body });
+        assert.equal(ok.status, 200);
+        assert.equal(out.length, 1);
+        assert.equal(out[0].payload.FromUserName, 'oVictim');
+        assert.equal(out[0].wechat.encrypted, true);
+      });
+    }
+    it('compatible: the encrypted content is the message, never the plaintext fields beside it', async () => {
+      const agent = await load({ messageMode: 'compatible' });
+      const out = collect('out');
+      const genuine = W.safeRequest(W.subscribe('oRealFollower'), { compatible: true });
+      const body = genuine.body.replace(/oRealFollower/g, 'oForgedFollower').replace('<Event><![CDATA[subscribe]]>', '<Event><![CDATA[unsubscribe]]>');
+      assert.ok(body.includes('oForgedFollower'));
+      const res = await postXml(agent, { query: genuine.query, body });
+      assert.equal(res.status, 200);
+      assert.equal(out[0].payload.FromUserName, 'oRealFollower');
+      assert.equal(out[0].topic, 'event.subscribe');
+    });
+    it('plain: an encrypted request is refused with the reason; the URL check works in every mode', async () => {
+      const agent = await load({ messageMode: 'plain' });
+      const res = await postXml(agent, W.safeRequest(W.subscribe('oX')));
+      assert.equal(res.status, 400);
+      assert.match(res.text, /message mode is plain/);
+      assert.equal((await postXml(agent, W.plainRequest(W.subscribe('oX')))).status, 200);
+      for (const mode of ['safe', 'compatible']) {
+        await helper.unload();
+        const a = await load({ messageMode: mode });
+        const timestamp = W.now();
+        const q = { signature: W.sign(W.ACCOUNT.token, timestamp, '7'), timestamp, nonce: '7', echostr: 'e' + mode };
+        assert.equal((await a.get(`/wechat?${W.toQueryString(q)}`)).text, 'e' + mode);
+      }
+    });
+    it('an unknown mode is a configuration error at deploy', async () => {
+      await load({ messageMode: 'aes' });
+      assert.match(everythingSaid(), /message-mode-invalid/);
+    });
+    it('an <Encrypt> over the account\'s limit is refused before it is hashed (413)', async () => {
+      const agent = await load({ messageMode: 'safe' });
+      const genuine = W.safeRequest(W.subscribe('oX'));
+      const res = await postXml(agent, { query: genuine.query, body: `<xml><Encrypt><![CDATA[${'A'.repeat(70000)}]]></Encrypt></xml>` });
+      assert.equal(res.status, 413);
+      assert.match(res.text, /Encrypt/);
+    });
   });
 });

@@ -3,6 +3,7 @@ const assert = require('node:assert/strict');
 const { WeChatApiSimulator } = require('../../dist/sandbox/wechat-api');
 const { helper, ours, everythingSaid, nodeRedVersion } = require('../helpers/node-red');
 const { useSimulator } = require('../helpers/sims');
+const { sleep } = require('../helpers/wait');
 
 const APPID = 'wx5ba5fad812f8e6fb';
 const SECRET = 'sandbox-app-secret-0123456789';
@@ -53,7 +54,7 @@ describe(`wechat-push and token-refresh against the simulator (Node-RED ${nodeRe
     for (let i = 0; i < 100; i++) sim.interact(APPID, `o${i}`, 'message');
     const out = gather('out', 100);
     for (let i = 0; i < 100; i++) {
-      if (i === 50) { await new Promise((r) => setTimeout(r, 50)); sim.revokeTokens(); }
+      if (i === 50) { await sleep(50); sim.revokeTokens(); }
       helper.getNode('push').receive({ payload: `n${i}`, wechat: { openid: `o${i}` } });
     }
     await out.done;
@@ -103,6 +104,25 @@ describe(`wechat-push and token-refresh against the simulator (Node-RED ${nodeRe
     assert.deepEqual(sim.messages[0].body, { touser: 'oTpl', template_id: 'TPL_1', data: { thing1: { value: '欢迎' }, character_string2: { value: '1000123' } }, url: 'https://example.com' });
   });
 
+  it('template push with first, remark and colours: delivered without them, one warning per node', async () => {
+    await helper.load(NODES, pushFlow({ msgtype: 'template', templateId: 'TPL_1' }), CREDS);
+    sim.registerTemplate({ id: 'TPL_1' });
+    sim.interact(APPID, 'oOld', 'subscribe');
+    const out = gather('out', 2);
+    // a template as written before 2023-05: flat, and as WeChat's API body ({data, topcolor})
+    const data = { first: '您好', thing1: { value: '欢迎', color: '#173177' }, remark: '感谢关注' };
+    helper.getNode('push').receive({ payload: { ...data, topcolor: '#FF0000' }, wechat: { openid: 'oOld' } });
+    helper.getNode('push').receive({ payload: { data, topcolor: '#FF0000' }, wechat: { openid: 'oOld' } });
+    const got = await out.done;
+    assert.deepEqual(got.map((m) => m.wechatPush.channel), ['template', 'template']);
+    assert.deepEqual(sim.messages.map((m) => m.body), [0, 1].map(() => ({ touser: 'oOld', template_id: 'TPL_1', data: { thing1: { value: '欢迎' } } })));
+    const warned = helper._NodePrototype.warn.getCalls().filter((c) => c.thisValue.id === 'push').map((c) => String(c.args[0]));
+    assert.equal(warned.length, 1, warned.join('\n'));
+    // the helper runtime has no catalogs: RED._ gives the key; the catalogs name the dropped fields
+    assert.equal(warned[0], 'wechat-push.warn.dropped');
+    for (const lang of ['en-US', 'zh-CN']) assert.match(require(`../../nodes/wechat-push/locales/${lang}/wechat-push.json`)['wechat-push'].warn.dropped, /__fields__/);
+  });
+
   it('a push with nothing to send is an input error through done(err), and sends nothing', async () => {
     await helper.load(NODES, pushFlow(), CREDS);
     const caught = gather('caught', 1);
@@ -139,7 +159,7 @@ describe(`wechat-push and token-refresh against the simulator (Node-RED ${nodeRe
     assert.equal(typeof msgs[0].accessToken, 'string', 'emitToken puts the token in msg.accessToken');
     await helper.unload();
     const before = sim.stats().stableTokenRequests;
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     assert.equal(sim.stats().stableTokenRequests, before, 'no refresh after the flow stopped');
   });
 

@@ -3,24 +3,22 @@
 const assert = require('node:assert/strict');
 const { helper, ours, everythingSaid } = require('../helpers/node-red');
 const { startRedis } = require('../helpers/redis');
+const { needPrograms } = require('../helpers/programs');
+const { sleep, waitFor } = require('../helpers/wait');
 
 const NODES = [ours('wechat-c4c-redis')];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(cond, what) {
-  for (let i = 0; i < 250 && !cond(); i++) await sleep(20); // at most 5 s, never unbounded
-  assert.ok(cond(), what);
-}
 
 describe('wechat-c4c-redis config node (real redis-server)', function () {
   this.timeout(30000);
   let redis;
   let secured;
   const PASSWORD = 'redis-pass-Xq81';
-  before(async () => {
+  before(async function () {
+    needPrograms(this, 'redis-server');
     redis = await startRedis();
     secured = await startRedis({ args: ['--requirepass', PASSWORD] });
   });
-  after(async () => { await redis.stop(); await secured.stop(); });
+  after(async () => { await redis?.stop(); await secured?.stop(); });
   afterEach(async () => { await helper.unload(); delete process.env.WECHAT_C4C_TEST_REDIS_URL; delete process.env.WECHAT_C4C_TEST_REDIS_EMPTY; });
 
   it('connects with the given URL and prefix; two nodes share state; unloading closes the store', async () => {
@@ -31,7 +29,7 @@ describe('wechat-c4c-redis config node (real redis-server)', function () {
     const r1 = helper.getNode('r1');
     const r2 = helper.getNode('r2');
     assert.equal(r1.store.kind, 'redis');
-    await until(() => r1.store.healthy && r2.store.healthy, 'did not connect');
+    await waitFor(() => r1.store.healthy && r2.store.healthy, { what: 'did not connect' });
     await r1.store.tokens().set('wx0123456789abcdef', { token: 'T1', expiresAt: Date.now() + 60000 });
     assert.equal((await r2.store.tokens().get('wx0123456789abcdef')).token, 'T1');
     const keys = await r1.store.cmd(['KEYS', 'nr-test:*']);
@@ -52,7 +50,7 @@ describe('wechat-c4c-redis config node (real redis-server)', function () {
     assert.equal(helper.getNode('d').prefix, 'wechat-c4c:');
     const e = helper.getNode('e');
     assert.equal(e.displayUrl, redis.url);
-    await until(() => e.store.healthy, '${VAR} URL did not connect');
+    await waitFor(() => e.store.healthy, { what: '${VAR} URL did not connect' });
   });
 
   it('URL an unset or empty ${VAR} (the bundled flow without REDIS_URL): no Redis, no problem, a log line — memory', async () => {
@@ -94,7 +92,7 @@ describe('wechat-c4c-redis config node (real redis-server)', function () {
       { id: 'bad', type: 'wechat-c4c-redis', url: secured.url.replace('redis://', 'redis://default:wrong-Pw-7731@') },
     ], { ok: { password: PASSWORD }, bad: {} });
     const ok = helper.getNode('ok');
-    await until(() => ok.store.healthy, 'did not connect with the password');
+    await waitFor(() => ok.store.healthy, { what: 'did not connect with the password' });
     await ok.store.tokens().set('wxapp', { token: 'T', expiresAt: Date.now() + 60000 });
     const bad = helper.getNode('bad');
     await assert.rejects(bad.store.tokens().get('wxapp'), (e) => e.code === 'STORE_UNAVAILABLE' && !e.message.includes('wrong-Pw-7731'));
@@ -110,7 +108,7 @@ describe('wechat-c4c-redis config node (real redis-server)', function () {
       { id: 'c', type: 'c4c-config', baseUrl: 'https://someone:Pw-in-url-77@My123456.CRM.example:8443/', store: 'r' },
     ], { c: { username: 'U', password: 'P' } });
     const r = helper.getNode('r');
-    await until(() => r.store.healthy, 'did not connect');
+    await waitFor(() => r.store.healthy, { what: 'did not connect' });
     let keys;
     await helper.getNode('c').customers.locks.withLock('oFollower1', async () => { keys = await r.store.cmd(['KEYS', 'tenant-test:*']); });
     assert.deepEqual(keys, ['tenant-test:{c4c:my123456.crm.example:8443}:lock:oFollower1']);

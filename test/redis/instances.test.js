@@ -13,16 +13,10 @@ const { WeChatApiSimulator } = require('../../dist/sandbox/wechat-api');
 const W = require('../helpers/wechat');
 const { helper, httpIn, ours, httpNodeApp, fromNodeRed } = require('../helpers/node-red');
 const { startRedis } = require('../helpers/redis');
+const { needPrograms } = require('../helpers/programs');
+const { sleep, waitFor } = require('../helpers/wait');
 const { useSimulator } = require('../helpers/sims');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(cond, what, ms = 10000) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await sleep(25);
-  }
-}
 const statuses = (id) => helper._NodePrototype.status.getCalls().filter((c) => c.thisValue.id === id).map((c) => c.args[0]);
 const warnings = (id) => helper._NodePrototype.warn.getCalls().filter((c) => c.thisValue.id === id).map((c) => String(c.args[0]));
 const postXml = (agent, path, req) => agent.post(`${path}?${W.toQueryString(req.query)}`).set('Content-Type', 'text/xml').send(req.body);
@@ -39,15 +33,18 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
   let redis;
   let prefix;
   let n = 0;
-  before(async () => { redis = await startRedis(); });
-  after(async () => { await redis.stop(); });
+  before(async function () {
+    needPrograms(this, 'redis-server');
+    redis = await startRedis();
+  });
+  after(async () => { await redis?.stop(); });
   beforeEach(() => { prefix = `inst${++n}:`; });
   afterEach(async () => { await helper.unload(); });
 
   /** Another instance on the same Redis, outside the test flow: its store provider and its WeChat account. */
   async function otherInstance(aliveTtlMs) {
     const provider = new lib.RedisStoreProvider({ url: redis.url, prefix, aliveTtlMs, commandTimeoutMs: 2000 });
-    await until(() => provider.healthy, 'the other instance connected');
+    await waitFor(() => provider.healthy, { what: 'the other instance connected' });
     const account = new lib.WeChatAccount({ appId: W.ACCOUNT.appId, token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey }, { deliveries: provider.deliveries(W.ACCOUNT.appId) });
     return { provider, account };
   }
@@ -72,7 +69,7 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
     }
     async function load(opts = {}) {
       await helper.load(NODES, flow({ url: redis.url, ...opts }), CREDS);
-      await until(() => helper.getNode('ra').store.healthy && helper.getNode('rb').store.healthy, 'both instances connected');
+      await waitFor(() => helper.getNode('ra').store.healthy && helper.getNode('rb').store.healthy, { what: 'both instances connected' });
       const got = { a: [], b: [] };
       helper.getNode('outa').on('input', (m) => got.a.push(m));
       helper.getNode('outb').on('input', (m) => got.b.push(m));
@@ -83,7 +80,7 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
       const { agent, got } = await load();
       const req = W.safeRequest(W.subscribe('oCrossInstance1'));
       const first = postXml(agent, '/a', req).then((r) => r);
-      await until(() => got.a.length === 1, 'instance a received the first delivery');
+      await waitFor(() => got.a.length === 1, { what: 'instance a received the first delivery' });
       const retries = await Promise.all([postXml(agent, '/b', req), postXml(agent, '/b', req)]);
       const original = await first;
       assert.equal(original.status, 200);
@@ -153,7 +150,7 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
       try {
         const { agent, got } = await load({ url: own.url });
         await own.stop();
-        await until(() => statuses('ina').some((s) => s.fill === 'red'), 'a red status');
+        await waitFor(() => statuses('ina').some((s) => s.fill === 'red'), { what: 'a red status' });
         const req = W.plainRequest(W.subscribe('oRedisDown1'));
         const res = await postXml(agent, '/b', req);
         assert.equal(res.status, 200);
@@ -165,7 +162,7 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
         assert.match(statuses('inb').pop().text, /store-down/);
         const back = await startRedis({ port: own.port });
         own.stop = back.stop;
-        await until(() => statuses('inb').some((s) => /store-up/.test(s.text)), 'the status says Redis is back', 15000);
+        await waitFor(() => statuses('inb').some((s) => /store-up/.test(s.text)), { what: 'the status says Redis is back' });
         const after = await postXml(agent, '/b', W.plainRequest(W.subscribe('oRedisBack1')));
         assert.equal(after.status, 200);
         assert.equal(got.b.length, 2);
@@ -214,7 +211,7 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
     const creds = { sys: { username: USER, password: PASSWORD } };
     async function load(url = redis.url, node) {
       await helper.load(NODES, flow(url, node), creds);
-      await until(() => helper.getNode('rs').store.healthy, 'connected');
+      await waitFor(() => helper.getNode('rs').store.healthy, { what: 'connected' });
       const got = { out: [], caught: [] };
       helper.getNode('out').on('input', (m) => got.out.push(m));
       helper.getNode('caught').on('input', (m) => got.caught.push(m));
@@ -225,7 +222,7 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
       const got = await load();
       for (let i = 0; i < 5; i++) helper.getNode('cust').receive({ payload: { Event: 'subscribe' }, topic: 'event.subscribe', wechat: { openid: `oQueued${i}` }, extra: i });
       helper.getNode('cust').receive({ payload: {}, topic: 'event.subscribe', wechat: { openid: 'oQueued0' }, extra: 'again' });
-      await until(() => got.out.length === 6, 'six outputs');
+      await waitFor(() => got.out.length === 6, { what: 'six outputs' });
       assert.equal(sim.customers.length, 5);
       assert.deepEqual(got.out.map((m) => m.extra).sort(), [0, 1, 2, 3, 4, 'again'].sort());
       assert.equal(got.out.filter((m) => m.c4c.created).length, 5);
@@ -236,15 +233,15 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
 
     it('work a dead instance took and never finished is recovered after claimAfter: msg.c4c.recovered, payload/topic/wechat as they were', async () => {
       const dead = new lib.RedisStoreProvider({ url: redis.url, prefix, commandTimeoutMs: 2000, closeTimeoutMs: 100 });
-      await until(() => dead.healthy, 'the doomed instance connected');
+      await waitFor(() => dead.healthy, { what: 'the doomed instance connected' });
       const q = dead.queue('c4c-create-customer:cust', { claimAfterMs: 60000 });
       let taken;
       q.consume((item) => { taken = item; return new Promise(() => {}); }); // takes it, never finishes
       await q.add({ uid: 'u-1', msgid: 'm-1', payload: { Event: 'subscribe', FromUserName: 'oOrphanWork1' }, topic: 'event.subscribe', wechat: { openid: 'oOrphanWork1', encrypted: true } });
-      await until(() => taken, 'the doomed instance took the work');
+      await waitFor(() => taken, { what: 'the doomed instance took the work' });
       kill(dead);
       const got = await load();
-      await until(() => got.out.length === 1, 'the recovered output', 15000);
+      await waitFor(() => got.out.length === 1, { what: 'the recovered output' });
       const [m] = got.out;
       assert.equal(m.c4c.recovered, true);
       assert.equal(m.c4c.created, true);
@@ -259,9 +256,9 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
       const own = await startRedis();
       const got = await load(own.url);
       await own.stop();
-      await until(() => !helper.getNode('rs').store.healthy, 'the store noticed');
+      await waitFor(() => !helper.getNode('rs').store.healthy, { what: 'the store noticed' });
       helper.getNode('cust').receive({ payload: {}, topic: 'event.subscribe', wechat: { openid: 'oNotQueued1' } });
-      await until(() => got.caught.length === 1, 'Catch');
+      await waitFor(() => got.caught.length === 1, { what: 'Catch' });
       assert.equal(got.caught[0].error.source.id, 'cust');
       assert.equal(got.caught[0].wechat.openid, 'oNotQueued1');
       const err = helper._NodePrototype.error.getCalls().filter((c) => c.thisValue.id === 'cust').pop();
@@ -283,7 +280,7 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
       const out = [];
       for (let i = 0; i < count; i++) {
         const p = new lib.RedisStoreProvider({ url: redis.url, prefix, commandTimeoutMs: 2000 });
-        await until(() => p.healthy, 'connected');
+        await waitFor(() => p.healthy, { what: 'connected' });
         out.push({ p, client: new lib.WeChatClient({ apiBase: base, appId: APPID, secret: SECRET, mode, store: p.tokens(), lock: p.locks(APPID), backoffBaseMs: 10 }) });
       }
       return out;

@@ -2,7 +2,9 @@
 const assert = require('node:assert/strict');
 const { RedisStoreProvider, redactRedisUrl } = require('../../dist/lib');
 const { startRedis } = require('../helpers/redis');
-const { storeSuite, sleep } = require('../unit/store/shared-suite');
+const { needPrograms } = require('../helpers/programs');
+const { storeSuite } = require('../unit/store/shared-suite');
+const { sleep } = require('../helpers/wait');
 
 /** Every wait is bounded: a provider that does not connect within 5 s fails the test, never hangs it. */
 async function connected(p) {
@@ -18,8 +20,11 @@ describe('Redis store (real redis-server)', function () {
   this.timeout(30000);
   let redis;
   let n = 0;
-  before(async () => { redis = await startRedis(); });
-  after(async () => { await redis.stop(); });
+  before(async function () {
+    needPrograms(this, 'redis-server');
+    redis = await startRedis();
+  });
+  after(async () => { await redis?.stop(); });
   const make = () => connected(new RedisStoreProvider({ url: redis.url, prefix: `t${++n}:`, commandTimeoutMs: 2000 }));
 
   storeSuite('redis', async () => {

@@ -12,6 +12,7 @@ const lib = require('../../dist/lib');
 const { C4CSimulator, simMatches } = require('../../dist/sandbox/c4c');
 const { parseArgs } = require('../../dist/sandbox/cli');
 const { useSimulator } = require('../helpers/sims');
+const { sleep } = require('../helpers/wait');
 
 const USER = 'SANDBOX_USER';
 const PASSWORD = 'sandbox-password-42';
@@ -39,7 +40,7 @@ describe('C4C on a real tenant (simulator)', function () {
       assert.equal(sim.customers.length, 1, 'exactly one customer');
       assert.equal(sim.stats().posts, 1, 'the create was not sent again');
       assert.ok(svc.stats.settleLookups >= 1 && svc.stats.settleFound === 1);
-      await new Promise((r2) => setTimeout(r2, 3 * timeoutMs));
+      await sleep(3 * timeoutMs);
       assert.equal(sim.customers.length, 1, 'still one after the late answer');
     });
 

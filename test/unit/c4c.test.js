@@ -6,14 +6,17 @@ const http = require('node:http');
 const lib = require('../../dist/lib');
 const { C4CSimulator, C4C_SERVICE } = require('../../dist/sandbox/c4c');
 const { useSimulator } = require('../helpers/sims');
+const { sleep } = require('../helpers/wait');
 
 const USER = 'SANDBOX_USER';
 const PASSWORD = 'sandbox-password-42';
 
 describe('C4C metadata', () => {
-  it('the shipped metadata is the real fixture, byte for byte', () => {
-    const shipped = fs.readFileSync(path.join(__dirname, '../../lib/c4c/IndividualCustomer.metadata.xml'), 'utf8');
+  it('the shipped metadata and the simulator\'s are the real fixture, byte for byte (the build copies the one source)', () => {
+    const shipped = fs.readFileSync(path.join(__dirname, '../../dist/lib/c4c/IndividualCustomer.metadata.xml'), 'utf8');
     assert.equal(shipped, fs.readFileSync(path.join(__dirname, '../fixtures/c4c/IndividualCustomer.metadata.xml'), 'utf8'));
+    assert.equal(fs.readFileSync(path.join(__dirname, '../../dist/sandbox/c4c-metadata.xml'), 'utf8'), shipped);
+    assert.equal(lib.builtInMetadataXml(), shipped);
     const shared = path.join(__dirname, '../../../shared/fixtures/c4c/IndividualCustomer.metadata.xml');
     if (fs.existsSync(shared)) assert.equal(shipped, fs.readFileSync(shared, 'utf8'));
   });
@@ -188,7 +191,7 @@ describe('C4CClient and CustomerService against the C4C simulator', function () 
     sim.injectErrors(503, 10, { retryAfter: 60 });
     const c = client({ retries: 5 });
     const pending = new lib.CustomerService(c).createOrFind(request('oClosed'));
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     c.close();
     await assert.rejects(pending, (e) => e.code === 'C4C_CLOSED');
   });

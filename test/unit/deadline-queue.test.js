@@ -1,6 +1,7 @@
 'use strict';
 const assert = require('node:assert/strict');
 const { DeadlineQueue } = require('../../dist/lib');
+const { sleep } = require('../helpers/wait');
 
 describe('DeadlineQueue', () => {
   it('expires unsettled items after the delay, releases settled ones early, flushes on close', async () => {
@@ -32,7 +33,7 @@ describe('DeadlineQueue', () => {
     const expired = [];
     const q = new DeadlineQueue(20, 5, { isSettled: () => false, onExpired: (x) => expired.push(x) });
     q.push(1);
-    await new Promise((r) => setTimeout(r, 80));
+    await sleep(80);
     assert.deepEqual(expired, [1]);
     assert.equal(q.size, 0);
   });
@@ -57,7 +58,7 @@ describe('Limiter', () => {
   it('KeyedSerializer: same key one after another, even after a failure', async () => {
     const s = new KeyedSerializer();
     const log = [];
-    const slow = s.run('k', async () => { await new Promise((r) => setTimeout(r, 20)); log.push(1); throw new Error('x'); });
+    const slow = s.run('k', async () => { await sleep(20); log.push(1); throw new Error('x'); });
     const next = s.run('k', async () => log.push(2));
     await assert.rejects(slow);
     await next;

@@ -5,6 +5,7 @@ const assert = require('node:assert/strict');
 require('node:v8').setFlagsFromString('--expose-gc'); // a real gc() for the heap check below
 const lib = require('../../dist/lib');
 const W = require('../helpers/wechat');
+const { sleep } = require('../helpers/wait');
 
 const reply = (body) => ({ statusCode: 200, contentType: 'application/xml; charset=utf-8', body });
 
@@ -183,11 +184,11 @@ describe('MemoryDeliveryStore', () => {
     const busy = s.bytes;
     assert.ok(s.segmentCount > 0 && s.size === 5000);
     now += 61000; // no claim comes: only the idle sweep can free anything
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await sleep(60);
     assert.equal(s.segmentCount, 0, 'reply segments freed');
     assert.equal(s.size, 0, 'claims freed');
     assert.ok(s.bytes < busy / 10, `${s.bytes} bytes left of ${busy}`);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await sleep(60);
     assert.equal(s.idleSweep, undefined, 'an empty store keeps no timer');
     await s.close();
   });

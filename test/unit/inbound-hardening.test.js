@@ -69,4 +69,28 @@ describe('inbound hardening', () => {
     const r = post(W.plainRequest('<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName><MsgType>text</MsgType><MsgId>1</MsgId><MsgId>2</MsgId></xml>'));
     assert.equal(r.status, 400);
   });
+  it('safe mode: a message whose own CreateTime lies outside the replay window is refused, even freshly signed', () => {
+    const old = String(Math.floor(Date.now() / 1000) - 3600);
+    const r = post(W.safeRequest(W.subscribe('oOld', { CreateTime: old })));
+    assert.equal(r.status, 403);
+    assert.equal(r.code, 'stale-message');
+    assert.equal(post(W.safeRequest(W.subscribe('oNew'))).kind, 'message');
+  });
+  it('the cheap refusals come first: a stale or unsigned safe-mode request is refused before its body is looked at', () => {
+    const acc = { ...fresh(), messageMode: 'safe' };
+    const body = Buffer.from(`<xml><Encrypt>${'A'.repeat(250000)}</Encrypt></xml>`);
+    const r = W.safeRequest(W.subscribe('o'));
+    const stale = post({ query: { ...r.query, timestamp: String(Math.floor(Date.now() / 1000) - 3600) }, body }, acc);
+    assert.equal(stale.code, 'stale');
+    const { msg_signature: _m, ...unsigned } = r.query;
+    assert.equal(post({ query: unsigned, body }, acc).code, 'unsigned');
+    assert.equal(post({ query: r.query, body }, acc).code, 'encrypt-too-long', 'over maxEncryptBytes: 413 before any hashing');
+    assert.equal(post({ query: r.query, body: `<xml><Encrypt>${'A'.repeat(250000)}</Encrypt></xml>` }, acc).code, 'encrypt-too-long', 'the same for a string body');
+  });
+  it('a delivery\'s claim lives as long as its timestamp is accepted (the replay window)', () => {
+    const account = new lib.WeChatAccount({ appId: W.ACCOUNT.appId, token: W.ACCOUNT.token, replayWindow: 300 });
+    assert.equal(account.claimTtlMs(60000, 9500), 300000);
+    assert.equal(new lib.WeChatAccount({ token: 't', replayWindow: 0 }).claimTtlMs(60000, 9500), 60000, 'no window: WeChat\'s retries');
+    assert.equal(new lib.WeChatAccount({ token: 't', replayWindow: 10 }).claimTtlMs(0, 9500), 10000);
+  });
 });

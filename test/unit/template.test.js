@@ -1,6 +1,6 @@
 'use strict';
 const assert = require('node:assert/strict');
-const { templateData, TemplateDataError, deliverPush, buildFallback, FallbackError, WeChatApiError } = require('../../dist/lib');
+const { templateData, TemplateDataError, deliverPush, buildPush, buildFallback, FallbackError, WeChatApiError } = require('../../dist/lib');
 const { simValueOk } = require('../../dist/sandbox/wechat-api');
 
 const refused = (data, channel = 'template') => {
@@ -24,8 +24,22 @@ describe('template data rules (2023 template-message changes)', () => {
     assert.deepEqual(refused({ thing1: '一'.repeat(21) }), ['thing1']);
   });
 
-  it('colour, first and remark are refused', () => {
-    assert.deepEqual(refused({ thing1: { value: 'a', color: '#ff0000' }, first: 'x', remark: 'y' }).sort(), ['first', 'remark', 'thing1']);
+  it('first, remark and colours are dropped (WeChat ignores them since 2023-05), the rest still checked', () => {
+    const dropped = [];
+    assert.deepEqual(templateData({ first: '您好', thing1: { value: 'a', color: '#ff0000' }, remark: '谢谢' }, 'template', dropped), { thing1: { value: 'a' } });
+    assert.deepEqual(dropped, ['first', 'thing1.color'].concat('remark'));
+    assert.deepEqual(refused({ first: 'x', thing1: { value: '一'.repeat(21), color: '#ff0000' } }), ['thing1']);
+    assert.deepEqual(refused({ thing1: { value: 'a', colour: '#ff0000' } }), ['thing1'], 'an unknown field is still refused');
+  });
+
+  it('a template push drops first/remark/colours and the top-level topcolor/color, and says which', () => {
+    const nested = buildPush('template', 'o1', { data: { first: 'x', thing1: { value: 'a', color: '#f00' } }, topcolor: '#f00' }, 'T1');
+    assert.deepEqual(nested.body, { touser: 'o1', template_id: 'T1', data: { thing1: { value: 'a' } } });
+    assert.deepEqual(nested.dropped, ['topcolor', 'first', 'thing1.color']);
+    const flat = buildPush('template', 'o1', { thing1: 'a', remark: 'y', color: '#f00', url: 'https://x' }, 'T1');
+    assert.deepEqual(flat.body, { touser: 'o1', template_id: 'T1', data: { thing1: { value: 'a' } }, url: 'https://x' });
+    assert.deepEqual(flat.dropped, ['color', 'remark']);
+    assert.deepEqual(buildFallback('subscribe', 'o1', 'S1', { thing1: { value: 'a', color: '#f00' } }).dropped, ['thing1.color']);
   });
 
   for (const [key, ok, bad] of [

@@ -3,6 +3,7 @@ const assert = require('node:assert/strict');
 const lib = require('../../dist/lib');
 const { WeChatApiSimulator } = require('../../dist/sandbox/wechat-api');
 const { useSimulator } = require('../helpers/sims');
+const { sleep } = require('../helpers/wait');
 
 const APPID = 'wx5ba5fad812f8e6fb';
 const SECRET = 'sandbox-app-secret';
@@ -71,7 +72,7 @@ describe('WeChatClient against the WeChat API simulator', function () {
     for (let i = 0; i < 300; i++) {
       if (i === 150) sim.revokeTokens();
       sends.push(c.sendCustom({ touser: `o${i}`, msgtype: 'text', text: { content: `n${i}` } }));
-      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
+      if (i % 50 === 0) await sleep(5);
     }
     const answers = await Promise.all(sends);
     assert.equal(answers.every((a) => a.errcode === 0), true);
@@ -124,7 +125,7 @@ describe('WeChatClient against the WeChat API simulator', function () {
     const infos = [];
     c.on('token', (i) => infos.push(i));
     c.startAutoRefresh('test');
-    while (infos.length < 2) await new Promise((r) => setTimeout(r, 100));
+    while (infos.length < 2) await sleep(100);
     c.close();
     assert.equal(sim.stats().stableTokenRequests, 2);
     assert.ok(infos[1].refreshedAt < infos[0].expiresAt, 'renewed before the first token expired');
@@ -216,7 +217,7 @@ describe('WeChatClient against the WeChat API simulator', function () {
     await c.getToken();
     sim.faults.busy = 5;
     const sending = c.sendCustom({ touser: 'oClose', msgtype: 'text', text: { content: 'x' } });
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     c.close();
     await assert.rejects(sending, (e) => e.code === 'CLOSED');
   });

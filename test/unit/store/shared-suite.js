@@ -5,7 +5,7 @@
  */
 const assert = require('node:assert/strict');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { sleep } = require('../../helpers/wait');
 
 function storeSuite(name, makePair) {
   describe(`store suite: ${name}`, function () {
@@ -136,4 +136,4 @@ function storeSuite(name, makePair) {
   });
 }
 
-module.exports = { storeSuite, sleep };
+module.exports = { storeSuite };
