@@ -1,7 +1,6 @@
 import { SUCCESS_REPLY, type CachedReply } from '../../lib/wechat/dedupe';
-import { REPLY_TYPES, type ReplyType } from '../../lib/wechat/reply';
+import { ReplyError, REPLY_TYPES, type ReplyType } from '../../lib/wechat/reply';
 import { WeChatC4CError } from '../../lib/errors';
-import { ReplyError } from '../../lib/wechat/reply';
 import { evaluate } from '../shared/evaluate';
 import { failureReporter } from '../shared/failure';
 import { answered, rawResponse } from '../shared/http';
