@@ -150,6 +150,7 @@ describe('browser: the admin experience (issue 12)', function () {
     }, { timeoutMs: 30000, what: 'the red token-refresh status' });
     assert.ok([...red.text].length <= 32, `status "${red.text}" is ${[...red.text].length} characters`);
     assert.match(red.text, /40125/);
+    assert.match(red.text, /^40125: AppSecret wrong$/, 'the code and the short hint of the one hint table, as the runtime finds it');
     await screenshot(page, 'status-red');
 
     await editConfig(page, 'wechat-config', 'wc.account');
