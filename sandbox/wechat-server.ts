@@ -50,6 +50,8 @@ export interface DeliveryReport {
   ok: boolean;
   /** the follower sees WeChat's error text: nobody answered in time */
   failed: boolean;
+  /** when the answer (or the last failure) came back (ms since the epoch): where the phone puts it among the pushes */
+  at: number;
 }
 
 const NO_SERVICE = '该公众号暂时无法提供服务，请稍后再试';
@@ -135,7 +137,7 @@ export class SimulatedWeChatServer {
         tries.push({ status: (err as { code?: string }).code || 'error', ms: Date.now() - t0 });
       }
     }
-    const report: DeliveryReport = { openid: fields.FromUserName, kind, tries, status: tries[tries.length - 1]?.status ?? 'none', body: answer?.body ?? '', checks: [], ok: false, failed: !answer };
+    const report: DeliveryReport = { openid: fields.FromUserName, kind, tries, status: tries[tries.length - 1]?.status ?? 'none', body: answer?.body ?? '', checks: [], ok: false, failed: !answer, at: Date.now() };
     if (!answer) {
       report.shown = NO_SERVICE;
       report.checks.push({ name: 'answered within 5 s (3 tries)', ok: false, detail: JSON.stringify(tries) });

@@ -89,12 +89,20 @@
     chat.forEach(function (b) { el.appendChild(drawBubble(b)); });
     el.scrollTop = el.scrollHeight;
   }
-  /** kind: CSS classes; either key (translated) or text (the account's own words, as sent). */
-  function bubble(kind, text, tag, key) {
-    var b = { kind: kind, text: text, tag: tag, key: key };
-    chat.push(b);
-    $('chat').appendChild(drawBubble(b));
-    $('chat').scrollTop = $('chat').scrollHeight;
+  /**
+   * kind: CSS classes; either key (translated) or text (the account's own words, as sent). `at`:
+   * when it reached (simulated) WeChat — the passive reply when its HTTP answer came back, a push
+   * when the API got it: bubbles stand in that order, whichever event the page heard first.
+   */
+  function bubble(kind, text, tag, key, at) {
+    // The page's own bubbles (what you did) go last: the browser's clock is not the sandbox's.
+    var b = { kind: kind, text: text, tag: tag, key: key, at: at !== undefined ? at : (chat.length ? chat[chat.length - 1].at : 0) };
+    var i = chat.length;
+    while (i > 0 && chat[i - 1].at > b.at) i--;
+    chat.splice(i, 0, b);
+    var el = $('chat');
+    el.insertBefore(drawBubble(b), el.children[i] || null);
+    el.scrollTop = el.scrollHeight;
   }
   function drawLog(e) {
     var li = document.createElement('li');
@@ -145,9 +153,9 @@
   function showReport(report) {
     if (report.openid !== openid) return;
     if (report.failed) {
-      if (report.shown) bubble('error', report.shown); else bubble('error', '', null, 'unavailable');
+      if (report.shown) bubble('error', report.shown, null, null, report.at); else bubble('error', '', null, 'unavailable', report.at);
     } else if (report.shown) {
-      bubble('from-account', report.shown, 'reply');
+      bubble('from-account', report.shown, 'reply', null, report.at);
     }
     var bad = report.checks.filter(function (c) { return !c.ok; });
     var detail = report.checks.map(function (c) { return (c.ok ? '✓ ' : '✗ ') + c.name; }).join(', ');
@@ -198,7 +206,7 @@
   events.onmessage = function (m) {
     var e = JSON.parse(m.data);
     if (e.type === 'customer') { addCustomer(e.customer); logLine({ key: 'customerCreated', subs: { id: e.customer.CustomerID, openid: e.customer.LastName } }, e.at, 'ok'); }
-    else if (e.type === 'push') { if (e.openid === openid) bubble('from-account push', e.text, 'push'); logLine({ key: 'pushTo', subs: { openid: e.openid, text: e.text } }, e.at); }
+    else if (e.type === 'push') { if (e.openid === openid) bubble('from-account push', e.text, 'push', null, e.at); logLine({ key: 'pushTo', subs: { openid: e.openid, text: e.text } }, e.at); }
     else if (e.type === 'log') logLine(fromServer(e.text), e.at);
     else if (e.type === 'mode') $('mode').value = e.mode;
   };
