@@ -31,7 +31,7 @@ module.exports = function (RED: NodeRED) {
     const identificationType = String(config.identificationType ?? '').trim();
     const idempotentCreate = config.idempotentCreate === true || config.idempotentCreate === 'true';
     if (!system) node.status({ fill: 'red', shape: 'ring', text: 'c4c-create-customer.status.no-system' });
-    else if (system.problem) node.status({ fill: 'red', shape: 'ring', text: 'c4c-create-customer.status.config' });
+    else if (system.problem) node.status({ fill: 'red', shape: 'ring', text: system.missingStatus ?? 'c4c-create-customer.status.config' });
     else node.status({ fill: 'grey', shape: 'ring', text: 'c4c-create-customer.status.ready' });
 
     /** One input's work: look up / create, then send the output or report the error (done). */

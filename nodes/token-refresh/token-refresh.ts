@@ -22,7 +22,8 @@ module.exports = function (RED: NodeRED) {
 
     if (!client) {
       const problem = accountNode ? 'token-refresh.status.no-secret' : 'token-refresh.status.no-account';
-      node.status({ fill: 'red', shape: 'ring', text: problem });
+      // the variable (or field) that is missing, when that is why
+      node.status({ fill: 'red', shape: 'ring', text: accountNode?.missingStatus ?? problem });
       node.on('input', (msg, _send, done) => reportFailure(node, new WeChatC4CError('WECHAT_CONFIG', RED._(problem)), msg, done));
       return;
     }

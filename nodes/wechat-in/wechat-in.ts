@@ -90,8 +90,8 @@ module.exports = function (RED: NodeRED) {
     if (!accountNode || !accountNode.account) {
       node.status({ fill: 'red', shape: 'ring', text: 'wechat-in.status.no-account' });
     } else if (accountNode.problems.length) {
-      // Short in the status; the whole list in the log.
-      node.status({ fill: 'red', shape: 'ring', text: 'wechat-in.status.config-error' });
+      // Short in the status (what is missing, when a variable is); the whole list in the log.
+      node.status({ fill: 'red', shape: 'ring', text: accountNode.missingStatus ?? 'wechat-in.status.config-error' });
       node.error(RED._('wechat-in.errors.config', { problems: accountNode.problems.join('; ') }));
     } else if (!accountNode.account.storeHealthy) {
       node.status({ fill: 'red', shape: 'ring', text: 'wechat-in.status.store-down' });

@@ -40,7 +40,7 @@ module.exports = function (RED: NodeRED) {
 
     const client = accountNode?.client;
     if (!accountNode) node.status({ fill: 'red', shape: 'ring', text: 'wechat-push.status.no-account' });
-    else if (!client) node.status({ fill: 'red', shape: 'ring', text: 'wechat-push.status.no-secret' });
+    else if (!client) node.status({ fill: 'red', shape: 'ring', text: accountNode.missingStatus ?? 'wechat-push.status.no-secret' });
     else node.status({});
 
     node.on('input', (msg, send, done) => {
