@@ -1,3 +1,4 @@
+import { WeChatC4CError } from '../errors';
 /**
  * Batching towards C4C, as standalone building blocks the client's combining layer
  * (lib/c4c/combine.ts) wires in:
@@ -93,10 +94,9 @@ export interface BatchPartResponse {
 /** A top-level item of the answer: a read's response, or a changeset (its responses, or one error for all). */
 export type BatchItem = { kind: 'response'; response: BatchPartResponse } | { kind: 'changeset'; responses: BatchPartResponse[] };
 
-export class BatchFormatError extends Error {
-  readonly code = 'C4C_BATCH_FORMAT';
+export class BatchFormatError extends WeChatC4CError {
   constructor(message: string) {
-    super(`$batch answer: ${message}`);
+    super('C4C_BATCH_FORMAT', `$batch answer: ${message}`);
     this.name = 'BatchFormatError';
   }
 }

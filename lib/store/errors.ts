@@ -1,12 +1,11 @@
 /** The errors of the stores (memory and Redis alike). */
+import { WeChatC4CError } from '../errors';
 
-/** An error with a string `code` (LOCK_TIMEOUT, STORE_UNAVAILABLE, ABORTED, CLOSED). */
-export class StoreError extends Error {
-  readonly code: string;
+/** An error with a string `code` (LOCK_TIMEOUT, STORE_UNAVAILABLE, ABORTED, CLOSED); an outage is transient. */
+export class StoreError extends WeChatC4CError {
   constructor(code: string, message: string) {
-    super(message);
+    super(code, message, { transient: code === 'STORE_UNAVAILABLE' || code === 'LOCK_TIMEOUT' });
     this.name = 'StoreError';
-    this.code = code;
   }
 }
 

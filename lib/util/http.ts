@@ -13,7 +13,7 @@ import { backoffDelay, sleep } from './backoff';
  * Errors raised before a single byte of the request can have reached the server: a modifying
  * request may be sent again without any risk of doing it twice.
  */
-const NOT_SENT_CODES: ReadonlySet<string> = new Set([
+export const NOT_SENT_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_SOCKET_CONNECTION_TIMEOUT',
   'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'ERR_INVALID_URL',
@@ -23,7 +23,7 @@ const NOT_SENT_CODES: ReadonlySet<string> = new Set([
  * Errors after the request may have been sent: the server may have processed it (a create may
  * exist). Reads can be repeated; a create must be checked (looked up) before it is sent again.
  */
-const MAYBE_SENT_CODES: ReadonlySet<string> = new Set([
+export const MAYBE_SENT_CODES: ReadonlySet<string> = new Set([
   'ECONNRESET', 'ETIMEDOUT', 'ECONNABORTED', 'EPIPE', 'ERR_BAD_RESPONSE', 'ERR_STREAM_PREMATURE_CLOSE', 'EPROTO', 'ENETWORK',
 ]);
 

@@ -91,7 +91,8 @@ export function registerChecks(RED: NodeRED): void {
   const R = RED as any;
   const t = translate;
   const answer = (res: any, type: 'wechat-config' | 'c4c-config', lng: string, r: CheckResult): void => {
-    const hint = r.hint ? t(`${HINT_CATALOG[r.hint]}.hints.${r.hint}`, lng) : '';
+    const key = `${HINT_CATALOG}.hints.${r.hint}`;
+    const hint = r.hint && t(key, lng, r.hintVars) !== key ? t(key, lng, r.hintVars) : '';
     const message = r.ok
       ? t(`${type}.check.ok`, lng, { expires: r.expiresIn ?? '' })
       : t(`${type}.check.failed`, lng, { message: r.message });

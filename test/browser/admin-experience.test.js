@@ -37,6 +37,13 @@ describe('browser: the admin experience', function () {
     await page.waitForSelector(`#node-config-input-${type === 'wechat-config' ? 'appId' : 'baseUrl'}`, { state: 'visible' });
     await page.waitForTimeout(300); // the tray's opening animation
   };
+  /** The status texts the editor shows for the nodes of the bundled flow, once those of `types` are there. */
+  const statusTexts = (page, types) => waitFor(async () => {
+    const all = await page.evaluate((t) => RED.nodes.filterNodes({ z: 'wc.tab' }).filter((n) => t.includes(n.type) && n.status && n.status.text).map((n) => ({ type: n.type, text: n.status.text })), types);
+    return types.every((t) => all.some((s) => s.type === t)) && all;
+  }, { timeoutMs: 30000, what: `statuses of ${types.join(', ')}` });
+  // Fixed statuses go out as catalog keys; the editor translates them into its own language.
+  const FIXED = ['wechat-in', 'wechat-reply', 'c4c-create-customer'];
   const statusOf = (page, id) => page.evaluate((i) => {
     const n = RED.nodes.node(i);
     return n && n.status ? { fill: n.status.fill, text: n.status.text } : null;
@@ -144,6 +151,7 @@ describe('browser: the admin experience', function () {
     }, { timeoutMs: 30000, what: 'the red token-refresh status' });
     assert.ok([...red.text].length <= 32, `status "${red.text}" is ${[...red.text].length} characters`);
     assert.match(red.text, /40125/);
+    assert.match(red.text, /^40125: AppSecret wrong$/, 'the code and the short hint of the one hint table, as the runtime finds it');
     await screenshot(page, 'status-red');
 
     await editConfig(page, 'wechat-config', 'wc.account');
@@ -178,6 +186,17 @@ describe('browser: the admin experience', function () {
       assert.deepEqual(over, [], `${type}: code beyond the sidebar`);
     }
     await screenshot(page, 'help-code-wraps');
+    await context.close();
+  });
+
+  it('a Chinese editor on an English runtime shows the fixed statuses in Chinese', async () => {
+    const { page, context } = await openEditor(d.editorUrl, 'zh-CN');
+    const statuses = await statusTexts(page, FIXED);
+    await screenshot(page, 'editor-zh-on-en-runtime');
+    assert.ok(statuses.some((s) => s.text === '就绪'), JSON.stringify(statuses));
+    for (const s of statuses) {
+      assert.doesNotMatch(s.text, /^ready$|\.status\./, `${s.type}: "${s.text}" is not in the editor's language`);
+    }
     await context.close();
   });
 
@@ -224,6 +243,16 @@ describe('browser: the admin experience', function () {
       zh = await demo({ mode: 'safe', settings: { lang: 'zh-CN' } });
     });
     after(async () => { if (zh) await zh.stop(); });
+
+    it('an English editor on a Chinese runtime shows the fixed statuses in English', async () => {
+      const { page, context } = await openEditor(zh.editorUrl, 'en-US');
+      const statuses = await statusTexts(page, FIXED);
+      assert.ok(statuses.some((s) => s.text === 'ready'), JSON.stringify(statuses));
+      for (const s of statuses) {
+        assert.doesNotMatch(s.text, /就绪|\.status\./, `${s.type}: "${s.text}" is not in the editor's language`);
+      }
+      await context.close();
+    });
 
     it('shows Chinese statuses', async () => {
       const { page, context } = await openEditor(zh.editorUrl, 'zh-CN');
