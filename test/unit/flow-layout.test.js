@@ -44,4 +44,31 @@ describe('the bundled flow (flows/wechat-c4c.json)', () => {
     // the record takes the errcode from msg.payload when the error has no code
     assert.match(byId['wc.record'].rules[0].to, /payload\.errcode/);
   });
+
+  it('replay dead letters: once per follower without a replayed mark, follows only, bad lines skipped', () => {
+    assert.equal(byId['wc.replay'].type, 'inject');
+    assert.equal(byId['wc.replay'].name, 'replay dead letters');
+    assert.deepEqual(byId['wc.pending'].wires, [['wc.customer']], 'through c4c-create-customer: a lookup first');
+    assert.ok(byId['wc.push'].wires[0].includes('wc.markReplayed'));
+    const statuses = [];
+    // (a JSON round trip: the vm's arrays are another realm's)
+    const run = (text) => JSON.parse(JSON.stringify(vm.runInNewContext(`(function (msg) {${byId['wc.pending'].func}\n})(msg)`, { msg: { payload: text }, node: { status: (s) => statuses.push(s) } })));
+    const lines = [
+      { openid: 'oA', topic: 'event.subscribe', appId: 'wx1', code: 'C4C_503' },
+      { openid: 'oA', topic: 'event.subscribe', code: '45015' },
+      { openid: 'oB', topic: 'event.subscribe' },
+      { openid: 'oC', topic: 'text' },
+      { openid: 'oD', topic: 'event.subscribe' },
+      { openid: 'oD', replayed: true },
+      { topic: 'wechat/token', code: '40164' },
+    ].map((r) => JSON.stringify(r));
+    const [out] = run([...lines, 'not json', ''].join('\n'));
+    assert.deepEqual(out.map((m) => m.wechat.openid), ['oA', 'oB']);
+    assert.equal(out[0].wechat.appId, 'wx1');
+    assert.ok(out.every((m) => m.replay === true && m.topic === 'event.subscribe'));
+    assert.deepEqual(run('')[0], []);
+    const mark = vm.runInNewContext(`(function (msg) {${byId['wc.markReplayed'].func}\n})(msg)`, { msg: { replay: true, wechat: { openid: 'oA' }, c4c: { customerId: '1000' } } });
+    assert.deepEqual({ ...JSON.parse(mark.payload), time: 0 }, { time: 0, openid: 'oA', replayed: true, customerId: '1000' });
+    assert.equal(vm.runInNewContext(`(function (msg) {${byId['wc.markReplayed'].func}\n})(msg)`, { msg: { wechat: { openid: 'oA' } } }), null, 'a follow that is not a replay is not marked');
+  });
 });
