@@ -71,4 +71,24 @@ describe('the bundled flow (flows/wechat-c4c.json)', () => {
     assert.deepEqual({ ...JSON.parse(mark.payload), time: 0 }, { time: 0, openid: 'oA', replayed: true, customerId: '1000' });
     assert.equal(vm.runInNewContext(`(function (msg) {${byId['wc.markReplayed'].func}\n})(msg)`, { msg: { wechat: { openid: 'oA' } } }), null, 'a follow that is not a replay is not marked');
   });
+
+  it('the Chinese copy (examples/wechat-c4c-zh-CN.json) is built from the same source: Chinese names, comment and tab description, everything else equal, still fits', () => {
+    const zh = require('../../examples/wechat-c4c-zh-CN.json');
+    assert.equal(zh.length, flow.length);
+    const TEXT = new Set(['name', 'label', 'info']);
+    for (const [i, n] of flow.entries()) {
+      const z = zh[i];
+      assert.equal(z.id, n.id);
+      for (const k of Object.keys(n).filter((key) => !TEXT.has(key))) assert.deepEqual(z[k], n[k], `${n.id}.${k}`);
+      if (n.name && !/^(GET|POST) \/|^success$|^SAP C4C$/.test(n.name)) assert.match(z.name, /[\u4e00-\u9fff]/, `${n.id} name in Chinese: ${z.name}`);
+      // a Chinese character is about twice as wide as a Latin one
+      if (z.z === 'wc.tab') {
+        const label = z.type === 'comment' ? z.name : (z.name || z.type);
+        const width = [...label].reduce((w, c) => w + (/[\u3000-\u9fff\uff00-\uffef]/.test(c) ? 14 : 7), 0);
+        assert.ok(z.x + Math.max(100, width + 50) / 2 <= 1000, `${z.id} reaches past 1,000 px`);
+      }
+    }
+    assert.match(zh.find((n) => n.type === 'tab').info, /死信/);
+    assert.equal(zh.find((n) => n.id === 'wc.replay').name, '重放死信');
+  });
 });
