@@ -157,6 +157,7 @@ describe('browser: the editor and the sandbox page (Debian Chromium)', function 
     await page.click('#unfollow');
     await page.locator('.bubble.system').nth(1).waitFor();
     const pushesBefore = await push.count();
+    await page.waitForTimeout(1100); // a new CreateTime second: a new follow, not WeChat's retry of the first
     await page.click('#follow');
     await page.waitForFunction((n) => document.querySelectorAll('.bubble.push').length > n, pushesBefore, { timeout: 20000 });
     await page.waitForFunction(() => !document.querySelector('#follow').disabled, null, { timeout: 20000 });
