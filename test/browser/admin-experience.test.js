@@ -139,6 +139,44 @@ describe('browser: the admin experience', function () {
     await context.close();
   });
 
+  it('Test connection in a Chinese editor answers in Chinese only: a bad AppID, a wrong AppSecret, a wrong C4C password', async () => {
+    const { page, context } = await openEditor(d.editorUrl, 'zh-CN');
+    // Chinese only: no English word but codes and the names of products, fields and variables
+    const NAMES = /\b(AppID|AppSecret|C4C|OData|Token|IP|wechat-config|c4c-config|Node-RED|CSRF|EncodingAESKey|[A-Z0-9_]{4,})\b/g;
+    const english = (text) => (text.replace(NAMES, '').match(/[A-Za-z]{3,}/g) || []);
+    await editConfig(page, 'wechat-config', 'wc.account');
+    const result = page.locator('#wechat-c4c-check-wechat-result');
+    const check = async (button, out) => {
+      await page.locator(button).click();
+      await waitFor(async () => /失败|成功|无法/.test(await out.textContent()), { what: 'the check result' });
+      const text = await out.textContent();
+      await page.waitForTimeout(100);
+      return text;
+    };
+    await page.locator('#node-config-input-appId').fill('wx123');
+    const badId = await check('#wechat-c4c-check-wechat', result);
+    assert.match(badId, /失败：40013/);
+    assert.match(badId, /AppID 错误/);
+    assert.deepEqual(english(badId), [], badId);
+    await page.locator('#node-config-input-appId').fill('${WECHAT_APPID}');
+    await page.locator('#node-config-input-appSecret').fill('not-the-secret');
+    const wrong = await check('#wechat-c4c-check-wechat', result);
+    assert.match(wrong, /40125/);
+    assert.match(wrong, /AppSecret 错误/);
+    assert.deepEqual(english(wrong), [], wrong);
+    await screenshot(page, 'dialog-test-connection-zh');
+    await page.locator('#node-config-dialog-cancel').click();
+    await editConfig(page, 'c4c-config', 'wc.c4c');
+    await page.locator('#node-config-input-password').fill('not-the-password');
+    const c4c = await check('#wechat-c4c-check-c4c', page.locator('#wechat-c4c-check-c4c-result'));
+    assert.match(c4c, /C4C_401/);
+    assert.match(c4c, /用户或密码/);
+    assert.deepEqual(english(c4c), [], c4c);
+    assert.doesNotMatch(c4c, /not-the-password/);
+    await page.locator('#node-config-dialog-cancel').click();
+    await context.close();
+  });
+
   it('a node in error shows a short red status; after the fix and a deploy the error is gone (read in the editor)', async () => {
     const { page, context } = await openEditor(d.editorUrl);
     await editConfig(page, 'wechat-config', 'wc.account');
@@ -216,6 +254,11 @@ describe('browser: the admin experience', function () {
     const zh = await page.evaluate(() => ({ chat: document.getElementById('chat').innerText, log: document.getElementById('log').innerText }));
     assert.match(zh.chat, /你关注了公众号/);
     assert.match(zh.log, /回复检查通过/);
+    // Chinese all the way: every log line has Chinese in it (C4C's requests, the WeChat API's, the checks)
+    const lines = await page.evaluate(() => [...document.querySelectorAll('#log li')].map((li) => li.textContent.replace(/^\S+\s+/, '')));
+    const untranslated = lines.filter((l) => !/[\u4e00-\u9fff]/.test(l));
+    assert.deepEqual(untranslated, [], `log lines in English in a Chinese page:\n${untranslated.join('\n')}`);
+    assert.ok(lines.some((l) => /C4C：创建个人客户|C4C：查询个人客户/.test(l)), lines.join('\n'));
     const times = await page.evaluate(() => [...document.querySelectorAll('#log time')].map((t) => t.dateTime));
 
     await page.locator('#lang').click();
