@@ -363,7 +363,7 @@ export class EventPipeline {
     }
     try {
       const run = () => this.read(event);
-      const read = this.opts.locks ? await this.opts.locks.withLock(`event:${event.businessObject}:${event.objectId}`, run, { ttlMs: 30000, waitMs: 120000 }) : await run();
+      const read = this.opts.locks ? await this.opts.locks.withLock(`event:${event.businessObject}:${event.objectId}`, run, { ttlMs: 10000, waitMs: 120000 }) : await run();
       this.opts.emit(eventOutput(event, read, recovered), event);
     } catch (err) {
       this.opts.fail(err as Error, event);
