@@ -18,6 +18,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { DeliveryStore, Locks, WorkItem, WorkQueue } from '../store/types';
+import { KeyedSerializer } from '../util/limiter';
 import { C4CError } from './errors';
 import type { ODataResult } from './client';
 
@@ -287,27 +288,6 @@ export function eventOutput(event: C4CEvent, read: ReadBack | undefined, recover
   };
 }
 
-/** Tasks with the same key run one after another, in the order they were given; other keys run meanwhile. */
-export class KeyedSerial {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const before = this.tails.get(key) ?? Promise.resolve();
-    const result = before.then(task);
-    const tail = result.then(() => undefined, () => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return result;
-  }
-
-  /** keys with work queued or running */
-  get size(): number {
-    return this.tails.size;
-  }
-}
-
 export interface EventPipelineOptions {
   queue: WorkQueue<C4CEvent>;
   /** dedupe claims (the shared store's, or memory) */
@@ -331,7 +311,7 @@ export interface EventPipelineOptions {
  * once the event is queued (the node answers 202 then); everything after it runs from the queue.
  */
 export class EventPipeline {
-  private readonly serial = new KeyedSerial();
+  private readonly serial = new KeyedSerializer();
 
   constructor(private readonly opts: EventPipelineOptions) {
     opts.queue.consume((item) => this.handle(item));

@@ -1,7 +1,7 @@
 'use strict';
 const assert = require('node:assert/strict');
 const samples = require('../fixtures/c4c/events-and-replies.samples.json');
-const { parseEvent, checkEndpoint, checkBasic, parseCollections, readBack, KeyedSerial, EventPipeline, changedFieldNames, DEFAULT_COLLECTIONS } = require('../../dist/lib/c4c/events');
+const { parseEvent, checkEndpoint, checkBasic, parseCollections, readBack, EventPipeline, changedFieldNames, DEFAULT_COLLECTIONS } = require('../../dist/lib/c4c/events');
 const { C4CClient, C4CError, MemoryStoreProvider } = require('../../dist/lib');
 const { C4CSimulator } = require('../../dist/sandbox/c4c');
 const { useSimulator } = require('../helpers/sims');
@@ -157,22 +157,6 @@ describe('C4C change events: read-back and order', () => {
     assert.deepEqual(got.map((g) => g.entity.ObjectID), list.map((x) => x.ObjectID));
     assert.ok(sim.stats().gets <= 3, `GETs: ${sim.stats().gets}`);
     c.close();
-  });
-
-  it('KeyedSerial: one key one at a time in the order given; other keys meanwhile', async () => {
-    const s = new KeyedSerial();
-    const log = [];
-    let release;
-    const gate = new Promise((r) => (release = r));
-    const a1 = s.run('a', async () => { log.push('a1 start'); await gate; log.push('a1 end'); });
-    const a2 = s.run('a', async () => { log.push('a2'); });
-    const b1 = s.run('b', async () => { log.push('b1'); });
-    await b1;
-    assert.deepEqual(log, ['a1 start', 'b1']);
-    release();
-    await Promise.all([a1, a2]);
-    assert.deepEqual(log, ['a1 start', 'b1', 'a1 end', 'a2']);
-    await waitFor(() => s.size === 0);
   });
 });
 
