@@ -27,8 +27,9 @@ module.exports = function (RED: NodeRED) {
     const dedupeWindowMs = numberOr(config.dedupeWindow, 600, 1) * 1000;
     const claimAfterMs = numberOr(config.claimAfter, 30, 1) * 1000;
     const creds = node.credentials || {};
-    const user = configured(creds.username);
-    const pass = configured(creds.password);
+    // a credential left empty falls back to its documented environment variable
+    const user = configured(creds.username || process.env.C4C_EVENT_USER || '');
+    const pass = configured(creds.password || process.env.C4C_EVENT_PASSWORD || '');
     const username = user.value;
     const password = pass.value;
     // credentials given as an unset ${VAR}: every POST is refused rather than let through unchecked

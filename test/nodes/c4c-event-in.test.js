@@ -193,4 +193,20 @@ describe(`c4c-event-in over HTTP against the C4C simulator (Node-RED ${nodeRedVe
     await post(agent, event(c.ObjectID, 'ev-2'), null).expect(401);
     await post(agent, event(c.ObjectID, 'ev-3'), basic('${C4C_EVENT_TEST_UNSET_USER}', '${C4C_EVENT_TEST_UNSET_PASSWORD}')).expect(401);
   });
+
+  it('credentials left empty fall back to C4C_EVENT_USER / C4C_EVENT_PASSWORD', async () => {
+    const c = await customer();
+    process.env.C4C_EVENT_USER = 'from-env';
+    process.env.C4C_EVENT_PASSWORD = 'env-pass-9';
+    try {
+      const { agent, got } = await load({}, {});
+      assert.doesNotMatch(everythingSaid(), /warn ev:/);
+      await post(agent, event(c.ObjectID, 'ev-env'), basic(EVENT_USER, EVENT_PASSWORD)).expect(401);
+      await post(agent, event(c.ObjectID, 'ev-env'), basic('from-env', 'env-pass-9')).expect(202);
+      await waitFor(() => got.length === 1);
+    } finally {
+      delete process.env.C4C_EVENT_USER;
+      delete process.env.C4C_EVENT_PASSWORD;
+    }
+  });
 });
