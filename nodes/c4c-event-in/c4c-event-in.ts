@@ -1,10 +1,10 @@
-import { C4CError } from '../../lib/c4c/errors';
 import { checkBasic, EventPipeline, parseCollections, parseEvent, type C4CEvent, type EventOutput } from '../../lib/c4c/events';
-import { MemoryStoreProvider } from '../../lib/store/memory';
-import { configured, numberOr } from '../shared/config';
+import { MemoryStoreProvider, StoreError } from '../../lib/store/memory';
+import { configured, numberOr, SECRET_ENV, secretOr } from '../shared/config';
+import { failureReporter } from '../shared/failure';
 import { answer, rawResponse } from '../shared/http';
 import { fit } from '../shared/status';
-import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
+import type { NodeInstance, NodeRED } from '../shared/types';
 import type { C4CConfigNode } from '../c4c-config/c4c-config';
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -19,6 +19,7 @@ function hostOf(url: string): string {
 }
 
 module.exports = function (RED: NodeRED) {
+  const reportFailure = failureReporter(RED);
   function C4CEventIn(this: NodeInstance, config: Record<string, any>) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -27,17 +28,17 @@ module.exports = function (RED: NodeRED) {
     const dedupeWindowMs = numberOr(config.dedupeWindow, 600, 1) * 1000;
     const claimAfterMs = numberOr(config.claimAfter, 30, 1) * 1000;
     const creds = node.credentials || {};
-    // a credential left empty falls back to its documented environment variable
-    const user = configured(creds.username || process.env.C4C_EVENT_USER || '');
-    const pass = configured(creds.password || process.env.C4C_EVENT_PASSWORD || '');
+    // a credential left empty falls back to its documented environment variable; neither: no check
+    const user = secretOr(creds.username, SECRET_ENV['c4c-event-in'].username);
+    const pass = secretOr(creds.password, SECRET_ENV['c4c-event-in'].password);
     const username = user.value;
     const password = pass.value;
+    const fromEnv = [user.fromEnv, pass.fromEnv].filter(Boolean);
+    if (fromEnv.length) node.log(RED._('c4c-event-in.info.from-env', { secrets: fromEnv.join(', ') }));
     // credentials given as an unset ${VAR}: every POST is refused rather than let through unchecked
-    const unset = [user.missing, pass.missing].filter(Boolean);
-    const t = (key: string, vars?: Record<string, unknown>): string => {
-      const text = RED._(`c4c-event-in.status.${key}`, vars);
-      return text.startsWith('c4c-event-in.') ? text : fit(text);
-    };
+    const unset = [configured(creds.username).missing, configured(creds.password).missing].filter(Boolean);
+    /** A status with values, in the runtime's language; fixed statuses go as keys the editor translates. */
+    const t = (key: string, vars: Record<string, unknown>): string => fit(RED._(`c4c-event-in.status.${key}`, vars));
 
     let collections: Record<string, string> | undefined;
     let problem: string | undefined;
@@ -51,22 +52,10 @@ module.exports = function (RED: NodeRED) {
     if (unset.length) node.warn(RED._('c4c-event-in.warn.env-missing', { name: unset.join(', ') }));
     else if (!username && !password) node.warn(RED._('c4c-event-in.warn.no-credentials'));
 
-    if (!system) node.status({ fill: 'red', shape: 'ring', text: t('no-system') });
-    else if (problem || system.problem) node.status({ fill: 'red', shape: 'ring', text: t('config') });
-    else node.status({ fill: 'grey', shape: 'ring', text: t('ready') });
-
-    /** An event's failure: status + Catch (one place, to be replaced by the shared failure report). */
-    const reportFailure = (err: Error & { code?: string; statusCode?: number }, msg: NodeMessage): void => {
-      const client = system?.client;
-      const message = client ? client.redact(err.message) : err.message;
-      const e: Error & { code?: string; statusCode?: number } = err instanceof C4CError ? err : Object.assign(new Error(message), { code: err.code ?? 'C4C_ERROR' });
-      e.message = message;
-      const code = String(e.code ?? '');
-      const text = e.statusCode === 401 ? t('unauthorized') : code === 'C4C_CLOSED' ? t('closed')
-        : e.statusCode === undefined && /^E[A-Z_]+$/.test(code) ? t('network', { code: code.slice(0, 14) }) : t('failed', { code: code.slice(0, 22) || '?' });
-      node.status({ fill: 'red', shape: 'ring', text });
-      node.error(e, msg);
-    };
+    if (!system) node.status({ fill: 'red', shape: 'ring', text: 'c4c-event-in.status.no-system' });
+    else if (problem) node.status({ fill: 'red', shape: 'ring', text: 'c4c-event-in.status.config' });
+    else if (system.problem) node.status({ fill: 'red', shape: 'ring', text: system.missingStatus ?? 'c4c-event-in.status.config' });
+    else node.status({ fill: 'grey', shape: 'ring', text: 'c4c-event-in.status.ready' });
 
     // The dedupe claims, the queue and the per-object locks: the c4c-config's shared store, or
     // this node's own memory (one process: an instance that stops loses what it had queued).
@@ -85,8 +74,9 @@ module.exports = function (RED: NodeRED) {
           node.status({ fill: 'green', shape: 'dot', text: t(out.c4c.gone ? 'gone' : 'sent', { topic: out.topic.slice(0, 24) }) });
           node.send({ _msgid: RED.util.generateId(), payload: out.payload, topic: out.topic, c4c: out.c4c });
         },
-        fail: (err, event) => reportFailure(err, { _msgid: RED.util.generateId(), topic: `${event.businessObject}.${event.event}`, c4c: { businessObject: event.businessObject, objectId: event.objectId, event: event.event, eventId: event.eventId } }),
-        duplicate: () => node.status({ fill: 'grey', shape: 'dot', text: t('duplicate') }),
+        // from the queue: to Catch nodes with a msg naming the event
+        fail: (err, event) => reportFailure(node, err, { _msgid: RED.util.generateId(), topic: `${event.businessObject}.${event.event}`, c4c: { businessObject: event.businessObject, objectId: event.objectId, event: event.event, eventId: event.eventId } }, undefined, { redact: (text) => (system.client ? system.client.redact(text) : text) }),
+        duplicate: () => node.status({ fill: 'grey', shape: 'dot', text: 'c4c-event-in.status.duplicate' }),
       })
       : undefined;
 
@@ -94,7 +84,7 @@ module.exports = function (RED: NodeRED) {
       const res = rawResponse(msg);
       const req = msg.req as { method?: string; headers?: Record<string, unknown> } | undefined;
       if (!res || !req) {
-        done(Object.assign(new Error(RED._('c4c-event-in.errors.no-http')), { code: 'C4C_INPUT' }));
+        reportFailure(node, Object.assign(new Error(RED._('c4c-event-in.errors.no-http')), { code: 'C4C_INPUT' }), msg, done);
         return;
       }
       const method = String(req.method || 'POST').toUpperCase();
@@ -133,8 +123,7 @@ module.exports = function (RED: NodeRED) {
       }, (err: Error) => {
         // not queued: C4C retries on a 5xx
         answer(res, { statusCode: 503, contentType: TEXT, body: 'event store unavailable' });
-        node.status({ fill: 'red', shape: 'ring', text: t('store-down') });
-        done(Object.assign(new Error(RED._('c4c-event-in.errors.store', { message: err.message })), { code: 'STORE_UNAVAILABLE' }));
+        reportFailure(node, new StoreError('STORE_UNAVAILABLE', RED._('c4c-event-in.errors.store', { message: err.message })), msg, done);
       });
     });
 

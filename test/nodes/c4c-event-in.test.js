@@ -178,7 +178,9 @@ describe(`c4c-event-in over HTTP against the C4C simulator (Node-RED ${nodeRedVe
     assert.equal(caught[0].error.source.id, 'ev');
     assert.equal(caught[0].c4c.objectId, c.ObjectID);
     assert.equal(caught[0].error.code, 'SIM_500'); // the OData error code C4C answered with
-    assert.match(JSON.stringify(lastStatus('ev')), /read-back error SIM_500|c4c-event-in\.status\.failed/);
+    const status = lastStatus('ev');
+    assert.equal(status.fill, 'red');
+    assert.match(status.text, /SIM_500/);
   });
 
   it('no credentials configured: a warning at deploy and events accepted unchecked; an unset ${VAR}: every POST 401', async () => {
@@ -201,6 +203,7 @@ describe(`c4c-event-in over HTTP against the C4C simulator (Node-RED ${nodeRedVe
     try {
       const { agent, got } = await load({}, {});
       assert.doesNotMatch(everythingSaid(), /warn ev:/);
+      assert.match(everythingSaid(), /C4C_EVENT_USER, C4C_EVENT_PASSWORD|c4c-event-in\.info\.from-env/); // one log line names them (the helper gives the key)
       await post(agent, event(c.ObjectID, 'ev-env'), basic(EVENT_USER, EVENT_PASSWORD)).expect(401);
       await post(agent, event(c.ObjectID, 'ev-env'), basic('from-env', 'env-pass-9')).expect(202);
       await waitFor(() => got.length === 1);
