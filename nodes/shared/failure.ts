@@ -22,6 +22,11 @@ function shared(RED: { _: Translate }, path: string, subs?: Record<string, unkno
   return undefined;
 }
 
+/** Whether the runtime speaks English (the catalogs' `lang`): the lib's own texts are English. */
+function runtimeIsEnglish(RED: { _: Translate }): boolean {
+  return !/^zh/i.test(shared(RED, `${HINT_CATALOG}.lang`) ?? 'en');
+}
+
 /** The translated hint for an error, long or short; undefined when the table has none. */
 function hintText(RED: { _: Translate }, err: unknown, short = false): string | undefined {
   const key = hintKeyOf(err);
@@ -72,7 +77,17 @@ export function failureReporter(RED: { _: Translate }): ReportFailure {
     });
     const hint = hintText(RED, e);
     let message = opts.redact ? opts.redact(e.message) : e.message;
-    if (hint && !message.includes(hint)) message = `${message} (${hint})`;
+    if (runtimeIsEnglish(RED)) {
+      if (hint && !message.includes(hint)) message = `${message} (${hint})`;
+    } else {
+      // Another runtime language: the message a Catch node, the log and the dead-letter file show is
+      // in it (the code and what to do); lib's English detail stays available as `msg.error.cause`.
+      // (as `cause`: the one property besides `code` Node-RED hands on to Catch nodes)
+      if ((e as { cause?: unknown }).cause === undefined) (e as WeChatC4CError & { cause?: unknown }).cause = `${e.name}: ${message}`;
+      // Node-RED shows an error as `${name}: ${message}`: the class name is English, the code says it all
+      e.name = '';
+      message = shared(RED, `${HINT_CATALOG}.failure`, { code: shortCode(codeOf(e)), hint: hint ?? shared(RED, `${HINT_CATALOG}.failure-no-hint`) ?? '' }) ?? message;
+    }
     e.message = message;
     (opts.show ?? ((s: NodeStatus) => node.status(s)))(failureStatus(RED, e));
     if (done) done(e);

@@ -254,6 +254,11 @@ describe('browser: the admin experience (issue 12)', function () {
     const zh = await page.evaluate(() => ({ chat: document.getElementById('chat').innerText, log: document.getElementById('log').innerText }));
     assert.match(zh.chat, /你关注了公众号/);
     assert.match(zh.log, /回复检查通过/);
+    // Chinese all the way: every log line has Chinese in it (C4C's requests, the WeChat API's, the checks)
+    const lines = await page.evaluate(() => [...document.querySelectorAll('#log li')].map((li) => li.textContent.replace(/^\S+\s+/, '')));
+    const untranslated = lines.filter((l) => !/[\u4e00-\u9fff]/.test(l));
+    assert.deepEqual(untranslated, [], `log lines in English in a Chinese page:\n${untranslated.join('\n')}`);
+    assert.ok(lines.some((l) => /C4C：创建个人客户|C4C：查询个人客户/.test(l)), lines.join('\n'));
     const times = await page.evaluate(() => [...document.querySelectorAll('#log time')].map((t) => t.dateTime));
 
     await page.locator('#lang').click();

@@ -54,3 +54,24 @@ describe('replay dead letters (the bundled flow\'s inject)', function () {
     assert.equal(customersOf(other).length, 1);
   });
 });
+
+describe('dead letters in the runtime\'s language (a Node-RED run with lang: \'zh-CN\' in settings.js)', function () {
+  this.timeout(120000);
+  let d;
+  before(async () => { d = await demo({ mode: 'safe', settings: { lang: 'zh-CN' } }); });
+  after(async () => { if (d) await d.stop(); });
+
+  it('the reason a Catch node and the dead-letter file get is Chinese; the English detail is kept beside it', async () => {
+    const openid = 'oZhRuntimeDeadLetter00000000';
+    d.sandbox.c4c.faults.outageUntil = Date.now() + 600000;
+    await d.sandbox.act('follow', { openid });
+    const read = () => (fs.existsSync(d.deadLetterFile) ? fs.readFileSync(d.deadLetterFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+    const record = await waitFor(() => read().find((r) => r.openid === openid), { timeoutMs: 60000, what: 'the dead letter' });
+    d.sandbox.c4c.faults.outageUntil = 0;
+    assert.match(record.reason, /^失败（/, record.reason);
+    // Chinese but for the code and the names of products and fields
+    const english = record.reason.replace(/\b(C4C|Node-RED|OData|Redis|https?|[A-Z0-9_/]{3,})\b/g, '').match(/[A-Za-z]{3,}/g) || [];
+    assert.deepEqual(english, [], record.reason);
+    assert.ok(record.detail && /[A-Za-z]/.test(record.detail), 'the English detail is kept for support');
+  });
+});

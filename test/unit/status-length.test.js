@@ -84,12 +84,22 @@ describe('status texts (issue 12)', () => {
       assert.equal(done.length, 1);
       assert.strictEqual(done[0].code, '40164');
       assert.ok(Object.prototype.hasOwnProperty.call(done[0], 'code'), 'an own property: Node-RED copies only those into msg.error');
-      assert.match(done[0].message, /^WeChat stable_token failed: 40164 invalid ip 203\.0\.113\.9 \*\*\* \(请把 Node-RED 服务器的 IP 203\.0\.113\.9 加入 IP 白名单/);
+      // a Chinese runtime: the message is Chinese (the code and the hint); lib's English detail, redacted, is the cause
+      assert.match(done[0].message, /^失败（40164）：请把 Node-RED 服务器的 IP 203\.0\.113\.9 加入 IP 白名单/);
+      assert.match(done[0].cause, /^WeChatApiError: WeChat stable_token failed: 40164 invalid ip 203\.0\.113\.9 \*\*\*$/);
+      assert.doesNotMatch(`${done[0].message} ${done[0].cause}`, /sk-secret/);
+      assert.equal(String(done[0]), done[0].message, 'Node-RED shows `${name}: ${message}`: no English class name');
       assert.deepEqual(shown, [{ fill: 'red', shape: 'ring', text: '40164: IP 不在白名单' }]);
       // an error from elsewhere (no code of its own) reaches Catch with the code ERROR
       report(node, new TypeError('x is not a function'), {}, (e) => done.push(e));
       assert.strictEqual(done[1].code, 'ERROR');
-      assert.strictEqual(done[1].name, 'TypeError');
+      assert.match(done[1].cause, /^TypeError: x is not a function/);
+      // an English runtime keeps lib's text, the class name and the hint at the end
+      const en = [];
+      failureReporter(RED('en-US'))(node, new WeChatApiError('stable_token', 40164, `invalid ip 203.0.113.9 ${secret}`), {}, (e) => en.push(e), { redact: (t) => t.split(secret).join('***') });
+      assert.match(en[0].message, /^WeChat stable_token failed: 40164 invalid ip 203\.0\.113\.9 \*\*\* \(add the Node-RED server IP 203\.0\.113\.9 to the IP whitelist/);
+      assert.equal(en[0].name, 'WeChatApiError');
+      assert.equal(en[0].cause, undefined);
       assert.strictEqual(shown[1].text, '失败：ERROR');
     });
     it('fit() cuts long texts to 32 characters with an ellipsis', () => {
