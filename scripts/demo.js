@@ -19,6 +19,7 @@ function secrets() {
     token: crypto.randomBytes(12).toString('hex'),
     encodingAESKey: b64.slice(0, 43),
     c4cPassword: crypto.randomBytes(12).toString('base64url'),
+    eventPassword: crypto.randomBytes(12).toString('base64url'),
   };
 }
 
@@ -26,6 +27,7 @@ function secrets() {
 const CREDENTIALS = {
   'wc.account': { appSecret: '${WECHAT_APP_SECRET}', token: '${WECHAT_TOKEN}', encodingAESKey: '${WECHAT_AES_KEY}' },
   'wc.c4c': { username: '${C4C_USER}', password: '${C4C_PASSWORD}' },
+  'wc.events': { username: '${C4C_EVENT_USER}', password: '${C4C_EVENT_PASSWORD}' },
 };
 
 /** The environment the bundled flow reads, pointing at a running sandbox. */
@@ -39,6 +41,9 @@ function flowEnv(sandbox, s, deadLetterFile) {
     C4C_BASE_URL: sandbox.url,
     C4C_USER: sandbox.opts.c4cUser,
     C4C_PASSWORD: s.c4cPassword,
+    // the Basic credentials the C4C simulator sends with its change events to /c4c/events
+    C4C_EVENT_USER: sandbox.opts.eventUser,
+    C4C_EVENT_PASSWORD: s.eventPassword,
     DEAD_LETTER_FILE: deadLetterFile,
     WECHAT_TEMPLATE_ID: 'sandbox-customer-id',
     // The account decides the mode (wechat-config messageMode), as on the 公众平台.
@@ -56,7 +61,7 @@ async function startDemo(opts = {}) {
   const sandbox = new Sandbox({
     port: sandboxPort, host, mode: opts.mode ?? 'safe', webhook: `http://${host}:${nrPort}/wechat`,
     appSecret: s.appSecret, token: s.token, encodingAESKey: s.encodingAESKey, c4cPassword: s.c4cPassword,
-    timeoutMs: opts.wechatTimeoutMs,
+    eventPassword: s.eventPassword, timeoutMs: opts.wechatTimeoutMs,
   });
   await sandbox.listen();
   // A template message for the push fallback: registered in the simulated account.

@@ -28,7 +28,8 @@ interface Waiter {
 /** Per-key mutual exclusion in one process: FIFO waiters, LOCK_TIMEOUT after `waitMs`. */
 export class MemoryLocks implements Locks {
   private readonly held = new Map<string, Waiter[]>();
-  private closed = false;
+  /** Closed lock sets are not handed out again (a redeployed node gets a new one). */
+  closed = false;
 
   async acquire(key: string, opts: LockOptions = {}): Promise<LockHandle> {
     if (this.closed) throw new StoreError('CLOSED', 'lock store is closed');
@@ -188,7 +189,7 @@ export class MemoryStoreProvider extends EventEmitter implements StoreProvider {
 
   locks(scope: string): Locks {
     let l = this.lockStores.get(scope);
-    if (!l) {
+    if (!l || l.closed) {
       l = new MemoryLocks();
       this.lockStores.set(scope, l);
     }

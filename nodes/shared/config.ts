@@ -28,6 +28,7 @@ export function numberOr(value: unknown, fallback: number, min = 0): number {
 export const SECRET_ENV = {
   'wechat-config': { appSecret: 'WECHAT_APP_SECRET', token: 'WECHAT_TOKEN', encodingAESKey: 'WECHAT_AES_KEY' },
   'c4c-config': { username: 'C4C_USER', password: 'C4C_PASSWORD' },
+  'c4c-event-in': { username: 'C4C_EVENT_USER', password: 'C4C_EVENT_PASSWORD' },
 } as const;
 
 /**

@@ -40,7 +40,7 @@ describe('DeadlineQueue', () => {
 });
 
 describe('Limiter', () => {
-  const { Limiter } = require('../../dist/lib');
+  const { Limiter, KeyedSerializer } = require('../../dist/lib');
   it('runs at most max at once, in order, priority work first', async () => {
     const l = new Limiter(1);
     const order = [];
@@ -54,6 +54,17 @@ describe('Limiter', () => {
     await Promise.all([first, a, b, urgent]);
     assert.deepEqual(order, ['urgent', 'a', 'b']);
     assert.equal(l.running, 0);
+  });
+  it('KeyedSerializer: same key one after another, even after a failure', async () => {
+    const s = new KeyedSerializer();
+    const log = [];
+    const slow = s.run('k', async () => { await sleep(20); log.push(1); throw new Error('x'); });
+    const next = s.run('k', async () => log.push(2));
+    await assert.rejects(slow);
+    await next;
+    assert.deepEqual(log, [1, 2]);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(s.size, 0, 'finished keys are forgotten');
   });
   it('the deadline counts from the given start (the request arrival), not from the push', () => {
     let t = 1000;
