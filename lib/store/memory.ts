@@ -144,8 +144,17 @@ class MemoryWorkQueue<T> implements WorkQueue<T> {
     const p: Promise<void> = Promise.resolve()
       .then(() => handler(item))
       .catch(() => undefined)
-      .finally(() => { this.running.delete(p); });
+      .finally(() => {
+        this.running.delete(p);
+        for (const l of this.doneListeners) l(item.id);
+      });
     this.running.add(p);
+  }
+
+  private readonly doneListeners = new Set<(id: string) => void>();
+  onDone(listener: (id: string) => void): () => void {
+    this.doneListeners.add(listener);
+    return () => { this.doneListeners.delete(listener); };
   }
 
   async close(): Promise<void> {

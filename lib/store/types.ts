@@ -92,6 +92,11 @@ export interface WorkQueue<T> {
   add(data: T): Promise<string>;
   /** Start consuming. The handler's settlement acknowledges the item (resolve or reject alike). */
   consume(handler: (item: WorkItem<T>) => Promise<void>): void;
+  /**
+   * Hear about work this instance added that is now done — here or on any other instance (Redis:
+   * the done channel). For statuses: an instance that only queued the work learns it is finished.
+   */
+  onDone(listener: (id: string) => void): () => void;
   close(): Promise<void>;
 }
 

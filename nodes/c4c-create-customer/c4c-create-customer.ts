@@ -89,7 +89,21 @@ module.exports = function (RED: NodeRED) {
     type Original = { msg: NodeMessage; send: (m: NodeMessage) => void; done: ((err?: Error) => void) | undefined };
     const ORIGINALS_MS = 10 * 60 * 1000;
     const originals = new TtlCache<Original>(10000);
+    /**
+     * Work this instance only queued (its status says "queued"): when every piece of it is done —
+     * on whichever instance ran it — the status says so instead of staying "queued".
+     */
+    const waiting = new Set<string>();
+    const doneEarly = new TtlCache<true>(1000); // done reported before add() had answered here
+    const offDone = queue?.onDone((id) => {
+      if (!waiting.delete(id)) {
+        doneEarly.set(id, true, 60000);
+        return;
+      }
+      if (waiting.size === 0) node.status({ fill: 'green', shape: 'ring', text: 'c4c-create-customer.status.done-elsewhere' });
+    });
     queue?.consume((item) => new Promise<void>((resolve) => {
+      waiting.delete(item.id); // taken here: this instance's own statuses follow
       const job = item.data;
       const original = originals.get(job.uid);
       originals.delete(job.uid);
@@ -111,10 +125,11 @@ module.exports = function (RED: NodeRED) {
       const uid = randomUUID();
       const original: Original = { msg, send, done };
       originals.set(uid, original, ORIGINALS_MS);
-      queue.add({ uid, msgid: msg._msgid, payload: msg.payload, topic: msg.topic, wechat: msg.wechat }).then(() => {
+      queue.add({ uid, msgid: msg._msgid, payload: msg.payload, topic: msg.topic, wechat: msg.wechat }).then((id) => {
         // not taken here yet: the work may run on another instance, this one says only that it is
         // queued (and its input is done; the output and errors come from whichever instance runs it)
-        if (originals.get(uid) !== undefined) {
+        if (originals.get(uid) !== undefined && !doneEarly.get(id)) {
+          waiting.add(id);
           const { req: _req, res: _res, ...kept } = msg;
           original.msg = kept;
           original.done = undefined;
@@ -128,6 +143,8 @@ module.exports = function (RED: NodeRED) {
     });
 
     node.on('close', (_removed: boolean, closed: () => void) => {
+      offDone?.();
+      waiting.clear();
       originals.clear();
       Promise.resolve(queue?.close()).then(() => closed(), () => closed());
     });

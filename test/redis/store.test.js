@@ -116,6 +116,31 @@ describe('Redis store (real redis-server)', function () {
     await b.close();
   });
 
+  it('work queue: the instance that only queued an item hears that another instance finished it (onDone), once; the worker hears nothing of others\' work', async () => {
+    const a = await make();
+    const b = await connected(new RedisStoreProvider({ url: redis.url, prefix: a.prefix, commandTimeoutMs: 2000 }));
+    try {
+      const qa = a.queue('statuses', { claimAfterMs: 5000 });
+      const qb = b.queue('statuses', { claimAfterMs: 5000 });
+      const heardA = [];
+      const heardB = [];
+      qa.onDone((id) => heardA.push(id));
+      qb.onDone((id) => heardB.push(id));
+      const ran = [];
+      qb.consume(async (item) => { ran.push(item.data.n); });
+      const ids = [await qa.add({ n: 1 }), await qa.add({ n: 2 })];
+      for (let i = 0; i < 100 && heardA.length < 2; i++) await sleep(50);
+      assert.deepEqual(ran.sort(), [1, 2], 'the other instance ran both');
+      assert.deepEqual(heardA.sort(), ids.sort(), 'the instance that queued them heard both were done');
+      assert.deepEqual(heardB, [], 'b added nothing: nothing to hear');
+      await sleep(300);
+      assert.equal(heardA.length, 2, 'once each');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('Redis restarted: healthy false then true, commands during the outage fail with STORE_UNAVAILABLE', async () => {
     const own = await startRedis();
     const p = await connected(new RedisStoreProvider({ url: own.url, commandTimeoutMs: 1000 }));

@@ -90,7 +90,16 @@ export class RedisWorkQueue<T> implements WorkQueue<T> {
 
   private listenDone(): void {
     if (this.unlisten) return;
-    this.unlisten = this.p.listen(this.doneChannel, (id) => { this.mine.delete(id); }).catch(() => { this.unlisten = undefined; return undefined; });
+    this.unlisten = this.p.listen(this.doneChannel, (id) => {
+      if (!this.mine.delete(id)) return;
+      for (const l of this.doneListeners) l(id);
+    }).catch(() => { this.unlisten = undefined; return undefined; });
+  }
+
+  private readonly doneListeners = new Set<(id: string) => void>();
+  onDone(listener: (id: string) => void): () => void {
+    this.doneListeners.add(listener);
+    return () => { this.doneListeners.delete(listener); };
   }
 
   async add(data: T): Promise<string> {
@@ -98,6 +107,7 @@ export class RedisWorkQueue<T> implements WorkQueue<T> {
     // Redis away for a moment (a restart, a failover): wait for it rather than fail the work at once
     if (!(await this.p.waitForRedis(this.addWaitMs))) throw new StoreError('STORE_UNAVAILABLE', `Redis not reachable within ${this.addWaitMs} ms`);
     this.listenDone();
+    await this.unlisten; // subscribed before the first add: no done report can pass unheard
     await this.ensureGroup();
     const id = await this.xadd(data, false);
     return id;
