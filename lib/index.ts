@@ -27,3 +27,5 @@ export * from './store/types';
 export * from './store/memory';
 export * from './store/redis';
 export * from './store/fallback';
+export * from './c4c/social';
+export * from './wechat/media';

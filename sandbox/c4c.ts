@@ -19,6 +19,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import { URL } from 'node:url';
 import { answerBatch } from './c4c-batch';
+import { C4CSocialSim } from './c4c-social';
 import { delay, readBody, sendJson, sendText } from './http-util';
 
 export const C4C_SERVICE = '/sap/c4c/odata/v1/c4codataapi';
@@ -169,6 +170,8 @@ export class C4CSimulator {
   readonly faults = { latencyMs: 0, perOperationMs: 0, outageUntil: 0, errors: [] as InjectedError[], slowCommits: [] as SlowCommit[], technicalUser: false };
   counters = C4CSimulator.zero();
   readonly onChange = new Set<(c: Customer) => void>();
+  /** Social media profiles, activities, tickets and the agent's reply (sandbox/c4c-social.ts). */
+  readonly social = new C4CSocialSim();
   /** One line per request handled (the sandbox page's event log). */
   readonly onLog = new Set<(line: string) => void>();
 
@@ -383,7 +386,7 @@ export class C4CSimulator {
       sendText(res, answer.status, answer.body, answer.contentType);
       return;
     }
-    const bodyText = method === 'GET' ? '' : await readBody(req);
+    const bodyText = method === 'GET' ? '' : await readBody(req, 32 * 1024 * 1024); // media attachments
     const lower: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') lower[k.toLowerCase()] = v;
     const r = await this.operation(method, `${rest}${url.search}`, lower, bodyText, req);
@@ -410,6 +413,11 @@ export class C4CSimulator {
     const rest = url.pathname.slice(C4C_SERVICE.length).replace(/^\/+/, '');
     const json = url.searchParams.get('$format') === 'json' || String(opHeaders.accept || '').includes('application/json');
     const ok = (status: number, body: unknown, extra: Record<string, string> = {}): OperationResult => ({ status, headers: extra, body: JSON.stringify(body) });
+    const social = this.social.operation(method, rest, url, bodyText, `${this.base(req)}${C4C_SERVICE}`);
+    if (social) {
+      this.kind(`social ${method === 'GET' ? 'read' : 'create'} ${rest.replace(/[(?].*$/, '')}`);
+      return social;
+    }
     const single = /^IndividualCustomerCollection\('([^']*)'\)$/.exec(rest);
     if (single && method === 'GET') {
       this.kind('get entity');
@@ -645,6 +653,7 @@ export class C4CSimulator {
     this.sessions.clear();
     this.customers.length = 0;
     this.identifications.length = 0;
+    this.social.reset();
     this.nextCustomerId = 1000000;
     this.faults.latencyMs = 0;
     this.faults.perOperationMs = 0;
@@ -662,6 +671,8 @@ export class C4CSimulator {
   private async control(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const what = url.pathname.slice('/__sim/c4c/'.length);
     const body = req.method === 'POST' ? JSON.parse((await readBody(req)) || '{}') : {};
+    const social = await this.social.control(String(req.method), what, body);
+    if (social) return sendJson(res, social.status, social.body);
     switch (`${req.method} ${what}`) {
       case 'GET stats':
         return sendJson(res, 200, this.stats());
