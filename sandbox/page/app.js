@@ -161,6 +161,8 @@
     }).then(function () { buttons.forEach(function (b) { b.disabled = false; }); });
   }
 
+  // agent.js (the agent console and the phone's media buttons) shows its sends in this chat
+  window.sandboxPhone = { bubble: bubble, act: act };
   $('openid').textContent = openid;
   $('follow').addEventListener('click', function () { bubble('system', '', null, 'youFollowed'); act('follow'); });
   $('unfollow').addEventListener('click', function () { bubble('system', '', null, 'youUnfollowed'); act('unfollow'); });
