@@ -3,7 +3,7 @@ import type { DeliveryStore } from '../../lib/store/types';
 import { TtlCache } from '../../lib/util/ttl-cache';
 import { configured, numberOr } from '../shared/config';
 import { answer, rawResponse } from '../shared/http';
-import { socialFor } from '../shared/social';
+import { socialFor, tenantHost } from '../shared/social';
 import { fit } from '../shared/status';
 import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
 import type { C4CConfigNode } from '../c4c-config/c4c-config';
@@ -22,13 +22,7 @@ module.exports = function (RED: NodeRED) {
     const social = socialFor(system);
     const t = (key: string, vars?: Record<string, unknown>): string => fit(RED._(`c4c-agent-reply.status.${key}`, vars));
     const seen = new TtlCache<true>(100000);
-    let tenant = system?.baseUrl ?? '';
-    try {
-      tenant = new URL(tenant).host.toLowerCase();
-    } catch {
-      // keep the text
-    }
-    const shared: DeliveryStore | undefined = system?.store ? system.store.deliveries(`c4c-agent-reply:${tenant}`) : undefined;
+    const shared: DeliveryStore | undefined = system?.store ? system.store.deliveries(`c4c-agent-reply:${tenantHost(system.baseUrl)}`) : undefined;
 
     const problem = !system ? 'no-system' : !social ? 'config' : !channelCode ? 'no-channel' : undefined;
     node.status(problem ? { fill: 'red', shape: 'ring', text: t(problem) } : { fill: 'grey', shape: 'ring', text: t('ready') });

@@ -12,14 +12,17 @@ export function socialFor(system: C4CConfigNode | null | undefined, timeoutMs = 
   if (!system?.client) return undefined;
   let service = services.get(system);
   if (!service) {
-    let tenant = system.baseUrl;
-    try {
-      tenant = new URL(system.baseUrl).host.toLowerCase(); // never the user:password@ a URL may carry
-    } catch {
-      // keep the text
-    }
-    service = new SocialService(system.client, { locks: system.store ? system.store.locks(`c4c:${tenant}`) : undefined, shared: !!system.store, timeoutMs });
+    service = new SocialService(system.client, { locks: system.store ? system.store.locks(`c4c:${tenantHost(system.baseUrl)}`) : undefined, shared: !!system.store, timeoutMs });
     services.set(system, service);
   }
   return service;
+}
+
+/** The Tenant URL's host, lowercase: never the user:password@ a URL may carry (it goes into Redis key names). */
+export function tenantHost(baseUrl: string): string {
+  try {
+    return new URL(baseUrl).host.toLowerCase();
+  } catch {
+    return baseUrl;
+  }
 }
