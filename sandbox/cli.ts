@@ -1,12 +1,13 @@
 /** wechat-c4c-sandbox: run the sandbox on its own (npm start runs it together with Node-RED). */
 import { Sandbox, SANDBOX_DEFAULTS, type SandboxOptions } from './server';
+import { SANDBOX_MODES } from './wechat-server';
 
 const HELP = `Usage: wechat-c4c-sandbox [options]
 
   --port N            port of the sandbox (default ${SANDBOX_DEFAULTS.port})
   --host H            address to listen on (default ${SANDBOX_DEFAULTS.host})
   --webhook URL       the Node-RED webhook WeChat calls (default ${SANDBOX_DEFAULTS.webhook})
-  --mode plain|safe   message mode (default ${SANDBOX_DEFAULTS.mode})
+  --mode plain|compatible|safe   message mode (default ${SANDBOX_DEFAULTS.mode})
   --app-id ID         the sandbox account's AppID (default ${SANDBOX_DEFAULTS.appId})
   --app-secret S      its AppSecret (default ${SANDBOX_DEFAULTS.appSecret})
   --token T           its server Token (default ${SANDBOX_DEFAULTS.token})
@@ -46,8 +47,8 @@ export function parseArgs(argv: string[]): SandboxOptions & { help?: boolean } {
     } else if (key === 'extensionFields') {
       out.extensionFields = [...(out.extensionFields ?? []), value];
     } else if (key === 'mode') {
-      if (value !== 'plain' && value !== 'safe') throw new Error('--mode is plain or safe');
-      out.mode = value;
+      if (!(SANDBOX_MODES as readonly string[]).includes(value)) throw new Error(`--mode is ${SANDBOX_MODES.join(', ')}`);
+      out.mode = value as SandboxOptions['mode'];
     } else {
       (out as Record<string, unknown>)[key] = value;
     }

@@ -11,7 +11,7 @@ import { URL } from 'node:url';
 import { C4CSimulator } from './c4c';
 import { readBody, sendJson, sendText } from './http-util';
 import { WeChatApiSimulator } from './wechat-api';
-import { newOpenId, SimulatedWeChatServer, type SandboxMode } from './wechat-server';
+import { newOpenId, SANDBOX_MODES, SimulatedWeChatServer, type SandboxMode } from './wechat-server';
 
 export interface SandboxOptions {
   port?: number;
@@ -206,7 +206,7 @@ export class Sandbox extends EventEmitter {
     }
     if (req.method === 'POST' && path === '/api/mode') {
       const body = JSON.parse((await readBody(req)) || '{}');
-      if (body.mode !== 'plain' && body.mode !== 'safe') return sendJson(res, 400, { error: 'mode is plain or safe' });
+      if (!SANDBOX_MODES.includes(body.mode)) return sendJson(res, 400, { error: `mode is ${SANDBOX_MODES.join(', ')}` });
       this.setMode(body.mode);
       return sendJson(res, 200, { mode: body.mode });
     }

@@ -10,7 +10,9 @@ import { request as httpsRequest } from 'node:https';
 import { URL } from 'node:url';
 import { simCdata as cdata, simDecrypt, simEncrypt, simEqual as safeEqual, simParseXml as parseMessageXml, simSignature } from './wechat-crypto';
 
-export type SandboxMode = 'plain' | 'safe';
+/** As on the 公众平台: 明文模式, 兼容模式 (plaintext fields and <Encrypt> side by side), 安全模式. */
+export type SandboxMode = 'plain' | 'compatible' | 'safe';
+export const SANDBOX_MODES: readonly SandboxMode[] = ['plain', 'compatible', 'safe'];
 
 export interface WeChatServerOptions {
   webhook: string;
@@ -48,6 +50,8 @@ export interface DeliveryReport {
   ok: boolean;
   /** the follower sees WeChat's error text: nobody answered in time */
   failed: boolean;
+  /** when the answer (or the last failure) came back (ms since the epoch): where the phone puts it among the pushes */
+  at: number;
 }
 
 const NO_SERVICE = '该公众号暂时无法提供服务，请稍后再试';
@@ -115,6 +119,8 @@ export class SimulatedWeChatServer {
     const encrypt = simEncrypt(this.opts.encodingAESKey, this.opts.appId, inner);
     params.set('encrypt_type', 'aes');
     params.set('msg_signature', simSignature(this.opts.token, timestamp, nonce, encrypt));
+    // Compatible mode: the plaintext message and its encrypted copy in one body, signed as safe mode.
+    if (mode === 'compatible') return { query: params.toString(), body: inner.replace(/<\/xml>$/, `<Encrypt>${cdata(encrypt)}</Encrypt></xml>`) };
     return { query: params.toString(), body: `<xml><ToUserName>${cdata(this.opts.ghId)}</ToUserName><Encrypt>${cdata(encrypt)}</Encrypt></xml>` };
   }
 
@@ -137,7 +143,7 @@ export class SimulatedWeChatServer {
         tries.push({ status: (err as { code?: string }).code || 'error', ms: Date.now() - t0 });
       }
     }
-    const report: DeliveryReport = { openid: fields.FromUserName, kind, tries, status: tries[tries.length - 1]?.status ?? 'none', body: answer?.body ?? '', checks: [], ok: false, failed: !answer };
+    const report: DeliveryReport = { openid: fields.FromUserName, kind, tries, status: tries[tries.length - 1]?.status ?? 'none', body: answer?.body ?? '', checks: [], ok: false, failed: !answer, at: Date.now() };
     if (!answer) {
       report.shown = NO_SERVICE;
       report.checks.push({ name: 'answered within 5 s (3 tries)', ok: false, detail: JSON.stringify(tries) });
@@ -157,7 +163,8 @@ export class SimulatedWeChatServer {
     }
     let xml = body;
     try {
-      if (this.opts.mode === 'safe') {
+      // 兼容模式: WeChat takes an encrypted or a plaintext reply
+      if (this.opts.mode === 'safe' || (this.opts.mode === 'compatible' && body.includes('<Encrypt>'))) {
         const env = parseMessageXml(body);
         const sig = simSignature(this.opts.token, String(env.TimeStamp ?? ''), String(env.Nonce ?? ''), String(env.Encrypt ?? ''));
         const sigOk = typeof env.MsgSignature === 'string' && safeEqual(env.MsgSignature, sig);

@@ -47,7 +47,7 @@ function flowEnv(sandbox, s, deadLetterFile) {
     DEAD_LETTER_FILE: deadLetterFile,
     WECHAT_TEMPLATE_ID: 'sandbox-customer-id',
     // The account decides the mode (wechat-config messageMode), as on the 公众平台.
-    WECHAT_MESSAGE_MODE: sandbox.opts.mode === 'plain' ? 'plain' : 'safe',
+    WECHAT_MESSAGE_MODE: sandbox.opts.mode,
     C4C_SOCIAL_CHANNEL: SOCIAL.channel,
     C4C_SOCIAL_PROVIDER: SOCIAL.provider,
     C4C_REPLY_USER: SOCIAL.replyUser,

@@ -105,6 +105,25 @@ for (const md of ['README.zh-CN.md']) {
   for (const n of chineseBreaks(fs.readFileSync(path.join(root, md), 'utf8'))) problems.push(`${md}:${n}: a line break between two Chinese characters (renders as a space): join the lines`);
 }
 
+// docs/glossary.md, the rules a machine can check in Chinese text: `access_token` is written so
+// (never "access token"), and 推送 is only what the account sends (WeChat's deliveries are 投递).
+const GLOSSARY = [
+  [/access token/i, 'write access_token in Chinese text'],
+  [/(首次|微信|重试|两次)推送|推送到服务器/, 'a WeChat delivery is 投递; 推送 is only what the account sends'],
+];
+const chineseTexts = [
+  'README.zh-CN.md',
+  ...walk(path.join(root, 'nodes')).filter((f) => /[\\/]locales[\\/]zh-CN[\\/]/.test(f)).map((f) => path.relative(root, f)),
+  ...walk(path.join(root, 'sandbox', 'page')).map((f) => path.relative(root, f)),
+];
+for (const rel of chineseTexts) {
+  const lines = fs.readFileSync(path.join(root, rel), 'utf8').split('\n');
+  lines.forEach((line, i) => {
+    if (!/[\u4e00-\u9fff]/.test(line)) return; // English lines of a bilingual file are English
+    for (const [re, why] of GLOSSARY) if (re.test(line)) problems.push(`${rel}:${i + 1}: ${why} (docs/glossary.md)`);
+  });
+}
+
 if (problems.length) {
   console.error(problems.map((p) => `lint: ${p}`).join('\n'));
   process.exit(1);

@@ -8,7 +8,7 @@
 // process also stops when its parent goes away (it is re-parented), whatever killed npm.
 // (Windows' cmd has no `exec`: there run `node scripts/start.js`.)
 //
-//   npm start [-- --plain] [--reset] [--port 1880] [--sandbox-port 1881] [--user-dir DIR] [--no-build]
+//   npm start [-- --plain | --compatible] [--reset] [--port 1880] [--sandbox-port 1881] [--user-dir DIR] [--no-build]
 //   (or NODE_RED_PORT, SANDBOX_PORT, WECHAT_C4C_USER_DIR in the environment)
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
@@ -31,7 +31,7 @@ const port = (v, dflt) => {
   }
   return n;
 };
-const mode = flag('--plain') ? 'plain' : 'safe';
+const mode = flag('--plain') ? 'plain' : flag('--compatible') ? 'compatible' : 'safe';
 const reset = flag('--reset');
 const nrPort = port(option('--port', 'NODE_RED_PORT'), 1880);
 const sandboxPort = port(option('--sandbox-port', 'SANDBOX_PORT'), 1881);
@@ -79,7 +79,7 @@ startDemo({ mode, inherit: true, keepUserFlow: !reset, nrPort, sandboxPort, user
   ┌───────────────────────────────────────────────────────────────┐
     Node-RED editor:  ${d.editorUrl}
     Sandbox page:     ${d.sandboxUrl}   (tap 关注 / Follow)
-    Mode:             ${mode} (npm start -- --plain for plaintext)
+    Mode:             ${mode} (npm start -- --plain for plaintext, -- --compatible for 兼容模式)
     User directory:   ${d.userDir}
     Dead letters:     ${d.deadLetterFile}
     Sandbox account (sandbox-only values, for your own config nodes):

@@ -3,7 +3,7 @@
   'use strict';
   var T = {
     zh: {
-      title: 'WeChat × SAP C4C 沙箱', mode: '消息模式', safe: '安全模式', plain: '明文模式', account: '公众号 · Sandbox',
+      title: 'WeChat × SAP C4C 沙箱', mode: '消息模式', safe: '安全模式', compatible: '兼容模式', plain: '明文模式', account: '公众号 · Sandbox',
       follower: '粉丝', newFollower: '换一个粉丝', follow: '关注', unfollow: '取消关注', sendBtn: '发送', placeholder: '发消息',
       customers: 'C4C 个人客户', created: '创建时间', noCustomers: '还没有客户。点“关注”试试。', log: '事件日志',
       youFollowed: '你关注了公众号', youUnfollowed: '你取消了关注', reply: '被动回复', push: '客服消息', noReply: '（公众号没有回复）',
@@ -13,7 +13,7 @@
       errcode: 'WeChat API 返回错误码 {code}', csMessage: 'WeChat API：发给 {openid} 的客服消息', tplMessage: 'WeChat API：发给 {openid} 的模板消息'
     },
     en: {
-      title: 'WeChat × SAP C4C sandbox', mode: 'Message mode', safe: 'Safe mode', plain: 'Plaintext', account: 'Official Account · Sandbox',
+      title: 'WeChat × SAP C4C sandbox', mode: 'Message mode', safe: 'Safe mode', compatible: 'Compatible mode', plain: 'Plaintext', account: 'Official Account · Sandbox',
       follower: 'Follower', newFollower: 'new follower', follow: 'Follow', unfollow: 'Unfollow', sendBtn: 'Send', placeholder: 'Message',
       customers: 'C4C individual customers', created: 'Created', noCustomers: 'No customers yet. Tap Follow.', log: 'Event log',
       youFollowed: 'You followed the account', youUnfollowed: 'You unfollowed', reply: 'reply', push: 'customer-service message', noReply: '(no reply from the account)',
@@ -89,12 +89,20 @@
     chat.forEach(function (b) { el.appendChild(drawBubble(b)); });
     el.scrollTop = el.scrollHeight;
   }
-  /** kind: CSS classes; either key (translated) or text (the account's own words, as sent). */
-  function bubble(kind, text, tag, key) {
-    var b = { kind: kind, text: text, tag: tag, key: key };
-    chat.push(b);
-    $('chat').appendChild(drawBubble(b));
-    $('chat').scrollTop = $('chat').scrollHeight;
+  /**
+   * kind: CSS classes; either key (translated) or text (the account's own words, as sent). `at`:
+   * when it reached (simulated) WeChat — the passive reply when its HTTP answer came back, a push
+   * when the API got it: bubbles stand in that order, whichever event the page heard first.
+   */
+  function bubble(kind, text, tag, key, at) {
+    // The page's own bubbles (what you did) go last: the browser's clock is not the sandbox's.
+    var b = { kind: kind, text: text, tag: tag, key: key, at: at !== undefined ? at : (chat.length ? chat[chat.length - 1].at : 0) };
+    var i = chat.length;
+    while (i > 0 && chat[i - 1].at > b.at) i--;
+    chat.splice(i, 0, b);
+    var el = $('chat');
+    el.insertBefore(drawBubble(b), el.children[i] || null);
+    el.scrollTop = el.scrollHeight;
   }
   function drawLog(e) {
     var li = document.createElement('li');
@@ -145,9 +153,9 @@
   function showReport(report) {
     if (report.openid !== openid) return;
     if (report.failed) {
-      if (report.shown) bubble('error', report.shown); else bubble('error', '', null, 'unavailable');
+      if (report.shown) bubble('error', report.shown, null, null, report.at); else bubble('error', '', null, 'unavailable', report.at);
     } else if (report.shown) {
-      bubble('from-account', report.shown, 'reply');
+      bubble('from-account', report.shown, 'reply', null, report.at);
     }
     var bad = report.checks.filter(function (c) { return !c.ok; });
     var detail = report.checks.map(function (c) { return (c.ok ? '✓ ' : '✗ ') + c.name; }).join(', ');
@@ -200,7 +208,7 @@
   events.onmessage = function (m) {
     var e = JSON.parse(m.data);
     if (e.type === 'customer') { addCustomer(e.customer); logLine({ key: 'customerCreated', subs: { id: e.customer.CustomerID, openid: e.customer.LastName } }, e.at, 'ok'); }
-    else if (e.type === 'push') { if (e.openid === openid) bubble('from-account push', e.text, 'push'); logLine({ key: 'pushTo', subs: { openid: e.openid, text: e.text } }, e.at); }
+    else if (e.type === 'push') { if (e.openid === openid) bubble('from-account push', e.text, 'push', null, e.at); logLine({ key: 'pushTo', subs: { openid: e.openid, text: e.text } }, e.at); }
     else if (e.type === 'log') logLine(fromServer(e.text), e.at);
     else if (e.type === 'mode') $('mode').value = e.mode;
   };

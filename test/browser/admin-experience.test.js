@@ -91,6 +91,7 @@ describe('browser: the admin experience (issue 12)', function () {
   it('a Tenant URL with the service path in it says where the path belongs', async () => {
     const { page, context } = await openEditor(d.editorUrl);
     await editConfig(page, 'c4c-config', 'wc.c4c');
+    assert.equal(await page.locator('#node-config-input-auth').inputValue(), 'basic', 'the authentication select is never blank');
     const url = page.locator('#node-config-input-baseUrl');
     await url.fill('https://my000000.crm.ondemand.com/sap/c4c/odata/v1/c4codataapi');
     await url.dispatchEvent('change');

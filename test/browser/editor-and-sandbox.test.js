@@ -116,11 +116,30 @@ describe('browser: the editor and the sandbox page (Debian Chromium)', function 
     const customer = d.sandbox.c4c.customers.find((c) => c.LastName === openid);
     assert.ok(customer, 'the customer exists in C4C');
     assert.match(await push.first().innerText(), new RegExp(customer.CustomerID));
+    // the phone in arrival order: the welcome (answered first) above the push
+    const kinds = await page.locator('#chat .bubble').evaluateAll((els) => els.map((e) => (e.classList.contains('push') ? 'push' : e.classList.contains('from-account') ? 'reply' : 'other')));
+    assert.ok(kinds.indexOf('reply') >= 0 && kinds.indexOf('reply') < kinds.indexOf('push'), kinds.join(' '));
     const row = page.locator(`#customers tr[data-customer-id="${customer.CustomerID}"]`);
     await row.waitFor();
     assert.match(await row.innerText(), new RegExp(openid));
     assert.match(await row.innerText(), /Wechat/);
     await screenshot(page, 'sandbox-follow');
+    // The page hears the reply late (its request held back) after the push: the phone still shows
+    // the welcome first, as it reached WeChat first.
+    await page.route('**/api/follow', async (route) => {
+      const response = await route.fetch();
+      await new Promise((r) => setTimeout(r, 2500));
+      await route.fulfill({ response });
+    });
+    await page.click('#unfollow');
+    await page.locator('.bubble.system').nth(1).waitFor();
+    const pushesBefore = await push.count();
+    await page.click('#follow');
+    await page.waitForFunction((n) => document.querySelectorAll('.bubble.push').length > n, pushesBefore, { timeout: 20000 });
+    await page.waitForFunction(() => !document.querySelector('#follow').disabled, null, { timeout: 20000 });
+    const order = await page.locator('#chat .bubble').evaluateAll((els) => els.map((e) => (e.classList.contains('push') ? 'push' : e.classList.contains('from-account') ? 'reply' : 'other')));
+    assert.deepEqual(order.slice(-2), ['reply', 'push'], order.join(' '));
+    await page.unroute('**/api/follow');
     // The labels switch between Chinese and English.
     const before = await page.locator('#follow').innerText();
     await page.click('#lang');

@@ -19,7 +19,7 @@ describe('wechat-c4c-sandbox CLI', function () {
     for (const v of ['sandbox-app-secret', 'sandboxtoken', 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG', 'SANDBOX_USER', 'sandbox-password']) assert.ok(help.stdout.includes(v), v);
     const bad = spawnSync(process.execPath, [BIN, '--mode', 'loud'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /--mode is plain or safe/);
+    assert.match(bad.stderr, /--mode is plain, compatible, safe/);
   });
 
   it('--port --webhook --mode start a sandbox that serves the page, the simulators, and stops on SIGTERM', async () => {
