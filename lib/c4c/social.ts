@@ -360,7 +360,7 @@ export class SocialService {
     const media = input.attachment ? await input.attachment() : undefined;
     const note = media && 'note' in media ? media.note : undefined;
     const body = activityBody({ message: input.message, openid: input.openid, channel: input.channel, profileUUID: profile.uuid, parentUUID: parent, attachment: media && !('note' in media) ? media : undefined, note });
-    const entity = await this.create(ACTIVITY_SET, body, 'activity create', () => this.findActivity(messageId), true);
+    const entity = await this.create(ACTIVITY_SET, body, 'activity create', () => this.findActivity(messageId));
     const result = this.result(entity.row, profile, entity.created, profileCreated, note);
     this.threads.set(profile.uuid, { at, root: result.rootActivityUUID }, Math.max(input.threadWindowMs, 60000) * 2);
     return result;
@@ -410,11 +410,11 @@ export class SocialService {
    * POST; after an ambiguous failure, look the entity up (`find`) with growing pauses over the
    * settle period, send once more only if nothing appeared.
    */
-  private async create(set: string, body: Row, what: string, find: () => Promise<Row | undefined>, combine = false): Promise<{ row: Row; created: boolean }> {
+  private async create(set: string, body: Row, what: string, find: () => Promise<Row | undefined>): Promise<{ row: Row; created: boolean }> {
     for (let attempt = 0; ; attempt++) {
       try {
-        // activities of different followers may go into one $batch when they wait for a slot
-        const res = await this.client.post(set, body, what, { combine });
+        // creates of different followers may go into one $batch when they wait for a slot
+        const res = await this.client.post(set, body, what, { combine: true });
         const row = res.data && typeof res.data === 'object' ? (res.data as Row) : {};
         return { row, created: true };
       } catch (err) {
