@@ -12,7 +12,7 @@ export function socialFor(system: C4CConfigNode | null | undefined, timeoutMs = 
   if (!system?.client) return undefined;
   let service = services.get(system);
   if (!service) {
-    service = new SocialService(system.client, { locks: system.store ? system.store.locks(`c4c:${tenantHost(system.baseUrl)}`) : undefined, shared: !!system.store, timeoutMs });
+    service = new SocialService(system.client, { locks: system.store ? system.store.locks(`c4c:${tenantHost(system.baseUrl)}`) : undefined, shared: system.store?.kind === 'redis', timeoutMs }); // memory: one process knows every thread
     services.set(system, service);
   }
   return service;
