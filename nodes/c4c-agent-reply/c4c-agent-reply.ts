@@ -96,6 +96,7 @@ module.exports = function (RED: NodeRED) {
         send(out);
         done();
       }).catch((err: Error) => {
+        seen.delete(parsed.activityId); // a repeat of a call that failed here may go through (this instance)
         Object.assign(out, toMsg(parsed, undefined));
         Object.assign(msg, out);
         fail(err, done);
