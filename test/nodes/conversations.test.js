@@ -222,6 +222,18 @@ describe(`conversations: c4c-social-message and c4c-agent-reply (Node-RED ${node
     assert.ok(!everythingSaid().includes(MASHUP.password));
   });
 
+  it('a reply for a follower C4C does not know: 200 to the mashup, Catch gets SOCIAL_UNKNOWN_FOLLOWER, nothing sent', async () => {
+    await load();
+    const caught = collect('caught');
+    const content = { original_id: '1111', sma_id: '80001', service_req_no: '999', author_name: 'A', author_email: '', sma_create_datetime: '', private_ind: 'FALSE', text: 'lost' };
+    const r = await c4c.social.postForm({ url: replyUrl, ...MASHUP }, `content=${encodeURIComponent(JSON.stringify(content))}`);
+    assert.equal(r.status, 200);
+    await waitFor(() => caught.length === 1, { what: 'the Catch' });
+    assert.equal(caught[0].error.code, 'SOCIAL_UNKNOWN_FOLLOWER');
+    assert.equal(caught[0].payload, 'lost');
+    assert.equal(wx.messages.length, 0);
+  });
+
   it('no credentials configured: a warning at deploy, and the reply is taken without a check', async () => {
     const saved = [process.env.C4C_REPLY_USER, process.env.C4C_REPLY_PASSWORD];
     delete process.env.C4C_REPLY_USER;
