@@ -6,7 +6,7 @@
 import { WeChatClient, type TokenMode } from './wechat/api';
 import { C4CClient } from './c4c/client';
 import { parseMetadata } from './c4c/metadata';
-import { hintKey, type HintKey } from './hints';
+import { hintKeyOf, hintVarsOf } from './hints';
 import { redact } from './util/redact';
 
 export interface CheckResult {
@@ -15,7 +15,9 @@ export interface CheckResult {
   code: string;
   /** English detail, secrets removed */
   message: string;
-  hint?: HintKey;
+  /** the hint table's key (lib/hints.ts) and the values its text names */
+  hint?: string;
+  hintVars?: Record<string, string>;
   /** WeChat: the token's lifetime in seconds */
   expiresIn?: number;
 }
@@ -25,12 +27,12 @@ function failure(err: unknown, secrets: string[]): CheckResult {
   const code = String(e.errcode ?? e.code ?? 'ERROR');
   // WeChat: errcode + errmsg only (the dialog shows the translated hint beside it)
   const message = e.errmsg !== undefined ? `${code} ${String(e.errmsg)}` : String(e.message ?? err);
-  return { ok: false, code, message: redact(message, secrets), hint: hintKey(err) };
+  return { ok: false, code, message: redact(message, secrets), hint: hintKeyOf(err), hintVars: hintVarsOf(err) };
 }
 
 export async function checkWeChat(opts: { apiBase: string; appId: string; secret: string; mode?: TokenMode; timeoutMs?: number }): Promise<CheckResult> {
-  if (!/^wx[0-9a-f]{16}$/i.test(opts.appId)) return { ok: false, code: '40013', message: 'the AppID is not wx + 16 hex characters', hint: 'app-id' };
-  if (!opts.secret) return { ok: false, code: '40125', message: 'no AppSecret', hint: 'app-secret' };
+  if (!/^wx[0-9a-f]{16}$/i.test(opts.appId)) return { ok: false, code: '40013', message: 'the AppID is not wx + 16 hex characters', hint: '40013' };
+  if (!opts.secret) return { ok: false, code: '40125', message: 'no AppSecret', hint: '40125' };
   const client = new WeChatClient({ apiBase: opts.apiBase, appId: opts.appId, secret: opts.secret, mode: opts.mode, retries: 0, timeoutMs: opts.timeoutMs ?? 10000 });
   client.on('token-error', () => undefined);
   try {
@@ -58,10 +60,10 @@ export async function checkC4C(opts: {
   try {
     base = new URL(opts.baseUrl);
   } catch {
-    return { ok: false, code: 'BAD_URL', message: 'the Tenant URL is not a URL', hint: 'tenant-url' };
+    return { ok: false, code: 'BAD_URL', message: 'the Tenant URL is not a URL', hint: 'C4C_UNREACHABLE' };
   }
-  if (base.pathname !== '/' && base.pathname !== '') return { ok: false, code: 'SY/530', message: 'the Tenant URL has a path', hint: 'service-path' };
-  if (!certificate && (!opts.username || !opts.password)) return { ok: false, code: 'C4C_401', message: 'no user or password', hint: 'c4c-credentials' };
+  if (base.pathname !== '/' && base.pathname !== '') return { ok: false, code: 'SY/530', message: 'the Tenant URL has a path', hint: 'SY/530' };
+  if (!certificate && (!opts.username || !opts.password)) return { ok: false, code: 'C4C_401', message: 'no user or password', hint: 'C4C_401' };
   const client = new C4CClient({
     baseUrl: base.origin, servicePath: opts.servicePath, auth: certificate ? 'certificate' : 'basic',
     username: opts.username, password: opts.password, certificate: opts.certificate, privateKey: opts.privateKey, passphrase: opts.passphrase,
@@ -70,11 +72,11 @@ export async function checkC4C(opts: {
   try {
     await client.fetchCsrf();
     const md = parseMetadata(await client.metadata(['IndividualCustomerCollection']));
-    if (!md.entitySets.has('IndividualCustomerCollection')) return { ok: false, code: 'NO_ENTITY', message: '$metadata has no IndividualCustomerCollection: is this the c4codataapi service?', hint: 'service-path' };
+    if (!md.entitySets.has('IndividualCustomerCollection')) return { ok: false, code: 'NO_ENTITY', message: '$metadata has no IndividualCustomerCollection: is this the c4codataapi service?', hint: 'SY/530' };
     return { ok: true, code: '', message: 'service document, session and $metadata read' };
   } catch (err) {
     const e = err as { code?: string; message?: string };
-    return { ok: false, code: String(e.code ?? 'ERROR'), message: redact(client.redact(e.message ?? String(err)), secrets), hint: hintKey(err) };
+    return { ok: false, code: String(e.code ?? 'ERROR'), message: redact(client.redact(e.message ?? String(err)), secrets), hint: hintKeyOf(err) };
   } finally {
     client.close();
   }

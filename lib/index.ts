@@ -1,3 +1,4 @@
+export * from './errors';
 export * from './wechat/signature';
 export * from './wechat/errors';
 export * from './wechat/crypto';

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { URL } from 'node:url';
 import { answerBatch } from './c4c-batch';
 import { C4CSocialSim } from './c4c-social';
+import { C4CEventNotifier, type FieldChange } from './c4c-events';
 import { delay, readBody, sendJson, sendText } from './http-util';
 
 export const C4C_SERVICE = '/sap/c4c/odata/v1/c4codataapi';
@@ -174,6 +175,14 @@ export class C4CSimulator {
   readonly social = new C4CSocialSim();
   /** One line per request handled (the sandbox page's event log). */
   readonly onLog = new Set<(line: string) => void>();
+  /** A customer edited (update): the changed fields. */
+  readonly onUpdate = new Set<(c: Customer, changes: FieldChange[]) => void>();
+  /** The tenant URL a consumer of change events knows (odataServiceEndpoint); default: where the simulator listens. */
+  tenantUrl: string | undefined;
+  /** Change events to an external consumer (off until an endpoint is configured). */
+  readonly events = new C4CEventNotifier(() => this.tenantUrl ?? this.opts.publicBase ?? '', C4C_SERVICE, (line) => {
+    for (const l of this.onLog) l(line);
+  });
 
   static zero() {
     return { inFlight: 0, maxInFlight: 0, requests: 0, gets: 0, posts: 0, csrfFetches: 0, csrfRejected: 0, authFailures: 0, created: 0, rejected400: 0, injected: 0, logons: 0, metadata: 0, batches: 0, batchOperations: 0, byKind: {} as Record<string, number>, languages: {} as Record<string, number> };
@@ -214,7 +223,11 @@ export class C4CSimulator {
     this.server = createServer((req, res) => {
       if (!this.handle(req, res)) sendJson(res, 404, { error: 'not found' });
     });
-    return new Promise((resolve) => this.server!.listen(port, host, () => resolve(this.server!)));
+    return new Promise((resolve) => this.server!.listen(port, host, () => {
+      const addr = this.server!.address();
+      if (this.tenantUrl === undefined && addr && typeof addr === 'object') this.tenantUrl = `http://${host}:${addr.port}`;
+      resolve(this.server!);
+    }));
   }
 
   close(): Promise<void> {
@@ -642,10 +655,22 @@ export class C4CSimulator {
     this.faults.slowCommits.push({ count: opts.count ?? 1, commitAfterMs: opts.commitAfterMs ?? 0, answerAfterMs: opts.answerAfterMs ?? 0, drop: !!opts.drop });
   }
 
-  /** Change a customer as a C4C user would (rename, set obsolete with LifeCycleStatusCode '4'). */
+  /**
+   * Change a customer as a C4C user would (rename, set obsolete with LifeCycleStatusCode '4'); with
+   * an event consumer configured, C4C posts the Updated event (the changed fields as its Changes).
+   */
   update(objectId: string, fields: Record<string, unknown>): Customer | undefined {
     const c = this.customers.find((x) => x.ObjectID === objectId);
-    if (c) Object.assign(c, fields, { ChangedOn: `/Date(${Date.now()})/` });
+    if (!c) return undefined;
+    const changes: FieldChange[] = Object.entries(fields)
+      .filter(([k, v]) => k !== 'ObjectID' && k !== 'CustomerID' && (c[k] ?? '') !== v)
+      .map(([k, v]) => ({ field: k, old: c[k] ?? '', new: v }));
+    Object.assign(c, fields, { ObjectID: c.ObjectID, CustomerID: c.CustomerID, ChangedOn: `/Date(${Date.now()})/` });
+    if ('FirstName' in fields || 'LastName' in fields) c.FormattedName = [c.FirstName, c.LastName].filter(Boolean).join(' ');
+    if (changes.length) {
+      for (const l of this.onUpdate) l(c, changes);
+      this.events.notify(c.ObjectID, 'Updated', changes);
+    }
     return c;
   }
 
@@ -662,6 +687,7 @@ export class C4CSimulator {
     this.faults.slowCommits = [];
     this.faults.technicalUser = false;
     this.counters = C4CSimulator.zero();
+    this.events.reset();
   }
 
   stats() {
@@ -701,6 +727,17 @@ export class C4CSimulator {
         const c = this.update(String(body.objectId), body.fields ?? {});
         return c ? sendJson(res, 200, c) : sendJson(res, 404, { error: 'no such customer' });
       }
+      case 'GET events':
+        return sendJson(res, 200, { config: this.events.view(), counters: this.events.counters });
+      case 'POST events':
+        // {endpoint, username, password, shape: event|cloudevents|feed, repeat: N, reorder: N (post N at a time, last first), holdMs, enhanced, flush: true}
+        try {
+          const config = this.events.configure(body);
+          if (body.flush === true) this.events.flush();
+          return sendJson(res, 200, config);
+        } catch (err) {
+          return sendJson(res, 400, { error: (err as Error).message });
+        }
       case 'POST reset':
         this.reset();
         return sendJson(res, 200, { ok: true });

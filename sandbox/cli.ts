@@ -16,10 +16,14 @@ const HELP = `Usage: wechat-c4c-sandbox [options]
   --c4c-user U        the C4C user (default ${SANDBOX_DEFAULTS.c4cUser})
   --c4c-password P    the C4C password (default ${SANDBOX_DEFAULTS.c4cPassword})
   --extension-field F a C4C extension field on IndividualCustomer (repeatable), e.g. WeChatOpenID_KUT
+  --event-url URL     where C4C posts change events (default /c4c/events beside the webhook)
+  --event-user U      the Basic user C4C sends with them (default ${SANDBOX_DEFAULTS.eventUser})
+  --event-password P  its password (default ${SANDBOX_DEFAULTS.eventPassword})
+  --event-shape S     event | cloudevents | feed (default ${SANDBOX_DEFAULTS.eventShape})
   -h, --help          this text
 
 Secrets not given on the command line are read from WECHAT_APP_SECRET, WECHAT_TOKEN,
-WECHAT_AES_KEY and C4C_PASSWORD, else the defaults above are used. They are sandbox-only
+WECHAT_AES_KEY, C4C_PASSWORD and C4C_EVENT_PASSWORD, else the defaults above are used. They are sandbox-only
 values: they open doors on this sandbox and nowhere else. Fill your wechat-config and
 c4c-config nodes with them (API base and Tenant URL = the sandbox's address).`;
 
@@ -28,6 +32,7 @@ export function parseArgs(argv: string[]): SandboxOptions & { help?: boolean } {
   const names: Record<string, keyof SandboxOptions> = {
     '--port': 'port', '--host': 'host', '--webhook': 'webhook', '--mode': 'mode', '--app-id': 'appId', '--app-secret': 'appSecret',
     '--token': 'token', '--aes-key': 'encodingAESKey', '--c4c-user': 'c4cUser', '--c4c-password': 'c4cPassword', '--extension-field': 'extensionFields',
+    '--event-url': 'eventEndpoint', '--event-user': 'eventUser', '--event-password': 'eventPassword', '--event-shape': 'eventShape',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -49,6 +54,9 @@ export function parseArgs(argv: string[]): SandboxOptions & { help?: boolean } {
     } else if (key === 'mode') {
       if (!(SANDBOX_MODES as readonly string[]).includes(value)) throw new Error(`--mode is ${SANDBOX_MODES.join(', ')}`);
       out.mode = value as SandboxOptions['mode'];
+    } else if (key === 'eventShape') {
+      if (value !== 'event' && value !== 'cloudevents' && value !== 'feed') throw new Error('--event-shape is event, cloudevents or feed');
+      out.eventShape = value;
     } else {
       (out as Record<string, unknown>)[key] = value;
     }
@@ -76,6 +84,7 @@ export async function main(): Promise<void> {
     token: opts.token ?? env.WECHAT_TOKEN,
     encodingAESKey: opts.encodingAESKey ?? env.WECHAT_AES_KEY,
     c4cPassword: opts.c4cPassword ?? env.C4C_PASSWORD,
+    eventPassword: opts.eventPassword ?? env.C4C_EVENT_PASSWORD,
   });
   await sandbox.listen();
   const o = sandbox.opts;
@@ -90,6 +99,7 @@ Sandbox-only credentials (for your wechat-config / c4c-config nodes):
   Token          ${o.token}
   EncodingAESKey ${o.encodingAESKey}
   C4C user       ${o.c4cUser}   password ${o.c4cPassword}
+  C4C events     ${o.eventEndpoint || '(off)'}  (${o.eventShape})  Basic ${o.eventUser} / ${o.eventPassword}
 Ctrl-C stops it.
 `);
   const stop = (): void => {

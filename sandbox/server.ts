@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import { URL } from 'node:url';
 import { C4CSimulator } from './c4c';
+import type { EventShape } from './c4c-events';
 import { readBody, sendJson, sendText } from './http-util';
 import { WeChatApiSimulator } from './wechat-api';
 import { newOpenId, SANDBOX_MODES, SimulatedWeChatServer, type SandboxMode } from './wechat-server';
@@ -30,6 +31,13 @@ export interface SandboxOptions {
   extensionFields?: string[];
   /** WeChat's per-try timeout (ms) */
   timeoutMs?: number;
+  /** where the C4C simulator posts change events (default: /c4c/events beside the webhook; '' = none) */
+  eventEndpoint?: string;
+  /** the Basic credentials it sends with them (c4c-event-in's event user / password) */
+  eventUser?: string;
+  eventPassword?: string;
+  /** event | cloudevents | feed (default event) */
+  eventShape?: EventShape;
 }
 
 /** The sandbox's account and tenant. Not secrets: they only open doors on this sandbox. */
@@ -45,10 +53,22 @@ export const SANDBOX_DEFAULTS = {
   encodingAESKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
   c4cUser: 'SANDBOX_USER',
   c4cPassword: 'sandbox-password',
+  eventUser: 'C4C_EVENTS',
+  eventPassword: 'sandbox-event-password',
+  eventShape: 'event' as EventShape,
 };
 
+/** /c4c/events on the webhook's host: where the bundled flow takes C4C's change events. */
+function eventsBeside(webhook: string): string {
+  try {
+    return new URL('/c4c/events', webhook).toString();
+  } catch {
+    return '';
+  }
+}
+
 export interface SandboxEvent {
-  type: 'delivery' | 'push' | 'customer' | 'log' | 'mode' | 'conversation';
+  type: 'delivery' | 'push' | 'customer' | 'customer-updated' | 'log' | 'mode' | 'event-shape' | 'conversation';
   at: number;
   [key: string]: unknown;
 }
@@ -74,6 +94,7 @@ export class Sandbox extends EventEmitter {
   constructor(opts: SandboxOptions = {}) {
     super();
     this.opts = { ...SANDBOX_DEFAULTS, timeoutMs: 5000, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as Required<SandboxOptions>;
+    if (opts.eventEndpoint === undefined) this.opts.eventEndpoint = eventsBeside(this.opts.webhook);
     this.wechatApi = new WeChatApiSimulator({ accounts: [{ appId: this.opts.appId, secret: this.opts.appSecret }] });
     this.c4c = new C4CSimulator({ users: { [this.opts.c4cUser]: this.opts.c4cPassword }, extensionFields: opts.extensionFields });
     this.wechat = new SimulatedWeChatServer({
@@ -85,6 +106,8 @@ export class Sandbox extends EventEmitter {
     this.c4c.social.onChange.add(() => this.publish({ type: 'conversation' }));
     this.wechatApi.onLog.add((line) => this.publish({ type: 'log', text: line }));
     this.c4c.onLog.add((line) => this.publish({ type: 'log', text: line }));
+    this.c4c.onUpdate.add((c, changes) => this.publish({ type: 'customer-updated', customer: c, fields: changes.map((x) => x.field) }));
+    this.c4c.events.configure({ endpoint: this.opts.eventEndpoint, username: this.opts.eventUser, password: this.opts.eventPassword, shape: this.opts.eventShape });
   }
 
   get url(): string {
@@ -183,7 +206,7 @@ export class Sandbox extends EventEmitter {
     if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { ok: true });
     if (req.method === 'GET' && path === '/api/state') {
       return sendJson(res, 200, {
-        config: { mode: this.wechat.opts.mode, webhook: this.opts.webhook, appId: this.opts.appId, ghId: this.opts.ghId },
+        config: { mode: this.wechat.opts.mode, webhook: this.opts.webhook, appId: this.opts.appId, ghId: this.opts.ghId, events: this.c4c.events.view() },
         customers: this.c4c.customers,
         conversations: this.c4c.social.conversations(),
         pushes: this.wechatApi.messages.slice(-200),
@@ -210,6 +233,24 @@ export class Sandbox extends EventEmitter {
       this.setMode(body.mode);
       return sendJson(res, 200, { mode: body.mode });
     }
+    if (req.method === 'POST' && path === '/api/c4c/update') {
+      // a sales rep edits the customer in C4C: C4C posts the change event
+      const body = JSON.parse((await readBody(req)) || '{}');
+      const fields: Record<string, string> = {};
+      for (const k of ['FirstName', 'LastName', 'Email', 'Phone']) if (typeof body.fields?.[k] === 'string') fields[k] = body.fields[k];
+      const c = this.c4c.update(String(body.objectId ?? ''), fields);
+      return c ? sendJson(res, 200, c) : sendJson(res, 404, { error: 'no such customer' });
+    }
+    if (req.method === 'POST' && path === '/api/c4c/event-shape') {
+      const body = JSON.parse((await readBody(req)) || '{}');
+      try {
+        const config = this.c4c.events.configure({ shape: body.shape });
+        this.publish({ type: 'event-shape', shape: config.shape });
+        return sendJson(res, 200, config);
+      } catch (err) {
+        return sendJson(res, 400, { error: (err as Error).message });
+      }
+    }
     const action = /^\/api\/(follow|unfollow|text|scan|click|image|voice|video|location|link)$/.exec(path);
     if (req.method === 'POST' && action) {
       const body = JSON.parse((await readBody(req)) || '{}');
@@ -233,7 +274,10 @@ export class Sandbox extends EventEmitter {
     this.server.keepAliveTimeout = 5000;
     return new Promise((resolve, reject) => {
       this.server!.once('error', reject);
-      this.server!.listen(port, host, () => resolve(this.server!));
+      this.server!.listen(port, host, () => {
+        this.c4c.tenantUrl = this.url; // the Tenant URL the flow is given (C4C_BASE_URL)
+        resolve(this.server!);
+      });
     });
   }
 

@@ -44,8 +44,20 @@ fs.rmSync(examples, { recursive: true, force: true });
 if (fs.existsSync(flows)) {
   fs.mkdirSync(examples, { recursive: true });
   for (const f of fs.readdirSync(flows).filter((n) => n.endsWith('.json'))) {
-    JSON.parse(fs.readFileSync(path.join(flows, f), 'utf8')); // a broken flow fails the build
+    const flow = JSON.parse(fs.readFileSync(path.join(flows, f), 'utf8')); // a broken flow fails the build
     fs.copyFileSync(path.join(flows, f), path.join(examples, f));
+    // A translated copy from the same source (flows/i18n/<name>.<lang>.json: the texts an admin
+    // reads — tab label and description, node names, comments — by node id); every other property
+    // is the source's. A named node without a translation fails the build.
+    for (const t of fs.existsSync(path.join(flows, 'i18n')) ? fs.readdirSync(path.join(flows, 'i18n')) : []) {
+      const m = new RegExp(`^${f.replace(/\.json$/, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.([\\w-]+)\\.json$`).exec(t);
+      if (!m) continue;
+      const texts = JSON.parse(fs.readFileSync(path.join(flows, 'i18n', t), 'utf8'));
+      const untranslated = flow.filter((n) => (n.name || n.type === 'tab') && !texts[n.id]).map((n) => n.id);
+      if (untranslated.length) throw new Error(`flows/i18n/${t}: no translation for ${untranslated.join(', ')}`);
+      const translated = flow.map((n) => ({ ...n, ...texts[n.id] }));
+      fs.writeFileSync(path.join(examples, f.replace(/\.json$/, `-${m[1]}.json`)), `${JSON.stringify(translated, null, 2)}\n`);
+    }
   }
 }
 console.log('build: dist/ and examples/ written');

@@ -20,6 +20,7 @@ function secrets() {
     encodingAESKey: b64.slice(0, 43),
     c4cPassword: crypto.randomBytes(12).toString('base64url'),
     replyPassword: crypto.randomBytes(12).toString('base64url'),
+    eventPassword: crypto.randomBytes(12).toString('base64url'),
   };
 }
 
@@ -28,6 +29,7 @@ const CREDENTIALS = {
   'wc.account': { appSecret: '${WECHAT_APP_SECRET}', token: '${WECHAT_TOKEN}', encodingAESKey: '${WECHAT_AES_KEY}' },
   'wc.c4c': { username: '${C4C_USER}', password: '${C4C_PASSWORD}' },
   'wc.reply': { username: '${C4C_REPLY_USER}', password: '${C4C_REPLY_PASSWORD}' },
+  'wc.events': { username: '${C4C_EVENT_USER}', password: '${C4C_EVENT_PASSWORD}' },
 };
 
 /** Conversations (issue 22): the sandbox tenant's WeChat channel and the mashup's Basic user. */
@@ -44,6 +46,9 @@ function flowEnv(sandbox, s, deadLetterFile) {
     C4C_BASE_URL: sandbox.url,
     C4C_USER: sandbox.opts.c4cUser,
     C4C_PASSWORD: s.c4cPassword,
+    // the Basic credentials the C4C simulator sends with its change events to /c4c/events
+    C4C_EVENT_USER: sandbox.opts.eventUser,
+    C4C_EVENT_PASSWORD: s.eventPassword,
     DEAD_LETTER_FILE: deadLetterFile,
     WECHAT_TEMPLATE_ID: 'sandbox-customer-id',
     // The account decides the mode (wechat-config messageMode), as on the 公众平台.
@@ -65,7 +70,7 @@ async function startDemo(opts = {}) {
   const sandbox = new Sandbox({
     port: sandboxPort, host, mode: opts.mode ?? 'safe', webhook: `http://${host}:${nrPort}/wechat`,
     appSecret: s.appSecret, token: s.token, encodingAESKey: s.encodingAESKey, c4cPassword: s.c4cPassword,
-    timeoutMs: opts.wechatTimeoutMs,
+    eventPassword: s.eventPassword, timeoutMs: opts.wechatTimeoutMs,
   });
   await sandbox.listen();
   // A template message for the push fallback (issue 11): registered in the simulated account.

@@ -33,7 +33,15 @@ const { skipLine } = require('../test/helpers/programs');
     await editor.waitForSelector('.red-ui-palette-node[data-palette-type="wechat-in"]', { timeout: 60000 });
     await editor.waitForTimeout(1500);
     await editor.screenshot({ path: path.join(out, 'flow.png') });
-    console.log(`written: ${path.join(out, 'phone.png')}, ${path.join(out, 'flow.png')}`);
+    // The status texts the picture shows, for test/unit/screenshots.test.js: each must still be one
+    // the catalogs produce (a picture of statuses the nodes no longer use is out of date).
+    const statuses = await editor.evaluate(() => [...document.querySelectorAll('.red-ui-flow-node-group')].map((g) => {
+      const label = g.querySelector('.red-ui-flow-node-status-label');
+      const node = RED.nodes.node(g.id);
+      return label && label.textContent && node ? { id: g.id, type: node.type, text: label.textContent } : null;
+    }).filter(Boolean));
+    fs.writeFileSync(path.join(out, 'flow.statuses.json'), `${JSON.stringify({ lang: 'en-US', statuses }, null, 2)}\n`);
+    console.log(`written: ${path.join(out, 'phone.png')}, ${path.join(out, 'flow.png')}, ${path.join(out, 'flow.statuses.json')}`);
   } finally {
     await browser.close();
     await d.stop();

@@ -1,3 +1,4 @@
+import { WeChatC4CError } from '../errors';
 /**
  * Batching towards C4C (issue 11), as standalone building blocks the OData client wires in:
  * - the OData V2 `$batch` wire format: a multipart/mixed request with GETs as plain parts and
@@ -93,10 +94,9 @@ export interface BatchPartResponse {
 /** A top-level item of the answer: a read's response, or a changeset (its responses, or one error for all). */
 export type BatchItem = { kind: 'response'; response: BatchPartResponse } | { kind: 'changeset'; responses: BatchPartResponse[] };
 
-export class BatchFormatError extends Error {
-  readonly code = 'C4C_BATCH_FORMAT';
+export class BatchFormatError extends WeChatC4CError {
   constructor(message: string) {
-    super(`$batch answer: ${message}`);
+    super('C4C_BATCH_FORMAT', `$batch answer: ${message}`);
     this.name = 'BatchFormatError';
   }
 }

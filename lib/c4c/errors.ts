@@ -7,29 +7,28 @@
  *   `C4C_INPUT` (refused before any request), `C4C_CONFIG`, `C4C_CLOSED` (redeploy), `C4C_METADATA`;
  * - a network code (`ECONNRESET`, `ETIMEDOUT`, ...).
  */
-import { AMBIGUOUS_STATUS, TRANSIENT_STATUS } from '../util/http';
+import { WeChatC4CError } from '../errors';
+import { AMBIGUOUS_STATUS, MAYBE_SENT_CODES, NOT_SENT_CODES, TRANSIENT_STATUS } from '../util/http';
 
 export type C4CErrorCode = 'C4C_REDIRECT' | 'C4C_NOT_ODATA' | 'C4C_INPUT' | 'C4C_CONFIG' | 'C4C_CLOSED' | 'C4C_METADATA' | `C4C_${number}` | string;
 
-export class C4CError extends Error {
-  readonly code: C4CErrorCode;
+/** Network codes that mean "the tenant cannot be reached" and "no answer in time": one hint each (lib/hints.ts). */
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ECONNABORTED', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
+
+export class C4CError extends WeChatC4CError {
+  declare readonly code: C4CErrorCode;
   readonly statusCode: number | undefined;
-  readonly transient: boolean;
-  /** what to check (baseUrl, servicePath, credentials), for statuses and the admin check */
-  hint?: string;
   /** the Location of a redirect */
   location?: string;
-  /** true when a change may have been processed although no answer came (timeout, reset, 502/504) */
-  ambiguous?: boolean;
   /** 403 + x-csrf-token: Required */
   csrfRequired?: boolean;
   retryAfterMs?: number;
   constructor(message: string, code: C4CErrorCode, statusCode?: number, transient = false) {
-    super(message);
+    // A network code on the C4C side points at the Tenant URL (or the timeout), not at the code itself.
+    const network = statusCode === undefined && (NOT_SENT_CODES.has(code) || MAYBE_SENT_CODES.has(code) || /^E[A-Z_]+$/.test(code));
+    super(code, message, { transient, hintKey: network ? (TIMEOUT_CODES.has(code) ? 'C4C_TIMEOUT' : 'C4C_UNREACHABLE') : code === 'C4C_401' || statusCode === 401 ? 'C4C_401' : code });
     this.name = 'C4CError';
-    this.code = code;
     this.statusCode = statusCode;
-    this.transient = transient;
   }
 }
 
@@ -41,20 +40,16 @@ export class C4CInputError extends C4CError {
   }
 }
 
-const HINT_URL = 'check baseUrl and servicePath in c4c-config (e.g. https://my000000.crm.ondemand.com and /sap/c4c/odata/v1/c4codataapi)';
-
 export function redirectError(status: number, location: string, what: string): C4CError {
-  const e = new C4CError(`C4C ${what} failed: HTTP ${status} redirect to ${location || '(no location)'}; ${HINT_URL}`, 'C4C_REDIRECT', status);
+  const e = new C4CError(`C4C ${what} failed: HTTP ${status} redirect to ${location || '(no location)'}`, 'C4C_REDIRECT', status);
   e.location = location;
-  e.hint = HINT_URL;
   return e;
 }
 
 export function notODataError(status: number, contentType: string, body: string, what: string): C4CError {
   const title = /<title[^>]*>([^<]{0,80})/i.exec(body)?.[1]?.trim();
   const kind = !body.trim() ? 'an empty body' : /html/i.test(contentType) || /^\s*</.test(body) ? `an HTML page${title ? ` ("${title}")` : ''} (a logon or error page)` : `a ${contentType || 'non-JSON'} body`;
-  const e = new C4CError(`C4C ${what} failed: HTTP ${status} with ${kind} instead of OData JSON; ${HINT_URL}`, 'C4C_NOT_ODATA', status);
-  e.hint = HINT_URL;
+  const e = new C4CError(`C4C ${what} failed: HTTP ${status} with ${kind} instead of OData JSON`, 'C4C_NOT_ODATA', status);
   return e;
 }
 

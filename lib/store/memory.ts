@@ -1,3 +1,4 @@
+import { WeChatC4CError } from '../errors';
 import { MemoryDeliveryStore } from './memory-delivery';
 /**
  * The memory implementations of lib/store/types.ts: one process, nothing survives a restart. They
@@ -17,13 +18,11 @@ import type {
   WorkQueue,
 } from './types';
 
-/** An error with a string `code` (LOCK_TIMEOUT, STORE_UNAVAILABLE, ABORTED, CLOSED). */
-export class StoreError extends Error {
-  readonly code: string;
+/** An error with a string `code` (LOCK_TIMEOUT, STORE_UNAVAILABLE, ABORTED, CLOSED); an outage is transient. */
+export class StoreError extends WeChatC4CError {
   constructor(code: string, message: string) {
-    super(message);
+    super(code, message, { transient: code === 'STORE_UNAVAILABLE' || code === 'LOCK_TIMEOUT' });
     this.name = 'StoreError';
-    this.code = code;
   }
 }
 

@@ -4,7 +4,7 @@ import type { ClaimResult, DeliveryStore, SealedReply, WaitResult } from '../sto
 import { decodeAESKey } from './crypto';
 import type { DeliveryInfo } from './dedupe';
 import { DEFAULT_MAX_ENCRYPT_BYTES, handleInbound, parseMessageMode, ReplayGuard, type InboundAccount, type InboundRequest, type InboundResult } from './inbound';
-import { buildReplyXml, encryptReply, normaliseFields, type ReplyType } from './reply';
+import { buildReplyXml, encryptReply, normaliseFields, ReplyError, type ReplyType } from './reply';
 
 export interface AccountStores {
   /** Retry claims and sealed replies (default: a MemoryDeliveryStore). */
@@ -154,7 +154,7 @@ export class WeChatAccount extends EventEmitter {
     const info = this.inFlight.get(key);
     const follower = info?.follower || opts.fallback?.follower || '';
     const accountId = info?.accountId || opts.fallback?.accountId || '';
-    if (!follower || !accountId) throw new Error('unknown-request');
+    if (!follower || !accountId) throw new ReplyError('the request this reply answers is unknown (expired or from another account)', 'UNKNOWN_REQUEST');
     const msgType = info?.msgType ?? opts.fallback?.msgType ?? 'event';
     const built = buildReplyXml(type, normaliseFields(type, input), {
       toUser: follower,
@@ -165,7 +165,7 @@ export class WeChatAccount extends EventEmitter {
     let body = built.xml;
     if (opts.encrypted) {
       const aesKey = this.keyFor(info && info.keyIndex >= 0 ? info.keyIndex : 0);
-      if (!aesKey) throw new Error('no-aes-key');
+      if (!aesKey) throw new ReplyError('the request was encrypted but the account has no EncodingAESKey', 'NO_AES_KEY');
       body = encryptReply(body, { key: aesKey, appId: this.inbound.appId, token: this.inbound.token });
     }
     return { reply: { statusCode: 200, contentType: XML_CONTENT_TYPE, body }, droppedArticles: built.droppedArticles };

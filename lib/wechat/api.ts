@@ -11,7 +11,7 @@ import { WeChatApiError, WeChatHttpError } from './errors';
 export type TokenMode = 'stable' | 'classic';
 
 // The errors live in ./errors (one error module per protocol); re-exported for existing imports.
-export { hintFor, WeChatApiError, WeChatHttpError } from './errors';
+export { WeChatApiError, WeChatHttpError } from './errors';
 
 export const TOKEN_ERRORS = new Set([40001, 40014, 42001]);
 /** stable_token force_refresh: at most one every 30 s (WeChat's rule), never retried automatically. */

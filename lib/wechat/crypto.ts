@@ -145,9 +145,9 @@ export function decryptWithKeys(keys: readonly Buffer[], encrypted: string, expe
       return { ...decryptMessage(keys[i], encrypted, expectedAppId), keyIndex: i };
     } catch (err) {
       if (i === 0) firstError = err;
-      if (err instanceof WeChatCryptoError && err.code === CryptoErrorCode.ValidateAppid) appIdError = err;
+      if (err instanceof WeChatCryptoError && err.errcode === CryptoErrorCode.ValidateAppid) appIdError = err;
       // A malformed ciphertext is malformed for every key.
-      if (err instanceof WeChatCryptoError && err.code === CryptoErrorCode.DecodeBase64) throw err;
+      if (err instanceof WeChatCryptoError && err.errcode === CryptoErrorCode.DecodeBase64) throw err;
     }
   }
   throw appIdError ?? firstError ?? new WeChatCryptoError(CryptoErrorCode.IllegalAesKey, 'no EncodingAESKey configured');

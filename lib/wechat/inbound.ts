@@ -184,7 +184,7 @@ export function handleInbound(req: InboundRequest, account: InboundAccount, nowM
       plain = result.message;
       keyIndex = result.keyIndex;
     } catch (err) {
-      if (err instanceof WeChatCryptoError && err.code === CryptoErrorCode.ValidateAppid) {
+      if (err instanceof WeChatCryptoError && err.errcode === CryptoErrorCode.ValidateAppid) {
         return reject(403, 'bad-appid', 'AppID inside the message does not match the account');
       }
       return reject(400, 'decrypt-failed', `cannot decrypt: ${(err as Error).message}`);

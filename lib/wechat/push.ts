@@ -1,12 +1,13 @@
+import { codeOf, WeChatC4CError } from '../errors';
+import { WeChatApiError } from './errors';
 import { templateData } from './template';
 /** Building the body of a customer-service or template message from node settings and msg. */
 export const PUSH_TYPES = ['text', 'image', 'news', 'mpnews', 'template', 'raw'] as const;
 export type PushType = (typeof PUSH_TYPES)[number];
 
-export class PushError extends Error {
-  readonly code = 'PUSH_INPUT';
+export class PushError extends WeChatC4CError {
   constructor(message: string) {
-    super(message);
+    super('PUSH_INPUT', message);
     this.name = 'PushError';
   }
 }
@@ -99,8 +100,8 @@ export interface PushOutcome {
   msgid?: string;
   /** WeChat's answer of the send that delivered */
   answer: Record<string, unknown>;
-  /** the customer-service errcode that caused the fallback */
-  firstCode?: number;
+  /** the customer-service code that caused the fallback (`"45015"`) */
+  firstCode?: string;
 }
 
 export interface PushSender {
@@ -111,23 +112,23 @@ export interface PushSender {
 
 /**
  * The customer-service send failed with 45015/45047 and the fallback failed as well. `code` is the
- * fallback's errcode (or its error code), `firstCode` the customer-service errcode, `codes` both in
- * order: `[45015, 43004]`.
+ * fallback's code (its errcode as text, or its error code), `firstCode` the customer-service one,
+ * `codes` both in order: `["45015", "43004"]`. The hint is the fallback's.
  */
-export class FallbackError extends Error {
-  readonly code: number | string;
-  readonly codes: (number | string)[];
-  readonly firstCode: number;
+export class FallbackError extends WeChatC4CError {
+  readonly codes: string[];
+  readonly firstCode: string;
   readonly channel: PushChannel;
   readonly cause: unknown;
-  constructor(channel: PushChannel, first: Error & { code?: unknown }, second: Error & { code?: unknown }) {
-    const firstCode = Number(first.code);
-    const code = typeof second.code === 'number' || typeof second.code === 'string' ? second.code : 'ERROR';
-    super(`customer-service message failed (${first.message}); the ${channel === 'template' ? 'template message' : 'subscription notice'} fallback failed too (${second.message})`);
+  constructor(channel: PushChannel, first: WeChatApiError, second: Error & { code?: unknown }) {
+    const code = codeOf(second);
+    const hinted = second instanceof WeChatC4CError ? second : undefined;
+    super(code, `customer-service message failed (${first.message}); the ${channel === 'template' ? 'template message' : 'subscription notice'} fallback failed too (${second.message})`, {
+      errcode: hinted?.errcode, hintKey: hinted ? hinted.hintKey ?? null : code, hintVars: hinted?.hintVars, transient: hinted?.transient,
+    });
     this.name = 'FallbackError';
-    this.code = code;
-    this.firstCode = firstCode;
-    this.codes = [firstCode, code];
+    this.firstCode = first.code;
+    this.codes = [first.code, code];
     this.channel = channel;
     this.cause = second;
   }
@@ -154,8 +155,8 @@ export function buildFallback(kind: 'template' | 'subscribe', touser: string, te
   return { api: kind === 'template' ? 'template' : 'custom', body, channel: kind, dropped };
 }
 
-function isFallbackCode(err: unknown): err is Error & { code: number } {
-  return err instanceof Error && typeof (err as { code?: unknown }).code === 'number' && FALLBACK_ERRCODES.has((err as unknown as { code: number }).code);
+function isFallbackCode(err: unknown): err is WeChatApiError {
+  return err instanceof WeChatApiError && FALLBACK_ERRCODES.has(err.errcode);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { WeChatC4CError } from '../errors';
 import { randomInt } from 'node:crypto';
 import { stripForbiddenXmlChars } from './xml-chars';
 import { encryptMessage } from './crypto';
@@ -26,9 +27,10 @@ export interface ReplyFields {
   KfAccount?: string;
 }
 
-export class ReplyError extends Error {
-  constructor(message: string) {
-    super(message);
+/** The reply cannot be built from the input (`REPLY_INPUT`), or its request is not known here (`UNKNOWN_REQUEST`, `NO_AES_KEY`). */
+export class ReplyError extends WeChatC4CError {
+  constructor(message: string, code = 'REPLY_INPUT') {
+    super(code, message);
     this.name = 'ReplyError';
   }
 }

@@ -1,3 +1,4 @@
+import { WeChatC4CError } from '../errors';
 /**
  * WeChat's current rules for template-message (模板消息) and subscription-notice (订阅通知) data,
  * checked before sending so that a follower never gets a message WeChat cut short or refused.
@@ -26,11 +27,10 @@ export interface TemplateRuleIssue {
 }
 
 /** The data was refused before sending. `code` is stable for Catch nodes; `issues` lists every field. */
-export class TemplateDataError extends Error {
-  readonly code = 'TEMPLATE_DATA';
+export class TemplateDataError extends WeChatC4CError {
   readonly issues: TemplateRuleIssue[];
   constructor(channel: TemplateChannel, issues: TemplateRuleIssue[]) {
-    super(`${channel === 'template' ? 'template message' : 'subscription notice'} data breaks WeChat's rules: ${issues.map((i) => `${i.key}: ${i.reason}`).join('; ')}`);
+    super('TEMPLATE_DATA', `${channel === 'template' ? 'template message' : 'subscription notice'} data breaks WeChat's rules: ${issues.map((i) => `${i.key}: ${i.reason}`).join('; ')}`);
     this.name = 'TemplateDataError';
     this.issues = issues;
   }

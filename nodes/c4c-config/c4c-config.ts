@@ -1,7 +1,8 @@
 import { C4CClient } from '../../lib/c4c/client';
 import { CustomerService } from '../../lib/c4c/customer';
 import type { StoreProvider } from '../../lib/store/types';
-import { configured, numberOr } from '../shared/config';
+import { configured, numberOr, SECRET_ENV, secretOr } from '../shared/config';
+import { fit } from '../shared/status';
 import { storeOf } from '../shared/store';
 import type { NodeInstance, NodeRED } from '../shared/types';
 
@@ -9,6 +10,8 @@ export interface C4CConfigNode extends NodeInstance {
   client: C4CClient | undefined;
   customers: CustomerService | undefined;
   problem: string | undefined;
+  /** `missing __name__` (the variable or field) in the runtime's language, for a red status. */
+  missingStatus: string | undefined;
   /** The Tenant URL as deployed (Test connection sends stored secrets only there). */
   baseUrl: string;
   /** The shared store (a wechat-c4c-redis node's), or undefined: memory. */
@@ -30,8 +33,11 @@ module.exports = function (RED: NodeRED) {
     const creds = this.credentials || {};
     const auth = config.auth === 'certificate' ? 'certificate' : 'basic';
     const base = configured(config.baseUrl);
-    const user = configured(creds.username);
-    const pass = configured(creds.password);
+    // An empty user or password falls back to its documented variable (SECRET_ENV), said once in the log.
+    const user = auth === 'basic' ? secretOr(creds.username, SECRET_ENV['c4c-config'].username) : configured(creds.username);
+    const pass = auth === 'basic' ? secretOr(creds.password, SECRET_ENV['c4c-config'].password) : configured(creds.password);
+    const fromEnv = [user, pass].map((c) => ('fromEnv' in c ? c.fromEnv : undefined)).filter(Boolean);
+    if (fromEnv.length) this.log(RED._('c4c-config.info.from-env', { secrets: fromEnv.join(', ') }));
     const cert = configured(creds.certificate);
     const key = configured(creds.privateKey);
     const language = configured(config.language).value || 'en';
@@ -40,7 +46,12 @@ module.exports = function (RED: NodeRED) {
     const chosen = storeOf(RED, config.store, 'c4c-config');
     this.store = chosen.provider;
     const missing = (auth === 'basic' ? [base.missing, user.missing, pass.missing] : [base.missing, cert.missing, key.missing]).filter(Boolean);
-    this.problem = chosen.problem ? chosen.problem : missing.length ? RED._('c4c-config.errors.env-missing', { name: missing.join(', ') })
+    this.missingStatus = missing.length ? fit(RED._('c4c-config.status.missing', { name: missing[0] as string })) : undefined;
+    // a field left empty whose variable is not set either: name both
+    const emptyField = auth === 'basic' ? (['username', 'password'] as const).find((f) => !configured(creds[f]).missing && (f === 'username' ? user : pass).missing) : undefined;
+    this.problem = chosen.problem ? chosen.problem
+      : emptyField ? RED._('c4c-config.errors.secret-missing', { field: emptyField, name: SECRET_ENV['c4c-config'][emptyField] })
+      : missing.length ? RED._('c4c-config.errors.env-missing', { name: missing.join(', ') })
       : !/^https?:\/\/[^\s/]+/.test(baseUrl) ? RED._('c4c-config.errors.base-url')
         : auth === 'basic' && (!user.value || !pass.value) ? RED._('c4c-config.errors.credentials')
           : auth === 'certificate' && (!/-----BEGIN [A-Z ]*CERTIFICATE-----/.test(cert.value) || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key.value)) ? RED._('c4c-config.errors.certificate')

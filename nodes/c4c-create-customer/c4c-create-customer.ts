@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { C4CError } from '../../lib/c4c/errors';
+import { codeOf } from '../../lib/errors';
+import { failureReporter } from '../shared/failure';
+import { StoreError } from '../../lib/store/memory';
 import type { WorkQueue } from '../../lib/store/types';
 import { numberOr } from '../shared/config';
 import type { CustomerResult } from '../../lib/c4c/customer';
 import { evaluate } from '../shared/evaluate';
-import { fit } from '../shared/status';
 import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
 import type { C4CConfigNode } from '../c4c-config/c4c-config';
 import { TtlCache } from '../../lib/util/ttl-cache';
 
 
 module.exports = function (RED: NodeRED) {
+  const reportFailure = failureReporter(RED);
   function C4CCreateCustomer(this: NodeInstance, config: Record<string, any>) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -27,42 +30,22 @@ module.exports = function (RED: NodeRED) {
     const lookupField = String(config.lookupField || 'LastName');
     const identificationType = String(config.identificationType ?? '').trim();
     const idempotentCreate = config.idempotentCreate === true || config.idempotentCreate === 'true';
-    const t = (key: string, vars?: Record<string, unknown>): string => {
-      const text = RED._(`c4c-create-customer.status.${key}`, vars);
-      return text.startsWith('c4c-create-customer.') ? text : fit(text); // statuses ≤ 32 characters; the full text goes to done(err) // a catalog not loaded: the key as it is
-    };
-
-    if (!system) node.status({ fill: 'red', shape: 'ring', text: t('no-system') });
-    else if (system.problem) node.status({ fill: 'red', shape: 'ring', text: t('config') });
-    else node.status({ fill: 'grey', shape: 'ring', text: t('ready') });
-
-    /** The short status of a failure, by code. */
-    const failure = (e: Error & { code?: string; statusCode?: number }): string => {
-      const code = String(e.code ?? '');
-      if (code === 'C4C_REDIRECT') return t('redirect');
-      if (code === 'C4C_NOT_ODATA') return t('not-odata');
-      if (code === 'C4C_INPUT') return t('input');
-      if (code === 'C4C_CLOSED') return t('closed');
-      if (e.statusCode === 401) return t('unauthorized');
-      if ((e as C4CError).ambiguous) return t('unknown-outcome');
-      if (e.statusCode === undefined && /^E[A-Z_]+$/.test(code)) return t('network', { code: code.slice(0, 14) });
-      return t('failed', { code: code.slice(0, 22) || '?' });
-    };
+    if (!system) node.status({ fill: 'red', shape: 'ring', text: 'c4c-create-customer.status.no-system' });
+    else if (system.problem) node.status({ fill: 'red', shape: 'ring', text: system.missingStatus ?? 'c4c-create-customer.status.config' });
+    else node.status({ fill: 'grey', shape: 'ring', text: 'c4c-create-customer.status.ready' });
 
     /** One input's work: look up / create, then send the output or report the error (done). */
     const handle = (msg: NodeMessage, send: (m: NodeMessage) => void, done: (err?: Error) => void, recovered = false): void => {
       const customers = system?.customers;
       if (!system || !customers) {
-        const text = system?.problem || RED._('c4c-create-customer.status.no-system');
-        node.status({ fill: 'red', shape: 'ring', text: system ? t('config') : t('no-system') });
-        done(Object.assign(new Error(text), { code: 'C4C_CONFIG' }));
+        reportFailure(node, new C4CError(system?.problem || RED._('c4c-create-customer.status.no-system'), 'C4C_CONFIG'), msg, done);
         return;
       }
-      node.status({ fill: 'blue', shape: 'dot', text: t('working') });
+      node.status({ fill: 'blue', shape: 'dot', text: 'c4c-create-customer.status.working' });
       const hasFields = !(fieldsType === 'json' && String(fields).trim() === '');
       // A property that cannot be read (msg.wechat missing, say) is an input error, like an empty one.
       const read = (field: string, value: unknown, type: string): Promise<unknown> => evaluate(RED, node, msg, value, type).catch((err: Error) => {
-        throw Object.assign(new Error(RED._('c4c-create-customer.errors.evaluate', { field, type, value: String(value), error: err.message })), { code: 'C4C_INPUT' });
+        throw new C4CError(RED._('c4c-create-customer.errors.evaluate', { field, type, value: String(value), error: err.message }), 'C4C_INPUT');
       });
       Promise.all([
         read('FirstName', firstName, firstNameType),
@@ -77,17 +60,15 @@ module.exports = function (RED: NodeRED) {
         msg.payload = result.entity;
         msg.c4c = { created: result.created, customerId: result.customerId, objectId: result.objectId, ...(recovered ? { recovered: true } : {}) };
         if (result.matches > 1) node.warn(RED._('c4c-create-customer.warn.duplicates', { field: lookupField, id: result.customerId ?? '?' }));
-        node.status({ fill: 'green', shape: 'dot', text: t(result.created ? 'created' : 'found', { id: result.customerId ?? '?' }) });
+        node.status({ fill: 'green', shape: 'dot', text: RED._(result.created ? 'c4c-create-customer.status.created' : 'c4c-create-customer.status.found', { id: result.customerId ?? '?' }) });
         send(msg);
         done();
-      }).catch((err: Error & { code?: string }) => {
+      }).catch((err: Error) => {
         const client = system.client;
-        const message = client ? client.redact(err.message) : err.message;
-        const e = err instanceof C4CError ? err : Object.assign(new Error(message), { code: err.code ?? 'C4C_ERROR' });
-        e.message = message;
+        // an error without a code of its own (a $metadata the service could not read, say) is C4C_ERROR
+        const e = codeOf(err) === 'ERROR' ? Object.assign(new C4CError(err.message, 'C4C_ERROR'), { stack: err.stack }) : err;
         if (recovered) msg.c4c = { ...(msg.c4c && typeof msg.c4c === 'object' ? msg.c4c : {}), recovered: true };
-        node.status({ fill: 'red', shape: 'ring', text: failure(e) });
-        done(e);
+        reportFailure(node, e, msg, done, { redact: (t) => (client ? client.redact(t) : t) });
       });
     };
 
@@ -127,12 +108,11 @@ module.exports = function (RED: NodeRED) {
       originals.set(uid, kept, ORIGINALS_MS);
       queue.add({ uid, msgid: msg._msgid, payload: msg.payload, topic: msg.topic, wechat: msg.wechat }).then(() => {
         // the work may run on another instance: this one says only that it is queued
-        if (originals.get(uid) !== undefined) node.status({ fill: 'blue', shape: 'ring', text: t('queued') });
+        if (originals.get(uid) !== undefined) node.status({ fill: 'blue', shape: 'ring', text: 'c4c-create-customer.status.queued' });
         done();
-      }, (err: Error & { code?: string }) => {
+      }, (err: Error) => {
         originals.delete(uid);
-        node.status({ fill: 'red', shape: 'ring', text: t('store-down') });
-        done(Object.assign(new Error(RED._('c4c-create-customer.errors.store', { message: err.message })), { code: 'STORE_UNAVAILABLE' }));
+        reportFailure(node, new StoreError('STORE_UNAVAILABLE', RED._('c4c-create-customer.errors.store', { message: err.message })), msg, done);
       });
     });
 

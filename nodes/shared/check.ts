@@ -91,11 +91,23 @@ export function registerChecks(RED: NodeRED): void {
   registered = true;
   const R = RED as any;
   const t = translate;
+  /**
+   * The answer in the editor's language. The detail `lib/check.ts` gives is English (ours, or the
+   * service's own errmsg): an English editor gets it; any other gets the code and the translated
+   * hint only (or a translated "see the log"), and the English detail goes to the runtime's log.
+   */
   const answer = (res: any, type: 'wechat-config' | 'c4c-config', lng: string, r: CheckResult): void => {
-    const hint = r.hint ? t(`${HINT_CATALOG[r.hint]}.hints.${r.hint}`, lng) : '';
-    const message = r.ok
-      ? t(`${type}.check.ok`, lng, { expires: r.expiresIn ?? '' })
-      : t(`${type}.check.failed`, lng, { message: r.message });
+    const key = `${HINT_CATALOG}.hints.${r.hint}`;
+    let hint = r.hint && t(key, lng, r.hintVars) !== key ? t(key, lng, r.hintVars) : '';
+    const english = !/^zh/i.test(lng);
+    let message: string;
+    if (r.ok) message = t(`${type}.check.ok`, lng, { expires: r.expiresIn ?? '' });
+    else if (english) message = t(`${type}.check.failed`, lng, { message: r.message });
+    else {
+      message = t(`${type}.check.failed-code`, lng, { code: r.code });
+      if (!hint) hint = t(`${type}.check.see-log`, lng);
+      R.log?.info?.(`${type} Test connection: ${r.message}`);
+    }
     res.json({ ok: r.ok, code: r.code, message, hint });
   };
   const lang = (req: any): string => String((req.body && req.body.lang) || req.headers['accept-language'] || 'en-US').split(',')[0];
@@ -115,7 +127,8 @@ export function registerChecks(RED: NodeRED): void {
       const r = await checkWeChat({ apiBase, appId, secret, mode: b.tokenMode === 'classic' ? 'classic' : 'stable' });
       answer(res, 'wechat-config', lng, r);
     } catch (err) {
-      res.status(500).json({ ok: false, code: 'ERROR', message: t('wechat-config.check.error', lng, { message: (err as Error).message }), hint: '' });
+      R.log?.warn?.(`wechat-config Test connection: ${(err as Error).message}`);
+      res.status(500).json({ ok: false, code: 'ERROR', message: /^zh/i.test(lng) ? t('wechat-config.check.error-logged', lng) : t('wechat-config.check.error', lng, { message: (err as Error).message }), hint: '' });
     }
   });
   R.httpAdmin.post('/wechat-c4c/check/c4c', R.auth.needsPermission('c4c-config.write'), async (req: any, res: any) => {
@@ -142,7 +155,8 @@ export function registerChecks(RED: NodeRED): void {
       const r = await checkC4C(input);
       answer(res, 'c4c-config', lng, r);
     } catch (err) {
-      res.status(500).json({ ok: false, code: 'ERROR', message: t('c4c-config.check.error', lng, { message: (err as Error).message }), hint: '' });
+      R.log?.warn?.(`c4c-config Test connection: ${(err as Error).message}`);
+      res.status(500).json({ ok: false, code: 'ERROR', message: /^zh/i.test(lng) ? t('c4c-config.check.error-logged', lng) : t('c4c-config.check.error', lng, { message: (err as Error).message }), hint: '' });
     }
   });
 }

@@ -14,3 +14,25 @@ export function numberOr(value: unknown, fallback: number, min = 0): number {
   const n = text === '' ? NaN : Number(text);
   return Number.isFinite(n) && n >= min ? n : fallback;
 }
+
+/**
+ * The environment variable each secret falls back to when its field is left empty (README, step 4):
+ * an example imported without credentials runs on the documented variables.
+ */
+export const SECRET_ENV = {
+  'wechat-config': { appSecret: 'WECHAT_APP_SECRET', token: 'WECHAT_TOKEN', encodingAESKey: 'WECHAT_AES_KEY' },
+  'c4c-config': { username: 'C4C_USER', password: 'C4C_PASSWORD' },
+  'c4c-event-in': { username: 'C4C_EVENT_USER', password: 'C4C_EVENT_PASSWORD' },
+} as const;
+
+/**
+ * A secret as configured: typed (the value), `${NAME}` (that variable; `missing` names it when
+ * unset), or empty: the documented variable `envName` (`fromEnv` names it), or `missing` names that
+ * variable when it is not set either — what the admin has to set.
+ */
+export function secretOr(value: unknown, envName: string, env: NodeJS.ProcessEnv = process.env): { value: string; missing?: string; fromEnv?: string } {
+  const c = configured(value);
+  if (c.missing || c.value) return c;
+  const fallback = String(env[envName] ?? '').trim();
+  return fallback ? { value: fallback, fromEnv: envName } : { value: '', missing: envName };
+}

@@ -1,5 +1,4 @@
 import type { NodeInstance, NodeStatus } from './types';
-import { HINT_CATALOG, hintKey, shortCode } from '../../lib/hints';
 
 /**
  * Node status at most once per `intervalMs`: under load a status per message costs more than
@@ -48,34 +47,3 @@ export function fit(text: string, max = STATUS_MAX): string {
   const chars = [...String(text)];
   return chars.length <= max ? chars.join('') : `${chars.slice(0, max - 1).join('')}…`;
 }
-
-type Translate = (key: string, subs?: Record<string, unknown>) => string;
-
-/**
- * The translated hint for an error (see lib/hints.ts), long or short; undefined when there is none.
- * The texts live in the wechat-config / c4c-config catalogs, reachable from any node of the package.
- */
-export function hintText(RED: { _: Translate }, err: unknown, short = false, lng?: string): string | undefined {
-  const key = hintKey(err);
-  if (!key) return undefined;
-  const type = HINT_CATALOG[key];
-  const path = `${type}.hints.${short ? 'short.' : ''}${key}`;
-  const subs = lng ? { lng } : undefined;
-  for (const k of [`node-red-contrib-wechat-c4c/${type}:${path}`, path]) {
-    const t = RED._(k, subs);
-    if (t && t !== k && !t.endsWith(path)) return t;
-  }
-  return undefined;
-}
-
-/**
- * A red status for an error: short code + short translated hint (`C4C 401：用户或密码错误`),
- * at most 32 characters. The full message belongs in done(err) / node.error.
- */
-export function errorStatus(RED: { _: Translate }, err: unknown): NodeStatus {
-  const code = shortCode(err) || 'error';
-  const hint = hintText(RED, err, true);
-  return { fill: 'red', shape: 'ring', text: fit(hint ? `${code}：${hint}`.replace(/^([\x00-\x7f]+)：(?=[\x00-\x7f])/, '$1: ') : code) };
-}
-
-

@@ -1,5 +1,6 @@
 import type { TokenInfo } from '../../lib/wechat/api';
-import { WeChatApiError } from '../../lib/wechat/api';
+import { codeOf, WeChatC4CError } from '../../lib/errors';
+import { failureReporter } from '../shared/failure';
 import { numberOr } from '../shared/config';
 import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
 import type { WeChatConfigNode } from '../wechat-config/wechat-config';
@@ -10,6 +11,7 @@ function clock(ms: number): string {
 }
 
 module.exports = function (RED: NodeRED) {
+  const reportFailure = failureReporter(RED);
   function TokenRefresh(this: NodeInstance, config: Record<string, any>) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -19,8 +21,10 @@ module.exports = function (RED: NodeRED) {
     const client = accountNode?.client;
 
     if (!client) {
-      node.status({ fill: 'red', shape: 'ring', text: RED._(accountNode ? 'token-refresh.status.no-secret' : 'token-refresh.status.no-account') });
-      node.on('input', (_msg, _send, done) => done(new Error(RED._(accountNode ? 'token-refresh.status.no-secret' : 'token-refresh.status.no-account'))));
+      const problem = accountNode ? 'token-refresh.status.no-secret' : 'token-refresh.status.no-account';
+      // the variable (or field) that is missing, when that is why
+      node.status({ fill: 'red', shape: 'ring', text: accountNode?.missingStatus ?? problem });
+      node.on('input', (msg, _send, done) => reportFailure(node, new WeChatC4CError('WECHAT_CONFIG', RED._(problem)), msg, done));
       return;
     }
 
@@ -35,18 +39,7 @@ module.exports = function (RED: NodeRED) {
     const showValid = (info: TokenInfo): void => {
       node.status({ fill: 'green', shape: 'dot', text: RED._('token-refresh.status.valid', { until: clock(info.expiresAt), mode: info.mode }) });
     };
-    const codeOf = (err: Error): string | number => (err instanceof WeChatApiError ? err.errcode : (err as Error & { code?: string }).code || 'ERROR');
-    const showError = (err: Error): void => {
-      node.status({ fill: 'red', shape: 'ring', text: RED._('token-refresh.status.failed', { code: String(codeOf(err)).slice(0, 22) }) });
-    };
-    /** An Error for Catch nodes: redacted message, `code` = the errcode (or the HTTP code), never null. */
-    const asError = (err: Error): Error => {
-      const out = new Error(client.redact(err.message)) as Error & { code?: string | number; errcode?: number };
-      out.name = err.name;
-      out.code = codeOf(err);
-      if (err instanceof WeChatApiError) out.errcode = err.errcode;
-      return out;
-    };
+    const redact = (t: string): string => client.redact(t);
 
     // Every refresh of the account's token, whoever caused it (the timer, a push that needed one,
     // another token-refresh node, an input), is shown and sent. An outage (the timer's retries
@@ -60,15 +53,15 @@ module.exports = function (RED: NodeRED) {
       void withToken(output(info)).then((m) => node.send(m), () => undefined);
     };
     const onError = (err: Error): void => {
-      showError(err);
-      if (inputPending || outage) return;
-      outage = true;
-      const e = asError(err);
-      node.error(e, { topic: 'wechat/token', error: e, payload: { code: (e as Error & { code?: unknown }).code } });
+      // the status follows each try; Catch hears of an outage once, when it starts
+      const report = !inputPending && !outage;
+      if (report) outage = true;
+      const msg = { topic: 'wechat/token', payload: { code: codeOf(err) } };
+      reportFailure(node, err, msg, report ? undefined : () => undefined, { redact });
     };
     client.on('token', onToken);
     client.on('token-error', onError);
-    node.status({ fill: 'yellow', shape: 'ring', text: RED._('token-refresh.status.starting') });
+    node.status({ fill: 'yellow', shape: 'ring', text: 'token-refresh.status.starting' });
     client.startAutoRefresh(node.id, refreshAhead);
 
     node.on('input', (msg, send, done) => {
@@ -86,8 +79,7 @@ module.exports = function (RED: NodeRED) {
           // One report per outage: an input during an outage already reported only updates the status.
           const report = !outage || (err as Error & { code?: string }).code === 'FORCE_REFRESH_TOO_SOON';
           if ((err as Error & { code?: string }).code !== 'FORCE_REFRESH_TOO_SOON') outage = true;
-          if (report) done(asError(err));
-          else done();
+          reportFailure(node, err, msg, report ? done : () => done(), { redact });
         });
     });
 

@@ -5,7 +5,8 @@ import { DEFAULT_MAX_ENCRYPT_BYTES } from '../../lib/wechat/inbound';
 import { FallbackDeliveryStore, FallbackTokenStore } from '../../lib/store/fallback';
 import { MemoryDeliveryStore } from '../../lib/store/memory-delivery';
 import type { StoreProvider } from '../../lib/store/types';
-import { configured, numberOr } from '../shared/config';
+import { configured, numberOr, SECRET_ENV, secretOr } from '../shared/config';
+import { fit } from '../shared/status';
 import { storeOf } from '../shared/store';
 import type { NodeInstance, NodeRED } from '../shared/types';
 
@@ -19,6 +20,10 @@ export interface WeChatConfigNode extends NodeInstance {
   replayWindow: number;
   /** safe | compatible | plain | any (lib/wechat/inbound.ts MessageMode). */
   messageMode: string;
+  /** The variables (or fields) whose absence makes the account unusable, for the nodes' statuses. */
+  missing: string[];
+  /** `missing __name__` in the runtime's language, for a red status; undefined when nothing is missing. */
+  missingStatus: string | undefined;
   /** Translated configuration errors (never containing a secret); empty when usable. */
   problems: string[];
   /** The shared store (a wechat-c4c-redis node's), or undefined: memory. */
@@ -39,14 +44,30 @@ module.exports = function (RED: NodeRED) {
     this.appId = read(config.appId);
     const apiBase = configured(config.apiBase).value; // unset: WeChat's own
     this.apiBase = (apiBase || 'https://api.weixin.qq.com').replace(/\/+$/, '');
-    const token = read(creds.token);
-    const encodingAESKey = read(creds.encodingAESKey);
+    // An empty secret field falls back to its documented variable (SECRET_ENV), said once in the log.
+    const env = SECRET_ENV['wechat-config'];
+    const fromEnv: string[] = [];
+    /** fields left empty whose variable is not set either */
+    const emptyFields: string[] = [];
+    const secretOf = (name: keyof typeof env, required: boolean): string => {
+      const s = secretOr(creds[name], env[name]);
+      if (s.fromEnv) fromEnv.push(`${name} ← ${s.fromEnv}`);
+      if (s.missing && (required || configured(creds[name]).missing)) {
+        missing.push(s.missing);
+        if (!configured(creds[name]).missing) emptyFields.push(name);
+      }
+      return s.value;
+    };
+    const messageModeRaw = config.messageMode === undefined ? undefined : configured(config.messageMode).value;
+    const token = secretOf('token', true);
+    // the key is needed in safe and compatible mode (an unset ${WECHAT_MESSAGE_MODE} is safe)
+    const encodingAESKey = secretOf('encodingAESKey', messageModeRaw !== undefined && !/^(plain|any)$/i.test(messageModeRaw));
     const previousKey = configured(creds.previousEncodingAESKey).value; // optional
     this.tokenMode = config.tokenMode === 'classic' ? 'classic' : 'stable';
     this.replayWindow = numberOr(config.replayWindow, 300);
     // A flow saved without the property keeps taking the mode from each request ('any'); an unset
     // ${WECHAT_MESSAGE_MODE} (empty) is safe mode. configured() turns an unset ${VAR} into ''.
-    const messageMode = config.messageMode === undefined ? undefined : configured(config.messageMode).value;
+    const messageMode = messageModeRaw;
     const chosen = storeOf(RED, config.store, 'wechat-config');
     const provider = chosen.provider;
     this.store = provider;
@@ -70,7 +91,9 @@ module.exports = function (RED: NodeRED) {
       provider.on('down', down);
       provider.on('up', up);
     }
-    const secret = configured(creds.appSecret).value;
+    const secret = secretOf('appSecret', false);
+    // without an AppSecret nothing can be pushed: the nodes that push say which variable is missing
+    const secretMissing = secretOr(creds.appSecret, env.appSecret).missing;
     this.client = secret && this.appId ? new WeChatClient({
       apiBase: this.apiBase,
       appId: this.appId,
@@ -83,9 +106,16 @@ module.exports = function (RED: NodeRED) {
     }) : undefined;
     this.problems = [
       ...(chosen.problem ? [chosen.problem] : []),
-      ...missing.map((name) => RED._('wechat-config.errors.env-missing', { name })),
-      ...this.account.problems.map((p) => RED._(`wechat-config.errors.${p}`)),
+      ...missing.map((name) => {
+        const field = emptyFields.find((f) => env[f as keyof typeof env] === name);
+        return field ? RED._('wechat-config.errors.secret-missing', { field, name }) : RED._('wechat-config.errors.env-missing', { name });
+      }),
+      // the account's own checks, unless they only repeat a variable named above
+      ...this.account.problems.filter((p) => !(missing.length && /^(token-missing|aes-key-missing)$/.test(p))).map((p) => RED._(`wechat-config.errors.${p}`)),
     ];
+    this.missing = [...missing, ...(secretMissing && !missing.includes(secretMissing) ? [secretMissing] : [])];
+    this.missingStatus = this.missing.length ? fit(RED._('wechat-config.status.missing', { name: this.missing[0] })) : undefined;
+    if (fromEnv.length) this.log(RED._('wechat-config.info.from-env', { secrets: fromEnv.join(', ') }));
     if (this.problems.length) this.warn(this.problems.join('; '));
     this.on('close', (_removed: boolean, done: () => void) => {
       if (provider) {

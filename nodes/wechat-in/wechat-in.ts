@@ -4,7 +4,9 @@ import type { ServerResponse } from 'node:http';
 import { DeadlineQueue } from '../../lib/util/deadline-queue';
 import { RejectionLog } from '../../lib/wechat/account';
 import { ARRIVED_AT, BODY_LIMITED, onBodyLimitRejection } from '../../lib/http/body-limit';
+import { WeChatC4CError } from '../../lib/errors';
 import { numberOr } from '../shared/config';
+import { failureReporter } from '../shared/failure';
 import { answer, answered, rawResponse } from '../shared/http';
 import { registerHealth } from '../shared/health';
 import { ThrottledStatus } from '../shared/status';
@@ -12,6 +14,7 @@ import type { NodeInstance, NodeRED } from '../shared/types';
 import type { WeChatConfigNode } from '../wechat-config/wechat-config';
 
 module.exports = function (RED: NodeRED) {
+  const reportFailure = failureReporter(RED);
   function WeChatIn(this: NodeInstance, config: Record<string, any>) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -67,7 +70,7 @@ module.exports = function (RED: NodeRED) {
 
     const status = new ThrottledStatus(node);
     const showCounts = (): void => status.set(() => {
-      if (accountNode?.account && !accountNode.account.storeHealthy) return { fill: 'red', shape: 'ring', text: RED._('wechat-in.status.store-down') };
+      if (accountNode?.account && !accountNode.account.storeHealthy) return { fill: 'red', shape: 'ring', text: 'wechat-in.status.store-down' };
       const text = RED._('wechat-in.status.counts', counts);
       return lastRejected ? { fill: 'yellow', shape: 'ring', text } : { fill: 'green', shape: 'dot', text };
     });
@@ -77,37 +80,36 @@ module.exports = function (RED: NodeRED) {
       if (state === 'down') {
         node.warn(RED._('wechat-in.warn.store-down', { message: err?.message ?? '' }));
         // through the throttle, so that a status waiting in it cannot replace this one
-        status.set(() => ({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.store-down') }));
+        status.set(() => ({ fill: 'red', shape: 'ring', text: 'wechat-in.status.store-down' }));
       } else {
         node.log(RED._('wechat-in.warn.store-up'));
-        status.set(() => ({ fill: 'green', shape: 'dot', text: RED._('wechat-in.status.store-up') }));
+        status.set(() => ({ fill: 'green', shape: 'dot', text: 'wechat-in.status.store-up' }));
       }
     };
     if (accountNode?.account) accountNode.account.on('store', onStore);
     if (!accountNode || !accountNode.account) {
-      node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.no-account') });
+      node.status({ fill: 'red', shape: 'ring', text: 'wechat-in.status.no-account' });
     } else if (accountNode.problems.length) {
-      // Short in the status; the whole list in the log.
-      node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.config-error') });
+      // Short in the status (what is missing, when a variable is); the whole list in the log.
+      node.status({ fill: 'red', shape: 'ring', text: accountNode.missingStatus ?? 'wechat-in.status.config-error' });
       node.error(RED._('wechat-in.errors.config', { problems: accountNode.problems.join('; ') }));
     } else if (!accountNode.account.storeHealthy) {
-      node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-in.status.store-down') });
+      node.status({ fill: 'red', shape: 'ring', text: 'wechat-in.status.store-down' });
     } else {
-      node.status({ fill: 'grey', shape: 'dot', text: RED._('wechat-in.status.ready') });
+      node.status({ fill: 'grey', shape: 'dot', text: 'wechat-in.status.ready' });
     }
 
     node.on('input', (msg, send, done) => {
       const res = rawResponse(msg);
       const req = msg.req;
       if (!res || !req) {
-        done(new Error(RED._('wechat-in.errors.no-http')));
+        reportFailure(node, new WeChatC4CError('NO_HTTP', RED._('wechat-in.errors.no-http')), msg, done, { show: (s) => status.set(() => s) });
         return;
       }
       if (!accountNode || !accountNode.account || accountNode.problems.length) {
         const reason = accountNode && accountNode.problems.length ? accountNode.problems.join('; ') : RED._('wechat-in.status.no-account');
         answer(res, { statusCode: 500, contentType: 'text/plain; charset=utf-8', body: 'wechat-in: account not configured' });
-        node.status({ fill: 'red', shape: 'ring', text: RED._(accountNode ? 'wechat-in.status.config-error' : 'wechat-in.status.no-account') });
-        done(new Error(reason));
+        reportFailure(node, new WeChatC4CError('WECHAT_CONFIG', reason), msg, done);
         return;
       }
       const account = accountNode.account;
@@ -121,7 +123,7 @@ module.exports = function (RED: NodeRED) {
         .then((result) => {
           if (result.kind === 'echo') {
             answer(res, { statusCode: 200, contentType: 'text/plain; charset=utf-8', body: result.echostr });
-            status.set(() => ({ fill: 'green', shape: 'dot', text: RED._('wechat-in.status.verified') }));
+            status.set(() => ({ fill: 'green', shape: 'dot', text: 'wechat-in.status.verified' }));
             done();
             return;
           }
@@ -180,7 +182,8 @@ module.exports = function (RED: NodeRED) {
         .catch((err: Error) => {
           // The delivery store failed (Redis down): answer `success` rather than nothing, and say so.
           answer(res, SUCCESS_REPLY);
-          done(err);
+          // with the store down, its status (Redis down: local dedupe) says more than the code
+          reportFailure(node, err, msg, done, { show: (s) => (account.storeHealthy ? status.set(() => s) : showCounts()) });
         });
     });
 

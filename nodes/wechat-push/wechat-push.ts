@@ -1,6 +1,5 @@
-import { errorStatus, fit } from '../shared/status';
-import { hintKey } from '../../lib/hints';
-import { WeChatApiError } from '../../lib/wechat/api';
+import { WeChatC4CError } from '../../lib/errors';
+import { failureReporter } from '../shared/failure';
 import { buildFallback, buildPush, deliverPush, FALLBACKS, FallbackError, PUSH_TYPES, type Fallback, type PushType } from '../../lib/wechat/push';
 import { configured } from '../shared/config';
 import { evaluate } from '../shared/evaluate';
@@ -8,6 +7,7 @@ import type { NodeInstance, NodeRED } from '../shared/types';
 import type { WeChatConfigNode } from '../wechat-config/wechat-config';
 
 module.exports = function (RED: NodeRED) {
+  const reportFailure = failureReporter(RED);
   function WeChatPush(this: NodeInstance, config: Record<string, any>) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -39,16 +39,16 @@ module.exports = function (RED: NodeRED) {
     };
 
     const client = accountNode?.client;
-    if (!accountNode) node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-push.status.no-account') });
-    else if (!client) node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-push.status.no-secret') });
+    if (!accountNode) node.status({ fill: 'red', shape: 'ring', text: 'wechat-push.status.no-account' });
+    else if (!client) node.status({ fill: 'red', shape: 'ring', text: accountNode.missingStatus ?? 'wechat-push.status.no-secret' });
     else node.status({});
 
     node.on('input', (msg, send, done) => {
       if (!client) {
-        done(Object.assign(new Error(RED._(accountNode ? 'wechat-push.status.no-secret' : 'wechat-push.status.no-account')), { code: 'CONFIG' }));
+        reportFailure(node, new WeChatC4CError('WECHAT_CONFIG', RED._(accountNode ? 'wechat-push.status.no-secret' : 'wechat-push.status.no-account')), msg, done);
         return;
       }
-      node.status({ fill: 'blue', shape: 'dot', text: RED._('wechat-push.status.sending') });
+      node.status({ fill: 'blue', shape: 'dot', text: 'wechat-push.status.sending' });
       Promise.all([
         evaluate(RED, node, msg, touser, touserType),
         evaluate(RED, node, msg, content, contentType),
@@ -70,18 +70,10 @@ module.exports = function (RED: NodeRED) {
           send(msg);
           done();
         })
-        .catch((err: Error & { code?: unknown }) => {
-          let text: string;
-          if (err instanceof FallbackError) {
-            text = RED._('wechat-push.status.both-failed', { first: err.firstCode, code: String(err.code) });
-            // A Catch node sees msg.error.code (the fallback's errcode) and, here, both codes.
-            msg.wechatPush = { channel: err.channel, failed: true, firstCode: err.firstCode, codes: err.codes };
-          }
-          else if (err instanceof WeChatApiError) text = hintKey(err) ? String(errorStatus(RED, err).text) : RED._('wechat-push.status.errcode', { code: err.errcode });
-          else text = RED._('wechat-push.status.failed', { code: typeof err.code === 'string' || typeof err.code === 'number' ? String(err.code) : 'ERROR' });
-          node.status({ fill: 'red', shape: 'ring', text: fit(client.redact(text)) });
-          err.message = client.redact(err.message);
-          done(err);
+        .catch((err: unknown) => {
+          // A Catch node sees msg.error.code (the fallback's code) and, here, both codes.
+          if (err instanceof FallbackError) msg.wechatPush = { channel: err.channel, failed: true, firstCode: err.firstCode, codes: err.codes };
+          reportFailure(node, err, msg, done, { redact: (t) => client.redact(t) });
         });
     });
   }

@@ -1,6 +1,8 @@
 import { SUCCESS_REPLY, type CachedReply } from '../../lib/wechat/dedupe';
-import { REPLY_TYPES, type ReplyType } from '../../lib/wechat/reply';
+import { ReplyError, REPLY_TYPES, type ReplyType } from '../../lib/wechat/reply';
+import { WeChatC4CError } from '../../lib/errors';
 import { evaluate } from '../shared/evaluate';
+import { failureReporter } from '../shared/failure';
 import { answered, rawResponse } from '../shared/http';
 import { ThrottledStatus } from '../shared/status';
 import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
@@ -13,6 +15,7 @@ function isIncoming(payload: unknown): payload is Record<string, string> {
 }
 
 module.exports = function (RED: NodeRED) {
+  const reportFailure = failureReporter(RED);
   function WeChatReply(this: NodeInstance, config: Record<string, any>) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -28,21 +31,19 @@ module.exports = function (RED: NodeRED) {
       done();
     });
 
-    if (!accountNode || !accountNode.account) node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-reply.status.no-account') });
-    else node.status({ fill: 'grey', shape: 'dot', text: RED._('wechat-reply.status.ready') });
+    if (!accountNode || !accountNode.account) node.status({ fill: 'red', shape: 'ring', text: 'wechat-reply.status.no-account' });
+    else node.status({ fill: 'grey', shape: 'dot', text: 'wechat-reply.status.ready' });
 
     const replyInput = (msg: NodeMessage): Promise<unknown> => (hasContent ? evaluate(RED, node, msg, content, contentType) : Promise.resolve(msg.payload));
 
     node.on('input', (msg, send, done) => {
       const wechat = msg.wechat;
       if (!wechat || typeof wechat !== 'object' || typeof wechat.key !== 'string' || !wechat.key) {
-        node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-reply.status.no-wechat') });
-        done(new Error(RED._('wechat-reply.errors.no-wechat')));
+        reportFailure(node, new ReplyError(RED._('wechat-reply.errors.no-wechat'), 'NO_WECHAT'), msg, done);
         return;
       }
       if (!accountNode || !accountNode.account) {
-        node.status({ fill: 'red', shape: 'ring', text: RED._('wechat-reply.status.no-account') });
-        done(new Error(RED._('wechat-reply.status.no-account')));
+        reportFailure(node, new WeChatC4CError('WECHAT_CONFIG', RED._('wechat-reply.status.no-account')), msg, done);
         return;
       }
       const account = accountNode.account;
@@ -55,24 +56,17 @@ module.exports = function (RED: NodeRED) {
         if (replyType === 'success' || (replyType !== 'transfer_customer_service' && (input === undefined || input === null || input === ''))) {
           reply = SUCCESS_REPLY;
         } else {
-          let sealed;
-          try {
-            sealed = account.sealReply(key, replyType, input, {
-              encrypted: !!wechat.encrypted,
-              fallback: { follower: String(wechat.openid ?? incoming?.FromUserName ?? ''), accountId: String(incoming?.ToUserName ?? ''), msgType: incoming?.MsgType },
-            });
-          } catch (err) {
-            const m = (err as Error).message;
-            if (m === 'unknown-request' || m === 'no-aes-key') throw new Error(RED._(`wechat-reply.errors.${m}`));
-            throw err;
-          }
+          const sealed = account.sealReply(key, replyType, input, {
+            encrypted: !!wechat.encrypted,
+            fallback: { follower: String(wechat.openid ?? incoming?.FromUserName ?? ''), accountId: String(incoming?.ToUserName ?? ''), msgType: incoming?.MsgType },
+          });
           if (sealed.droppedArticles) node.warn(RED._('wechat-reply.warn.articles', { dropped: sealed.droppedArticles }));
           reply = sealed.reply;
         }
         void account.settle(key, reply);
         const res = rawResponse(msg);
         if (res && answered(res)) {
-          status.set(() => ({ fill: 'yellow', shape: 'ring', text: RED._('wechat-reply.status.late') }));
+          status.set(() => ({ fill: 'yellow', shape: 'ring', text: 'wechat-reply.status.late' }));
           node.warn(RED._('wechat-reply.warn.late'));
           done();
           return;
@@ -84,9 +78,8 @@ module.exports = function (RED: NodeRED) {
         status.set(() => ({ fill: 'green', shape: 'dot', text: RED._('wechat-reply.status.sent', { count: replies }) }));
         send(msg);
         done();
-      }).catch((err: Error) => {
-        status.set(() => ({ fill: 'red', shape: 'ring', text: RED._('wechat-reply.status.failed') }));
-        done(err);
+      }).catch((err: unknown) => {
+        reportFailure(node, err, msg, done, { show: (s) => status.set(() => s) });
       });
     });
   }

@@ -10,7 +10,14 @@
       checksOk: '回复检查通过', checksBad: '回复检查失败', lang: 'EN',
       unavailable: '该公众号暂时无法提供服务，请稍后再试', customerCreated: 'C4C：已为 {openid} 创建客户 {id}',
       pushTo: '客服消息 → {openid}：{text}', newToken: 'WeChat API：新的 access_token', webhook: 'WeChat → Webhook：{what}，来自 {openid}',
-      errcode: 'WeChat API 返回错误码 {code}', csMessage: 'WeChat API：发给 {openid} 的客服消息', tplMessage: 'WeChat API：发给 {openid} 的模板消息'
+      errcode: 'WeChat API 返回错误码 {code}', csMessage: 'WeChat API：发给 {openid} 的客服消息', tplMessage: 'WeChat API：发给 {openid} 的模板消息',
+      subMessage: 'WeChat API：发给 {openid} 的订阅通知', c4cRequest: 'C4C：{what}', c4cInjected: 'C4C：注入的故障 {what}',
+      'c4c:csrf fetch': '获取 CSRF 令牌', 'c4c:service document': '读取服务文档', 'c4c:metadata': '读取 $metadata', 'c4c:get entity': '读取实体',
+      'c4c:create': '创建个人客户', 'c4c:$batch': '$batch 批量请求', 'c4c:query': '查询个人客户', 'c4c:query identification': '按证件查询',
+      modeSwitched: '消息加解密方式 → {mode}：Node-RED 的 wechat-config 也要改成 {mode}（WECHAT_MESSAGE_MODE），否则消息会被拒绝',
+      edit: '编辑', editTitle: '在 C4C 中编辑客户', save: '保存', cancel: '取消', email: '电子邮件', phone: '电话',
+      eventShape: 'C4C 变更事件格式', shapeEvent: 'Event Notification', shapeCloud: 'Event Notification（CloudEvents）', shapeFeed: 'OData feed 通知（旧）',
+      customerEdited: 'C4C：客户 {id} 已修改（{fields}）', eventSent: 'C4C 事件 → Node-RED：{what}，应答 {status}', eventsOff: '（未配置事件接收地址）', eventFailed: 'C4C 事件 → Node-RED：{what} 发送失败（{error}）'
     },
     en: {
       title: 'WeChat × SAP C4C sandbox', mode: 'Message mode', safe: 'Safe mode', compatible: 'Compatible mode', plain: 'Plaintext', account: 'Official Account · Sandbox',
@@ -20,18 +27,30 @@
       checksOk: 'reply checks passed', checksBad: 'reply checks failed', lang: '中文',
       unavailable: 'This account cannot serve you right now; try again later', customerCreated: 'C4C: customer {id} created for {openid}',
       pushTo: 'push → {openid}: {text}', newToken: 'WeChat API: new access token', webhook: 'WeChat → webhook: {what} from {openid}',
-      errcode: 'WeChat API errcode {code}', csMessage: 'WeChat API: customer-service message to {openid}', tplMessage: 'WeChat API: template message to {openid}'
+      errcode: 'WeChat API errcode {code}', csMessage: 'WeChat API: customer-service message to {openid}', tplMessage: 'WeChat API: template message to {openid}',
+      subMessage: 'WeChat API: subscription notice to {openid}', c4cRequest: 'C4C {what}', c4cInjected: 'C4C: injected fault {what}',
+      'c4c:csrf fetch': 'CSRF token fetch', 'c4c:service document': 'service document', 'c4c:metadata': '$metadata', 'c4c:get entity': 'read an entity',
+      'c4c:create': 'create an individual customer', 'c4c:$batch': '$batch', 'c4c:query': 'query individual customers', 'c4c:query identification': 'query by identification',
+      modeSwitched: 'message mode → {mode}: set wechat-config\'s Message mode (WECHAT_MESSAGE_MODE) to {mode} too, or the messages are refused',
+      edit: 'Edit', editTitle: 'Edit the customer in C4C', save: 'Save', cancel: 'Cancel', email: 'E-mail', phone: 'Phone',
+      eventShape: 'C4C change events as', shapeEvent: 'Event Notification', shapeCloud: 'Event Notification (CloudEvents)', shapeFeed: 'OData feed notification (old)',
+      customerEdited: 'C4C: customer {id} edited ({fields})', eventSent: 'C4C event → Node-RED: {what}, answered {status}', eventsOff: '(no event endpoint configured)', eventFailed: 'C4C event → Node-RED: {what} failed ({error})'
     }
   };
   var lang = localStorage.getItem('sandbox-lang') || (navigator.language && navigator.language.indexOf('zh') === 0 ? 'zh' : 'en');
   var openid = sessionStorage.getItem('sandbox-openid') || newOpenId();
   sessionStorage.setItem('sandbox-openid', openid);
   var seenCustomers = {};
+  var customers = {}; // ObjectID → the customer as last seen
+  var editing = null;
 
   function $(id) { return document.getElementById(id); }
   function t(key, subs) {
     var text = (T[lang] && T[lang][key]) || key;
-    return text.replace(/\{(\w+)\}/g, function (m, k) { return subs && subs[k] !== undefined ? subs[k] : m; });
+    return text.replace(/\{(\w+)\}/g, function (m, k) {
+      if (!subs || subs[k] === undefined) return m;
+      return subs[k] && typeof subs[k] === 'object' && subs[k].key ? t(subs[k].key) : subs[k];
+    });
   }
   // The page is drawn from this state, so a language switch re-renders everything (bubbles, log).
   // A log entry keeps the time it happened (the server's `at`), also across reloads.
@@ -44,7 +63,13 @@
     [/^WeChat → webhook: (\S+) from (\S+)/, function (m) { return { key: 'webhook', subs: { what: m[1], openid: m[2] } }; }],
     [/^WeChat API errcode (-?\d+)/, function (m) { return { key: 'errcode', subs: { code: m[1] } }; }],
     [/^WeChat API: customer-service message to (\S+)/, function (m) { return { key: 'csMessage', subs: { openid: m[1] } }; }],
-    [/^WeChat API: template message to (\S+)/, function (m) { return { key: 'tplMessage', subs: { openid: m[1] } }; }]
+    [/^WeChat API: template message to (\S+)/, function (m) { return { key: 'tplMessage', subs: { openid: m[1] } }; }],
+    [/^C4C event → \S+: (.+) \((\w+)\) (\d+)$/, function (m) { return { key: 'eventSent', subs: { what: m[1] + ' (' + m[2] + ')', status: m[3] } }; }],
+    [/^C4C event → \S+: (.+) failed \((.*)\)$/, function (m) { return { key: 'eventFailed', subs: { what: m[1], error: m[2] } }; }],
+    [/^WeChat API: subscription notice to (\S+)/, function (m) { return { key: 'subMessage', subs: { openid: m[1] } }; }],
+    [/^C4C injected (.+)$/, function (m) { return { key: 'c4cInjected', subs: { what: m[1] } }; }],
+    [/^C4C (.+)$/, function (m) { return T.en['c4c:' + m[1]] ? { key: 'c4cRequest', subs: { what: { key: 'c4c:' + m[1] } } } : { text: m[0] }; }],
+    [/^消息加解密方式 → (\w+)：/, function (m) { return { key: 'modeSwitched', subs: { mode: m[1] } }; }]
   ];
   function fromServer(text) {
     for (var i = 0; i < KNOWN.length; i++) {
@@ -64,6 +89,7 @@
   function applyLang() {
     document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
     document.querySelectorAll('[data-t]').forEach(function (el) { el.textContent = t(el.getAttribute('data-t')); });
+    document.querySelectorAll('[data-tl]').forEach(function (el) { el.firstChild.textContent = t(el.getAttribute('data-tl')) + ' '; });
     $('text').placeholder = t('placeholder');
     $('lang').textContent = t('lang');
     renderChat();
@@ -130,12 +156,35 @@
   function renderCustomerTimes() {
     document.querySelectorAll('#customers time').forEach(function (el) { el.textContent = clock(Number(el.getAttribute('data-at'))); });
   }
+  function openEdit(objectId) {
+    var c = customers[objectId];
+    if (!c) return;
+    editing = objectId;
+    $('editId').textContent = c.CustomerID;
+    $('editFirstName').value = c.FirstName || '';
+    $('editLastName').value = c.LastName || '';
+    $('editEmail').value = c.Email || '';
+    $('editPhone').value = c.Phone || '';
+    $('edit').hidden = false;
+  }
+  function updateCustomer(c) {
+    customers[c.ObjectID] = c;
+    var tr = $('customers').querySelector('tr[data-object-id="' + c.ObjectID + '"]');
+    if (!tr) return;
+    tr.children[1].textContent = c.FirstName || '';
+    tr.children[2].firstChild.textContent = c.LastName || '';
+    tr.className = '';
+    void tr.offsetWidth;
+    tr.className = 'new';
+  }
   function addCustomer(c) {
+    customers[c.ObjectID] = c;
     if (seenCustomers[c.ObjectID]) return;
     seenCustomers[c.ObjectID] = true;
     var tr = document.createElement('tr');
     tr.className = 'new';
     tr.setAttribute('data-customer-id', c.CustomerID);
+    tr.setAttribute('data-object-id', c.ObjectID);
     var created = /\/Date\((\d+)\)\//.exec(c.CreationOn || '');
     [c.CustomerID, c.FirstName || '', c.LastName || '', created ? Number(created[1]) : ''].forEach(function (v, i) {
       var td = document.createElement('td');
@@ -144,6 +193,15 @@
       else td.textContent = v;
       tr.appendChild(td);
     });
+    var action = document.createElement('td');
+    var editButton = document.createElement('button');
+    editButton.type = 'button';
+    editButton.className = 'link';
+    editButton.setAttribute('data-t', 'edit');
+    editButton.textContent = t('edit');
+    editButton.addEventListener('click', function () { openEdit(c.ObjectID); });
+    action.appendChild(editButton);
+    tr.appendChild(action);
     $('customers').querySelector('tbody').appendChild(tr);
     $('noCustomers').style.display = 'none';
   }
@@ -195,9 +253,23 @@
     applyLang();
   });
   $('mode').addEventListener('change', function () { post('/api/mode', { mode: $('mode').value }); });
+  $('eventShape').addEventListener('change', function () { post('/api/c4c/event-shape', { shape: $('eventShape').value }); });
+  $('editCancel').addEventListener('click', function () { editing = null; $('edit').hidden = true; });
+  $('edit').addEventListener('submit', function (e) {
+    e.preventDefault();
+    if (!editing) return;
+    var fields = { FirstName: $('editFirstName').value, LastName: $('editLastName').value, Email: $('editEmail').value, Phone: $('editPhone').value };
+    post('/api/c4c/update', { objectId: editing, fields: fields }).then(function () { editing = null; $('edit').hidden = true; });
+  });
+  function showEvents(config) {
+    if (!config) return;
+    $('eventShape').value = config.shape;
+    $('eventEndpoint').textContent = config.endpoint || t('eventsOff');
+  }
 
   fetch('/api/state').then(function (r) { return r.json(); }).then(function (state) {
     $('mode').value = state.config.mode;
+    showEvents(state.config.events);
     state.customers.forEach(addCustomer);
     // earlier lines with the time they happened, not the time of this reload
     var earlier = state.log.slice(-30).filter(function (e) { return e.type === 'log'; }).map(function (e) { return Object.assign({ at: e.at }, fromServer(e.text)); });
@@ -211,6 +283,8 @@
     else if (e.type === 'push') { if (e.openid === openid) bubble('from-account push', e.text, 'push', null, e.at); logLine({ key: 'pushTo', subs: { openid: e.openid, text: e.text } }, e.at); }
     else if (e.type === 'log') logLine(fromServer(e.text), e.at);
     else if (e.type === 'mode') $('mode').value = e.mode;
+    else if (e.type === 'customer-updated') { updateCustomer(e.customer); logLine({ key: 'customerEdited', subs: { id: e.customer.CustomerID, fields: e.fields.join(', ') } }, e.at, 'ok'); }
+    else if (e.type === 'event-shape') $('eventShape').value = e.shape;
   };
   applyLang();
 })();

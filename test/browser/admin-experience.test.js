@@ -37,6 +37,13 @@ describe('browser: the admin experience (issue 12)', function () {
     await page.waitForSelector(`#node-config-input-${type === 'wechat-config' ? 'appId' : 'baseUrl'}`, { state: 'visible' });
     await page.waitForTimeout(300); // the tray's opening animation
   };
+  /** The status texts the editor shows for the nodes of the bundled flow, once those of `types` are there. */
+  const statusTexts = (page, types) => waitFor(async () => {
+    const all = await page.evaluate((t) => RED.nodes.filterNodes({ z: 'wc.tab' }).filter((n) => t.includes(n.type) && n.status && n.status.text).map((n) => ({ type: n.type, text: n.status.text })), types);
+    return types.every((t) => all.some((s) => s.type === t)) && all;
+  }, { timeoutMs: 30000, what: `statuses of ${types.join(', ')}` });
+  // Fixed statuses go out as catalog keys; the editor translates them into its own language.
+  const FIXED = ['wechat-in', 'wechat-reply', 'c4c-create-customer'];
   const statusOf = (page, id) => page.evaluate((i) => {
     const n = RED.nodes.node(i);
     return n && n.status ? { fill: n.status.fill, text: n.status.text } : null;
@@ -132,6 +139,44 @@ describe('browser: the admin experience (issue 12)', function () {
     await context.close();
   });
 
+  it('Test connection in a Chinese editor answers in Chinese only: a bad AppID, a wrong AppSecret, a wrong C4C password', async () => {
+    const { page, context } = await openEditor(d.editorUrl, 'zh-CN');
+    // Chinese only: no English word but codes and the names of products, fields and variables
+    const NAMES = /\b(AppID|AppSecret|C4C|OData|Token|IP|wechat-config|c4c-config|Node-RED|CSRF|EncodingAESKey|[A-Z0-9_]{4,})\b/g;
+    const english = (text) => (text.replace(NAMES, '').match(/[A-Za-z]{3,}/g) || []);
+    await editConfig(page, 'wechat-config', 'wc.account');
+    const result = page.locator('#wechat-c4c-check-wechat-result');
+    const check = async (button, out) => {
+      await page.locator(button).click();
+      await waitFor(async () => /失败|成功|无法/.test(await out.textContent()), { what: 'the check result' });
+      const text = await out.textContent();
+      await page.waitForTimeout(100);
+      return text;
+    };
+    await page.locator('#node-config-input-appId').fill('wx123');
+    const badId = await check('#wechat-c4c-check-wechat', result);
+    assert.match(badId, /失败：40013/);
+    assert.match(badId, /AppID 错误/);
+    assert.deepEqual(english(badId), [], badId);
+    await page.locator('#node-config-input-appId').fill('${WECHAT_APPID}');
+    await page.locator('#node-config-input-appSecret').fill('not-the-secret');
+    const wrong = await check('#wechat-c4c-check-wechat', result);
+    assert.match(wrong, /40125/);
+    assert.match(wrong, /AppSecret 错误/);
+    assert.deepEqual(english(wrong), [], wrong);
+    await screenshot(page, 'dialog-test-connection-zh');
+    await page.locator('#node-config-dialog-cancel').click();
+    await editConfig(page, 'c4c-config', 'wc.c4c');
+    await page.locator('#node-config-input-password').fill('not-the-password');
+    const c4c = await check('#wechat-c4c-check-c4c', page.locator('#wechat-c4c-check-c4c-result'));
+    assert.match(c4c, /C4C_401/);
+    assert.match(c4c, /用户或密码/);
+    assert.deepEqual(english(c4c), [], c4c);
+    assert.doesNotMatch(c4c, /not-the-password/);
+    await page.locator('#node-config-dialog-cancel').click();
+    await context.close();
+  });
+
   it('a node in error shows a short red status; after the fix and a deploy the error is gone (read in the editor)', async () => {
     const { page, context } = await openEditor(d.editorUrl);
     await editConfig(page, 'wechat-config', 'wc.account');
@@ -144,6 +189,7 @@ describe('browser: the admin experience (issue 12)', function () {
     }, { timeoutMs: 30000, what: 'the red token-refresh status' });
     assert.ok([...red.text].length <= 32, `status "${red.text}" is ${[...red.text].length} characters`);
     assert.match(red.text, /40125/);
+    assert.match(red.text, /^40125: AppSecret wrong$/, 'the code and the short hint of the one hint table, as the runtime finds it');
     await screenshot(page, 'status-red');
 
     await editConfig(page, 'wechat-config', 'wc.account');
@@ -181,6 +227,17 @@ describe('browser: the admin experience (issue 12)', function () {
     await context.close();
   });
 
+  it('a Chinese editor on an English runtime shows the fixed statuses in Chinese', async () => {
+    const { page, context } = await openEditor(d.editorUrl, 'zh-CN');
+    const statuses = await statusTexts(page, FIXED);
+    await screenshot(page, 'editor-zh-on-en-runtime');
+    assert.ok(statuses.some((s) => s.text === '就绪'), JSON.stringify(statuses));
+    for (const s of statuses) {
+      assert.doesNotMatch(s.text, /^ready$|\.status\./, `${s.type}: "${s.text}" is not in the editor's language`);
+    }
+    await context.close();
+  });
+
   it('the sandbox page at 375 px has no horizontal scroll and re-renders bubbles and log on 中文/EN', async () => {
     const context = await browser.newContext({ viewport: { width: 375, height: 800 }, locale: 'zh-CN' });
     const page = await context.newPage();
@@ -197,6 +254,11 @@ describe('browser: the admin experience (issue 12)', function () {
     const zh = await page.evaluate(() => ({ chat: document.getElementById('chat').innerText, log: document.getElementById('log').innerText }));
     assert.match(zh.chat, /你关注了公众号/);
     assert.match(zh.log, /回复检查通过/);
+    // Chinese all the way: every log line has Chinese in it (C4C's requests, the WeChat API's, the checks)
+    const lines = await page.evaluate(() => [...document.querySelectorAll('#log li')].map((li) => li.textContent.replace(/^\S+\s+/, '')));
+    const untranslated = lines.filter((l) => !/[\u4e00-\u9fff]/.test(l));
+    assert.deepEqual(untranslated, [], `log lines in English in a Chinese page:\n${untranslated.join('\n')}`);
+    assert.ok(lines.some((l) => /C4C：创建个人客户|C4C：查询个人客户/.test(l)), lines.join('\n'));
     const times = await page.evaluate(() => [...document.querySelectorAll('#log time')].map((t) => t.dateTime));
 
     await page.locator('#lang').click();
@@ -224,6 +286,16 @@ describe('browser: the admin experience (issue 12)', function () {
       zh = await demo({ mode: 'safe', settings: { lang: 'zh-CN' } });
     });
     after(async () => { if (zh) await zh.stop(); });
+
+    it('an English editor on a Chinese runtime shows the fixed statuses in English', async () => {
+      const { page, context } = await openEditor(zh.editorUrl, 'en-US');
+      const statuses = await statusTexts(page, FIXED);
+      assert.ok(statuses.some((s) => s.text === 'ready'), JSON.stringify(statuses));
+      for (const s of statuses) {
+        assert.doesNotMatch(s.text, /就绪|\.status\./, `${s.type}: "${s.text}" is not in the editor's language`);
+      }
+      await context.close();
+    });
 
     it('shows Chinese statuses', async () => {
       const { page, context } = await openEditor(zh.editorUrl, 'zh-CN');

@@ -83,6 +83,29 @@ describe('browser: the editor and the sandbox page (Debian Chromium)', function 
     await page.close();
   });
 
+  it('the Chinese example (wechat-c4c-zh-CN) imports with Chinese node names on the canvas', async () => {
+    const { page } = await openEditor();
+    await page.evaluate(() => RED.actions.invoke('core:show-examples-import-dialog'));
+    const dialog = page.locator('#red-ui-clipboard-dialog');
+    await dialog.locator('.red-ui-treeList-label', { hasText: /^node-red-contrib-wechat-c4c$/ }).click();
+    const entry = dialog.locator('.red-ui-treeList-label', { hasText: /^wechat-c4c-zh-CN$/ });
+    await entry.waitFor();
+    await entry.click();
+    await page.locator('#red-ui-clipboard-dialog-import-opt-new').click();
+    await page.locator('#red-ui-clipboard-dialog-ok').click();
+    const copy = page.locator('.red-ui-notification button', { hasText: /Import copy/i });
+    await copy.first().waitFor({ timeout: 10000 });
+    await copy.first().click();
+    await waitFor(() => page.evaluate(() => RED.nodes.filterNodes({ type: 'inject' }).some((n) => n.name === '重放死信')), { what: 'the Chinese copy' });
+    const tab = await page.evaluate(() => { const t = RED.nodes.filterNodes({ type: 'inject' }).find((n) => n.name === '重放死信').z; RED.workspaces.show(t); return RED.nodes.workspace(t).label; });
+    assert.equal(tab, '微信 → C4C');
+    await page.waitForTimeout(500);
+    const labels = await page.locator('.red-ui-flow-node-label').allTextContents();
+    for (const name of ['关注？', '欢迎语', 'C4C 客户', '推送客户编号', '重放死信']) assert.ok(labels.some((l) => l.includes(name)), `${name} on the canvas: ${labels.join(' | ')}`);
+    await screenshot(page, 'editor-imported-zh');
+    await page.close();
+  });
+
   it('double-clicking wechat-in opens its edit dialog with its fields, and its help shows', async () => {
     const { page } = await openEditor();
     await page.locator('g[id="wc.in"] .red-ui-flow-node').dblclick();
@@ -134,6 +157,7 @@ describe('browser: the editor and the sandbox page (Debian Chromium)', function 
     await page.click('#unfollow');
     await page.locator('.bubble.system').nth(1).waitFor();
     const pushesBefore = await push.count();
+    await page.waitForTimeout(1100); // a new CreateTime second: a new follow, not WeChat's retry of the first
     await page.click('#follow');
     await page.waitForFunction((n) => document.querySelectorAll('.bubble.push').length > n, pushesBefore, { timeout: 20000 });
     await page.waitForFunction(() => !document.querySelector('#follow').disabled, null, { timeout: 20000 });

@@ -82,7 +82,7 @@ async function startCluster(opts = {}) {
     const sandbox = new Sandbox({
       port: opts.sandboxPort ?? await freePort(), host, mode, webhook: `http://${host}:${nginxPort}/wechat`,
       appSecret: s.appSecret, token: s.token, encodingAESKey: s.encodingAESKey, c4cPassword: s.c4cPassword,
-      timeoutMs: opts.wechatTimeoutMs,
+      eventPassword: s.eventPassword, timeoutMs: opts.wechatTimeoutMs,
     });
     await sandbox.listen();
     cleanup.push(() => sandbox.close());

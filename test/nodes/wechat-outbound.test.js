@@ -76,7 +76,7 @@ describe(`wechat-push and token-refresh against the simulator (Node-RED ${nodeRe
       const caught = gather('caught', 1);
       helper.getNode('push').receive({ payload: push.msgtype === 'template' ? { thing1: 'hello' } : 'hello', wechat: { openid: typeof to === 'string' ? to : 'oE' } });
       const [m] = await caught.done;
-      assert.equal(m.error.code, code);
+      assert.equal(m.error.code, String(code), 'the errcode as text');
       assert.match(m.error.message, new RegExp(String(code)));
     });
   }
@@ -180,7 +180,7 @@ describe(`wechat-push and token-refresh against the simulator (Node-RED ${nodeRe
     { acc: { ...CREDS.acc, appSecret: 'not-the-secret-xyz' } });
     const caught = gather('caught', 1);
     const [m] = await caught.done;
-    assert.equal(m.payload.code, 40125, 'err.code is the errcode');
+    assert.equal(m.payload.code, '40125', 'err.code is the errcode, as text');
     // The outage goes on: further tries (inputs here) update the status but report nothing new.
     const inputsDone = [];
     for (let i = 0; i < 2; i++) inputsDone.push(new Promise((resolve) => { helper.getNode('tr').receive({ payload: i }); setTimeout(resolve, 300); }));

@@ -96,8 +96,8 @@ describe('wechat-push fallback when the push window is gone', function () {
     const caught = once('caught');
     helper.getNode('push').receive(input('oBoth'));
     const m = await caught;
-    assert.equal(m.error.code, 40037);
-    assert.deepEqual(m.wechatPush, { channel: 'template', failed: true, firstCode: 45015, codes: [45015, 40037] });
+    assert.equal(m.error.code, '40037');
+    assert.deepEqual(m.wechatPush, { channel: 'template', failed: true, firstCode: '45015', codes: ['45015', '40037'] });
     assert.match(m.error.message, /45015.*40037/s);
     assert.equal(sim.messages.length, 0);
   });
@@ -109,8 +109,8 @@ describe('wechat-push fallback when the push window is gone', function () {
     const caught = once('caught');
     helper.getNode('push').receive(input('oGone'));
     const m = await caught;
-    assert.equal(m.error.code, 43004);
-    assert.deepEqual(m.wechatPush.codes, [45015, 43004]);
+    assert.equal(m.error.code, '43004');
+    assert.deepEqual(m.wechatPush.codes, ['45015', '43004']);
   });
 
   it('template data that breaks the rules is refused before any request (thing over 20 characters, with a colour)', async () => {
@@ -132,7 +132,7 @@ describe('wechat-push fallback when the push window is gone', function () {
     const caught = once('caught');
     helper.getNode('push').receive(input('oNone'));
     const m = await caught;
-    assert.equal(m.error.code, 45015);
+    assert.equal(m.error.code, '45015');
     assert.equal(sim.stats().templateCalls, 0);
   });
 
@@ -143,7 +143,7 @@ describe('wechat-push fallback when the push window is gone', function () {
     const caught = once('caught');
     helper.getNode('push').receive(input('oEnv'));
     const m = await caught;
-    assert.equal(m.error.code, 45015);
+    assert.equal(m.error.code, '45015');
     assert.equal(sim.stats().templateCalls, 0);
   });
 
@@ -170,7 +170,7 @@ describe('wechat-push fallback when the push window is gone', function () {
       late('oFlow2');
       const caught = once('caught');
       helper.getNode('push').receive(input('oFlow2'));
-      assert.equal((await caught).error.code, 45015);
+      assert.equal((await caught).error.code, '45015');
       assert.equal(sim.stats().templateCalls, 0);
     });
   });

@@ -124,53 +124,53 @@ describe('WeChat AES negative cases', () => {
   }
 
   it('wrong appid -> -40005', () => {
-    assert.equal(codeOf(() => lib.decryptMessage(key, v.encrypt, 'wx0000000000000000')), -40005);
+    assert.equal(codeOf(() => lib.decryptMessage(key, v.encrypt, 'wx0000000000000000')), '-40005');
   });
   it('pad value 0 and 33 and inconsistent pad bytes -> -40007', () => {
     const body = Buffer.alloc(64, 0x41);
     body[63] = 0;
-    assert.equal(codeOf(() => lib.decryptMessage(key, rawEncrypt(body))), -40007);
+    assert.equal(codeOf(() => lib.decryptMessage(key, rawEncrypt(body))), '-40007');
     body[63] = 33;
-    assert.equal(codeOf(() => lib.decryptMessage(key, rawEncrypt(body))), -40007);
+    assert.equal(codeOf(() => lib.decryptMessage(key, rawEncrypt(body))), '-40007');
     body[63] = 3; body[62] = 3; body[61] = 4;
-    assert.equal(codeOf(() => lib.decryptMessage(key, rawEncrypt(body))), -40007);
+    assert.equal(codeOf(() => lib.decryptMessage(key, rawEncrypt(body))), '-40007');
   });
   it('length prefix larger than the buffer -> -40008', () => {
     const body = Buffer.alloc(64, 0x41);
     body.writeUInt32BE(1000, 16);
     body.fill(4, 60);
-    assert.equal(codeOf(() => lib.decryptMessage(key, rawEncrypt(body))), -40008);
+    assert.equal(codeOf(() => lib.decryptMessage(key, rawEncrypt(body))), '-40008');
   });
   it('truncated ciphertext (not whole blocks, or shorter than a block) -> -40008', () => {
     const raw = Buffer.from(v.encrypt, 'base64');
-    assert.equal(codeOf(() => lib.decryptMessage(key, raw.subarray(0, raw.length - 5).toString('base64'))), -40008);
-    assert.equal(codeOf(() => lib.decryptMessage(key, raw.subarray(0, 16).toString('base64'))), -40008);
+    assert.equal(codeOf(() => lib.decryptMessage(key, raw.subarray(0, raw.length - 5).toString('base64'))), '-40008');
+    assert.equal(codeOf(() => lib.decryptMessage(key, raw.subarray(0, 16).toString('base64'))), '-40008');
   });
   it('ciphertext cut by a whole block still fails cleanly', () => {
     const raw = Buffer.from(v.encrypt, 'base64');
     const code = codeOf(() => lib.decryptMessage(key, raw.subarray(0, raw.length - 32).toString('base64'), v.appid));
-    assert.ok([-40005, -40007, -40008].includes(code), String(code));
+    assert.ok(['-40005', '-40007', '-40008'].includes(code), String(code));
   });
   it('bad base64 -> -40010', () => {
-    assert.equal(codeOf(() => lib.decryptMessage(key, 'not base64!!')), -40010);
-    assert.equal(codeOf(() => lib.decryptMessage(key, v.encrypt.slice(1))), -40010);
-    assert.equal(codeOf(() => lib.decryptMessage(key, '')), -40010);
+    assert.equal(codeOf(() => lib.decryptMessage(key, 'not base64!!')), '-40010');
+    assert.equal(codeOf(() => lib.decryptMessage(key, v.encrypt.slice(1))), '-40010');
+    assert.equal(codeOf(() => lib.decryptMessage(key, '')), '-40010');
     // what Node's lenient decoder would skip or accept: a character outside the alphabet, `=` inside, non-zero padding bits
-    assert.equal(codeOf(() => lib.decryptMessage(key, `${v.encrypt.slice(0, 8)}.${v.encrypt.slice(9)}`)), -40010);
-    assert.equal(codeOf(() => lib.decryptMessage(key, `${v.encrypt.slice(0, 8)}=${v.encrypt.slice(9)}`)), -40010);
-    assert.equal(codeOf(() => lib.decodeBase64Strict('QR==')), -40010, "'QR==' has padding bits set ('QQ==' is the canonical form)");
+    assert.equal(codeOf(() => lib.decryptMessage(key, `${v.encrypt.slice(0, 8)}.${v.encrypt.slice(9)}`)), '-40010');
+    assert.equal(codeOf(() => lib.decryptMessage(key, `${v.encrypt.slice(0, 8)}=${v.encrypt.slice(9)}`)), '-40010');
+    assert.equal(codeOf(() => lib.decodeBase64Strict('QR==')), '-40010', "'QR==' has padding bits set ('QQ==' is the canonical form)");
     assert.deepEqual(lib.decodeBase64Strict('QQ=='), Buffer.from('A'));
   });
   it('a wrong key -> a decrypt error, not garbage', () => {
     const other = crypto.randomBytes(32);
     const code = codeOf(() => lib.decryptMessage(other, v.encrypt, v.appid));
-    assert.ok([-40005, -40007, -40008].includes(code), String(code));
+    assert.ok(['-40005', '-40007', '-40008'].includes(code), String(code));
   });
   it('EncodingAESKey of the wrong length or alphabet -> -40004', () => {
-    assert.equal(codeOf(() => lib.decodeAESKey('short')), -40004);
-    assert.equal(codeOf(() => lib.decodeAESKey('A'.repeat(44))), -40004);
-    assert.equal(codeOf(() => lib.decodeAESKey('A'.repeat(42) + '!')), -40004);
-    assert.equal(codeOf(() => lib.decodeAESKey(undefined)), -40004);
+    assert.equal(codeOf(() => lib.decodeAESKey('short')), '-40004');
+    assert.equal(codeOf(() => lib.decodeAESKey('A'.repeat(44))), '-40004');
+    assert.equal(codeOf(() => lib.decodeAESKey('A'.repeat(42) + '!')), '-40004');
+    assert.equal(codeOf(() => lib.decodeAESKey(undefined)), '-40004');
   });
   it('error messages never contain the key', () => {
     try { lib.decodeAESKey('A'.repeat(42) + '!'); } catch (e) { assert.ok(!e.message.includes('AAAAAAAAAA')); }

@@ -44,4 +44,51 @@ describe('the bundled flow (flows/wechat-c4c.json)', () => {
     // the record takes the errcode from msg.payload when the error has no code
     assert.match(byId['wc.record'].rules[0].to, /payload\.errcode/);
   });
+
+  it('replay dead letters: once per follower without a replayed mark, follows only, bad lines skipped', () => {
+    assert.equal(byId['wc.replay'].type, 'inject');
+    assert.equal(byId['wc.replay'].name, 'replay dead letters');
+    assert.deepEqual(byId['wc.pending'].wires, [['wc.customer']], 'through c4c-create-customer: a lookup first');
+    assert.ok(byId['wc.push'].wires[0].includes('wc.markReplayed'));
+    const statuses = [];
+    // (a JSON round trip: the vm's arrays are another realm's)
+    const run = (text) => JSON.parse(JSON.stringify(vm.runInNewContext(`(function (msg) {${byId['wc.pending'].func}\n})(msg)`, { msg: { payload: text }, node: { status: (s) => statuses.push(s) } })));
+    const lines = [
+      { openid: 'oA', topic: 'event.subscribe', appId: 'wx1', code: 'C4C_503' },
+      { openid: 'oA', topic: 'event.subscribe', code: '45015' },
+      { openid: 'oB', topic: 'event.subscribe' },
+      { openid: 'oC', topic: 'text' },
+      { openid: 'oD', topic: 'event.subscribe' },
+      { openid: 'oD', replayed: true },
+      { topic: 'wechat/token', code: '40164' },
+    ].map((r) => JSON.stringify(r));
+    const [out] = run([...lines, 'not json', ''].join('\n'));
+    assert.deepEqual(out.map((m) => m.wechat.openid), ['oA', 'oB']);
+    assert.equal(out[0].wechat.appId, 'wx1');
+    assert.ok(out.every((m) => m.replay === true && m.topic === 'event.subscribe'));
+    assert.deepEqual(run('')[0], []);
+    const mark = vm.runInNewContext(`(function (msg) {${byId['wc.markReplayed'].func}\n})(msg)`, { msg: { replay: true, wechat: { openid: 'oA' }, c4c: { customerId: '1000' } } });
+    assert.deepEqual({ ...JSON.parse(mark.payload), time: 0 }, { time: 0, openid: 'oA', replayed: true, customerId: '1000' });
+    assert.equal(vm.runInNewContext(`(function (msg) {${byId['wc.markReplayed'].func}\n})(msg)`, { msg: { wechat: { openid: 'oA' } } }), null, 'a follow that is not a replay is not marked');
+  });
+
+  it('the Chinese copy (examples/wechat-c4c-zh-CN.json) is built from the same source: Chinese names, comment and tab description, everything else equal, still fits', () => {
+    const zh = require('../../examples/wechat-c4c-zh-CN.json');
+    assert.equal(zh.length, flow.length);
+    const TEXT = new Set(['name', 'label', 'info']);
+    for (const [i, n] of flow.entries()) {
+      const z = zh[i];
+      assert.equal(z.id, n.id);
+      for (const k of Object.keys(n).filter((key) => !TEXT.has(key))) assert.deepEqual(z[k], n[k], `${n.id}.${k}`);
+      if (n.name && !/^(GET|POST) \/|^success$|^SAP C4C$/.test(n.name)) assert.match(z.name, /[\u4e00-\u9fff]/, `${n.id} name in Chinese: ${z.name}`);
+      // a Chinese character is about twice as wide as a Latin one
+      if (z.z === 'wc.tab') {
+        const label = z.type === 'comment' ? z.name : (z.name || z.type);
+        const width = [...label].reduce((w, c) => w + (/[\u3000-\u9fff\uff00-\uffef]/.test(c) ? 14 : 7), 0);
+        assert.ok(z.x + Math.max(100, width + 50) / 2 <= 1000, `${z.id} reaches past 1,000 px`);
+      }
+    }
+    assert.match(zh.find((n) => n.type === 'tab').info, /死信/);
+    assert.equal(zh.find((n) => n.id === 'wc.replay').name, '重放死信');
+  });
 });

@@ -1,40 +1,63 @@
 'use strict';
-// Issue 12: the common mistakes map to the hint that names the fix, in both languages.
+// The common mistakes map to the hint that names the fix, in both languages: one table, keyed by
+// code (the wechat-config catalogs' `hints`), named by each error's hintKey.
 const assert = require('node:assert/strict');
-const { hintKey, shortCode, HINT_CATALOG } = require('../../dist/lib/hints');
+const { hintKeyOf, shortCode, HINT_CATALOG } = require('../../dist/lib/hints');
+const { WeChatC4CError } = require('../../dist/lib/errors');
+const { WeChatApiError, WeChatHttpError } = require('../../dist/lib/wechat/errors');
+const { C4CError, odataError } = require('../../dist/lib/c4c/errors');
+const { StoreError } = require('../../dist/lib/store/memory');
+const { ReplyError } = require('../../dist/lib/wechat/reply');
+const { TemplateDataError } = require('../../dist/lib/wechat/template');
+const { PushError } = require('../../dist/lib/wechat/push');
 
-const catalog = (type, lang) => require(`../../nodes/${type}/locales/${lang}/${type}.json`)[type];
+const catalog = (lang) => require(`../../nodes/${HINT_CATALOG}/locales/${lang}/${HINT_CATALOG}.json`)[HINT_CATALOG];
 
 describe('lib/hints', () => {
   const cases = [
-    [{ code: 'bad-signature', message: 'msg_signature mismatch' }, 'token'],
-    [new Error('signature mismatch'), 'token'],
-    [Object.assign(new Error('bad PKCS#7 padding'), { code: 'DecryptAES' }), 'aes-key'],
-    [Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' }), 'tenant-url'],
-    [Object.assign(new Error('getaddrinfo ENOTFOUND my000000.crm.ondemand.com'), { code: 'ENOTFOUND' }), 'tenant-url'],
-    [Object.assign(new Error('C4C query failed (404): Resource not found for segment'), { code: 'SY/530', statusCode: 404 }), 'service-path'],
-    [Object.assign(new Error('WeChat stable_token failed: 40164 invalid ip 1.2.3.4'), { code: 40164, errcode: 40164 }), 'ip-whitelist'],
-    [Object.assign(new Error('WeChat custom_send failed: 48001 api unauthorized'), { code: 48001, errcode: 48001 }), 'api-unauthorised'],
-    [Object.assign(new Error('40125 invalid appsecret'), { errcode: 40125 }), 'app-secret'],
-    [Object.assign(new Error('C4C query failed (401)'), { code: 'C4C_401', statusCode: 401 }), 'c4c-credentials'],
+    [new C4CError('connect ECONNREFUSED 10.0.0.1:443', 'ECONNREFUSED'), 'C4C_UNREACHABLE'],
+    [new C4CError('getaddrinfo ENOTFOUND my000000.crm.ondemand.com', 'ENOTFOUND'), 'C4C_UNREACHABLE'],
+    [new C4CError('C4C query failed: ETIMEDOUT', 'ETIMEDOUT', undefined, true), 'C4C_TIMEOUT'],
+    [odataError(404, JSON.stringify({ error: { code: 'SY/530', message: { value: 'Resource not found for segment' } } }), 'query'), 'SY/530'],
+    [odataError(401, '', 'query'), 'C4C_401'],
+    [new WeChatApiError('stable_token', 40164, 'invalid ip 1.2.3.4'), '40164'],
+    [new WeChatApiError('custom_send', 48001, 'api unauthorized'), '48001'],
+    [new WeChatApiError('token', 40125, 'invalid appsecret'), '40125'],
+    [new WeChatApiError('custom_send', 45015, 'response out of time limit'), '45015'],
+    [new StoreError('STORE_UNAVAILABLE', 'Redis unavailable'), 'STORE_UNAVAILABLE'],
+    [new ReplyError('unknown', 'UNKNOWN_REQUEST'), 'UNKNOWN_REQUEST'],
+    [new TemplateDataError('template', [{ key: 'thing1', reason: 'too long' }]), 'TEMPLATE_DATA'],
+    [new PushError('no recipient'), 'PUSH_INPUT'],
   ];
   for (const [err, key] of cases) {
-    it(`${err.message} → ${key}, with a text in en-US and zh-CN`, () => {
-      assert.equal(hintKey(err), key);
-      const type = HINT_CATALOG[key];
+    it(`${err.name} ${err.code} → hint ${key}, with a text in en-US and zh-CN`, () => {
+      assert.equal(typeof err.code, 'string');
+      assert.equal(hintKeyOf(err), key);
       for (const lang of ['en-US', 'zh-CN']) {
-        const c = catalog(type, lang);
-        assert.ok(c.hints[key], `${lang} ${type}.hints.${key}`);
-        assert.ok(c.hints.short[key], `${lang} ${type}.hints.short.${key}`);
+        const c = catalog(lang);
+        assert.ok(c.hints[key], `${lang} ${HINT_CATALOG}.hints.${key}`);
+        assert.ok(c.hints.short[key], `${lang} ${HINT_CATALOG}.hints.short.${key}`);
       }
-      assert.notEqual(catalog(type, 'zh-CN').hints[key], catalog(type, 'en-US').hints[key]);
+      assert.notEqual(catalog('zh-CN').hints[key], catalog('en-US').hints[key]);
     });
   }
-  it('an unknown error has no hint; short codes are status-sized', () => {
-    assert.equal(hintKey(new Error('something else')), undefined);
-    const wechatDown = Object.assign(new Error('WeChat token failed: connect ECONNREFUSED'), { name: 'WeChatHttpError', code: 'ECONNREFUSED' });
-    assert.equal(hintKey(wechatDown), undefined, 'not the C4C Tenant URL');
-    assert.equal(shortCode({ code: 'C4C_401' }), 'C4C 401');
-    assert.equal(shortCode({ errcode: 40164, code: 40164 }), '40164');
+  it('every hint has both texts in both languages', () => {
+    const en = catalog('en-US').hints;
+    const zh = catalog('zh-CN').hints;
+    const keys = (h) => Object.keys(h).filter((k) => k !== 'short').sort();
+    assert.deepEqual(keys(zh), keys(en));
+    assert.deepEqual(Object.keys(en.short).sort(), keys(en));
+    assert.deepEqual(Object.keys(zh.short).sort(), keys(en));
+  });
+  it('an error without a hint, a WeChat network error and short codes', () => {
+    assert.equal(hintKeyOf(new WeChatC4CError('SOMETHING', 'x', { hintKey: null })), undefined);
+    assert.equal(catalog('en-US').hints[hintKeyOf(new WeChatHttpError('token', 'ECONNREFUSED', 'connect ECONNREFUSED'))], undefined, 'not the C4C Tenant URL');
+    assert.equal(shortCode('C4C_401'), 'C4C 401');
+    assert.equal(shortCode('40164'), '40164');
+  });
+  it('lib/ has one direct subclass of Error and every other error class derives from it', () => {
+    for (const E of [WeChatApiError, WeChatHttpError, C4CError, StoreError, ReplyError, TemplateDataError, PushError]) {
+      assert.ok(E.prototype instanceof WeChatC4CError, E.name);
+    }
   });
 });

@@ -282,7 +282,7 @@ describe('WeChatClient HTTP through the shared helper', function () {
     s.routes[SEND] = [json(200, { errcode: 45015, errmsg: `response out of time limit hint: [${SECRET}] AESKEY-VALUE` })];
     await assert.rejects(c.sendCustom({ touser: 'o1', msgtype: 'text', text: { content: 'x' } }), (e) => {
       assert.ok(e instanceof lib.WeChatApiError);
-      assert.equal(e.code, 45015);
+      assert.equal(e.code, '45015');
       assert.ok(!e.message.includes(SECRET) && !e.message.includes('AESKEY-VALUE'), e.message);
       return true;
     });

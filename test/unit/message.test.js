@@ -49,7 +49,7 @@ describe('parseMessageXml', () => {
       '<!doctype xml><xml/>',
       '<xml><!ENTITY a "b"></xml>',
     ]) {
-      assert.throws(() => lib.parseMessageXml(xml), (e) => e.code === -40002 && /DOCTYPE|ENTITY/.test(e.message));
+      assert.throws(() => lib.parseMessageXml(xml), (e) => e.code === '-40002' && e.errcode === -40002 && /DOCTYPE|ENTITY/.test(e.message));
     }
   });
   it('refuses malformed XML, an empty body and a foreign root', () => {

@@ -101,7 +101,7 @@ describe('deliverPush: the fallback after 45015/45047', () => {
     it(`${code}: the template goes to the same follower, msgid kept as a string`, async () => {
       const s = sender({ custom: apiErr('custom', code), template: { errcode: 0, msgid: '4611686018427387905' } });
       const out = await deliverPush(s, custom, fb);
-      assert.deepEqual([out.channel, out.msgid, out.firstCode], ['template', '4611686018427387905', code]);
+      assert.deepEqual([out.channel, out.msgid, out.firstCode], ['template', '4611686018427387905', String(code)]);
       assert.equal(s.calls[1].body.touser, 'o1');
       assert.equal(s.calls[1].body.url, 'https://x');
     });
@@ -109,7 +109,7 @@ describe('deliverPush: the fallback after 45015/45047', () => {
 
   it('other errcodes do not fall back', async () => {
     const s = sender({ custom: apiErr('custom', 40003) });
-    await assert.rejects(deliverPush(s, custom, fb), (e) => e.code === 40003);
+    await assert.rejects(deliverPush(s, custom, fb), (e) => e.code === '40003');
     assert.equal(s.calls.length, 1);
   });
 
@@ -117,6 +117,6 @@ describe('deliverPush: the fallback after 45015/45047', () => {
     const s = sender({ custom: apiErr('custom', 45015), subscribe: apiErr('subscribe', 43101) });
     const sub = buildFallback('subscribe', 'o1', 'S1', { thing1: 'a' }, 'https://x');
     assert.equal(sub.body.page, 'https://x');
-    await assert.rejects(deliverPush(s, custom, sub), (e) => e instanceof FallbackError && e.code === 43101 && e.firstCode === 45015 && e.codes.join() === '45015,43101');
+    await assert.rejects(deliverPush(s, custom, sub), (e) => e instanceof FallbackError && e.code === '43101' && e.firstCode === '45015' && e.codes.join() === '45015,43101' && e.hintKey === '43101');
   });
 });

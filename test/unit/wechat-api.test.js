@@ -19,10 +19,13 @@ describe('parseJsonExact and redact', () => {
     for (const s of ['abc123', 'TOKEN_VALUE', 's3cr3t', 'dXNlcjpwYXNz', 'mykey12345']) assert.ok(!out.includes(s), out);
     assert.match(out, /access_token=\*\*\*&y=1/);
   });
-  it('hints name the fix; 40164 names the caller IP', () => {
-    assert.match(lib.hintFor(40164, 'invalid ip 203.0.113.9 ipv6 ::ffff:203.0.113.9, not in whitelist rid: x'), /203\.0\.113\.9.*whitelist/);
-    assert.match(lib.hintFor(45015), /window/);
-    assert.match(lib.hintFor(40125), /AppSecret/);
+  it('hints name the fix (the hint table, keyed by the code as text); 40164 names the caller IP', () => {
+    const hints = require('../../nodes/wechat-config/locales/en-US/wechat-config.json')['wechat-config'].hints;
+    const ip = new lib.WeChatApiError('stable_token', 40164, 'invalid ip 203.0.113.9 ipv6 ::ffff:203.0.113.9, not in whitelist rid: x');
+    assert.equal(ip.hintKey, '40164');
+    assert.match(hints[ip.hintKey].replace('__ip__', ip.hintVars.ip), /203\.0\.113\.9.*whitelist/);
+    assert.match(hints[new lib.WeChatApiError('custom', 45015, '').hintKey], /window/);
+    assert.match(hints[new lib.WeChatApiError('token', 40125, '').hintKey], /AppSecret/);
   });
 });
 
@@ -154,22 +157,22 @@ describe('WeChatClient against the WeChat API simulator', function () {
     assert.equal(a.errcode, 0);
     assert.equal(c.stats.busyRetries, 2);
     sim.faults.busy = 10;
-    await assert.rejects(c.sendCustom({ touser: 'oB', msgtype: 'text', text: { content: 'y' } }), (e) => e.code === -1);
+    await assert.rejects(c.sendCustom({ touser: 'oB', msgtype: 'text', text: { content: 'y' } }), (e) => e.code === '-1' && e.errcode === -1 && e.transient);
     c.close();
   });
 
   for (const [name, setup, code] of [
-    ['45015 outside the window', () => undefined, 45015],
-    ['45047 quota used', () => { const f = sim.interact(APPID, 'oX', 'subscribe'); f.used = 3; }, 45047],
-    ['45015 unsubscribed', () => { sim.interact(APPID, 'oX', 'subscribe'); sim.interact(APPID, 'oX', 'unsubscribe'); }, 45015],
-    ['40003 unknown openid', () => 'oUnknown', 40003],
+    ['45015 outside the window', () => undefined, '45015'],
+    ['45047 quota used', () => { const f = sim.interact(APPID, 'oX', 'subscribe'); f.used = 3; }, '45047'],
+    ['45015 unsubscribed', () => { sim.interact(APPID, 'oX', 'subscribe'); sim.interact(APPID, 'oX', 'unsubscribe'); }, '45015'],
+    ['40003 unknown openid', () => 'oUnknown', '40003'],
   ]) {
     it(`${name} -> WeChatApiError with code ${code}`, async () => {
       const c = client();
       const f = sim.interact(APPID, 'oX', 'message');
       f.windowStart = Date.now() - 49 * 3600 * 1000;
       const touser = setup() || 'oX';
-      await assert.rejects(c.sendCustom({ touser, msgtype: 'text', text: { content: 'x' } }), (e) => e instanceof lib.WeChatApiError && e.code === code && e.errcode === code && !!e.hint);
+      await assert.rejects(c.sendCustom({ touser, msgtype: 'text', text: { content: 'x' } }), (e) => e instanceof lib.WeChatApiError && e.code === code && e.errcode === Number(code) && e.hintKey === code);
       c.close();
     });
   }
@@ -178,7 +181,7 @@ describe('WeChatClient against the WeChat API simulator', function () {
     const c = client();
     sim.interact(APPID, 'oF', 'subscribe');
     for (let i = 0; i < 3; i++) await c.sendCustom({ touser: 'oF', msgtype: 'text', text: { content: String(i) } });
-    await assert.rejects(c.sendCustom({ touser: 'oF', msgtype: 'text', text: { content: '4' } }), (e) => e.code === 45047);
+    await assert.rejects(c.sendCustom({ touser: 'oF', msgtype: 'text', text: { content: '4' } }), (e) => e.code === '45047');
     c.close();
   });
 
@@ -186,7 +189,7 @@ describe('WeChatClient against the WeChat API simulator', function () {
     const c = client();
     sim.interact(APPID, 'oGone', 'subscribe');
     sim.interact(APPID, 'oGone', 'unsubscribe');
-    await assert.rejects(c.sendTemplate({ touser: 'oGone', template_id: 'tpl', data: { k: { value: 'v' } } }), (e) => e.code === 43004 && /follow/.test(e.hint));
+    await assert.rejects(c.sendTemplate({ touser: 'oGone', template_id: 'tpl', data: { k: { value: 'v' } } }), (e) => e.code === '43004' && e.hintKey === '43004');
     c.close();
   });
 
@@ -202,10 +205,10 @@ describe('WeChatClient against the WeChat API simulator', function () {
   });
 
   it('bad secret -> 40125 with a hint; bad appid -> 40013; IP whitelist -> 40164 naming the IP', async () => {
-    await assert.rejects(client({ secret: 'wrong-secret' }).getToken(), (e) => e.code === 40125 && /AppSecret/.test(e.message) && !e.message.includes('wrong-secret'));
-    await assert.rejects(client({ appId: 'wx0000000000000000' }).getToken(), (e) => e.code === 40013);
+    await assert.rejects(client({ secret: 'wrong-secret' }).getToken(), (e) => e.code === '40125' && e.hintKey === '40125' && !e.message.includes('wrong-secret'));
+    await assert.rejects(client({ appId: 'wx0000000000000000' }).getToken(), (e) => e.code === '40013');
     sim.opts.ipWhitelist = ['203.0.113.1'];
-    await assert.rejects(client().getToken(), (e) => e.code === 40164 && /127\.0\.0\.1/.test(e.hint));
+    await assert.rejects(client().getToken(), (e) => e.code === '40164' && e.hintVars.ip === '127.0.0.1');
   });
 
   it('close() during a backoff pause ends the call at once as CLOSED (nothing hangs after a redeploy)', async () => {
