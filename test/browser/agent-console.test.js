@@ -67,6 +67,11 @@ describe('browser: the sandbox agent console (Debian Chromium)', function () {
     assert.match(zh, /内部备注/);
     assert.doesNotMatch(zh, /agent console|private note/);
     assert.equal(await page.locator('[data-media=image]').innerText(), '图片');
+    // the log in Chinese too: the social requests and C4C's mashup call
+    const log = await page.locator('#log').innerText();
+    assert.match(log, /C4C：创建社交媒体活动/);
+    assert.match(log, /C4C → mashup：回复工单 \d+（内部备注），应答 HTTP 200/);
+    assert.doesNotMatch(log, /social (read|create)|reply to ticket/);
     assert.deepEqual(problems, []);
     await context.close();
   });
