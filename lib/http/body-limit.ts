@@ -17,7 +17,14 @@ export interface BodyLimitOptions {
    * (repeated parameters, no timestamp, nonce or signature) is always checked first.
    */
   replayWindow?: number;
+  /** How long reading one body may take, in ms (default 10,000; WeChat sends a few KB at once): slower is 408. */
+  bodyTimeoutMs?: number;
+  /** Bytes all the bodies being read may hold at once (default 64 MiB): past it a new body is refused with 503. */
+  maxBufferedBytes?: number;
 }
+
+/** The liveness probe's path (nodes/shared/health.ts): no body is read on it either. */
+export const HEALTH_PATH = '/wechat-c4c/health';
 
 /** The arrival time (ms since the epoch) stamped on every request; wechat-in's ack deadline counts from it. */
 export const ARRIVED_AT = 'wechatArrivedAt';
@@ -72,6 +79,21 @@ function refuse(req: Req, res: ServerResponse, r: BodyLimitRejection): void {
 }
 
 /**
+ * The path of a request target as Express routes it (parseurl): the query and a fragment cut off,
+ * the scheme and host of an absolute-form target (`POST http://host/wechat`) dropped.
+ */
+export function pathOf(url: string): string {
+  let end = url.length;
+  for (const c of ['?', '#']) {
+    const i = url.indexOf(c);
+    if (i >= 0 && i < end) end = i;
+  }
+  const target = url.slice(0, end);
+  const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/.exec(target);
+  return (absolute ? target.slice(absolute[0].length) : target) || '/';
+}
+
+/**
  * The query as Express gives it, or parsed here as Express's parser would see it: a repeated name,
  * or a name with brackets (`encrypt_type[]`), becomes an array.
  */
@@ -111,6 +133,10 @@ function queryOf(req: Req, url: string): Record<string, unknown> {
 export function bodyLimit(opts: BodyLimitOptions = {}): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
   const limit = opts.limit ?? 256 * 1024;
   const windowSeconds = opts.replayWindow ?? 300;
+  const bodyTimeoutMs = opts.bodyTimeoutMs ?? 10000;
+  const maxBuffered = opts.maxBufferedBytes ?? 64 * 2 ** 20;
+  /** bytes the bodies being read hold now (their buffers' capacity) */
+  let buffered = 0;
   const rules = (Array.isArray(opts.paths) ? opts.paths : [opts.paths ?? '/wechat']);
   const trim = (p: string): string => (p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p);
   const matches = (path: string, caseSensitive: boolean): boolean => {
@@ -126,29 +152,57 @@ export function bodyLimit(opts: BodyLimitOptions = {}): (req: IncomingMessage, r
     const route = req.route && typeof req.route.path === 'string' ? req.route.path : undefined;
     // As a route's middleware (httpNodeMiddleware): the route Express chose, with or without httpNodeRoot.
     if (route !== undefined) return matches(route, caseSensitive) || matches(`${req.baseUrl || ''}${route}`, caseSensitive);
-    return matches(url.split('?')[0], caseSensitive);
+    return matches(pathOf(url), caseSensitive);
   };
+  const hasBody = (req: Req): boolean => req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] || 0) > 0;
   return (request, res, next) => {
     const req = request as Req;
     // Installed as httpAdminMiddleware and httpNodeMiddleware, it runs twice on a request: the
     // first pass stamps and reads, the second finds `_body` and passes.
     if (req[ARRIVED_AT] === undefined) req[ARRIVED_AT] = Date.now();
     const method = req.method || '';
-    if ((method !== 'POST' && method !== 'PUT' && method !== 'PATCH') || req._body) return next();
+    if (req._body) return next();
     const url = req.originalUrl || req.url || '/';
-    if (!isWeChatRoute(req, url)) return next();
+    const wechat = isWeChatRoute(req, url);
+    if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') {
+      // GET, HEAD, DELETE, OPTIONS carry no body on these routes: one is refused unread (else the
+      // editor's JSON and form parsers would read it, and answer a broken one with a stack page).
+      if ((wechat || pathOf(url) === HEALTH_PATH) && hasBody(req)) return refuse(req, res, { status: 400, code: 'body-not-allowed', reason: `no body with ${method}` });
+      return next();
+    }
+    if (!wechat) return next();
     const shape = checkQueryShape(queryOf(req, url), windowSeconds, Date.now());
     if (shape) return refuse(req, res, shape);
     const declared = req.headers['content-length'];
     const tooLarge: BodyLimitRejection = { status: 413, code: 'too-large', reason: `body larger than ${limit} bytes` };
     if (declared !== undefined && Number(declared) > limit) return refuse(req, res, tooLarge);
     req[BODY_LIMITED] = limit;
-    const chunks: Buffer[] = [];
+    // The body goes into one buffer that grows to at most `limit` (a chunk is copied and let go:
+    // a body of a million 1-byte chunks must not be a million Buffer objects); all the buffers
+    // together stay within `maxBuffered`, and a body not read within `bodyTimeoutMs` is refused.
+    let body = Buffer.alloc(0);
     let size = 0;
     let done = false;
+    const grow = (needed: number): boolean => {
+      const capacity = Math.min(limit, Math.max(needed, body.length * 2, declared !== undefined ? Number(declared) : 16 * 1024));
+      if (buffered + capacity - body.length > maxBuffered) return false;
+      const next = Buffer.allocUnsafe(capacity);
+      body.copy(next, 0, 0, size);
+      buffered += capacity - body.length;
+      body = next;
+      return true;
+    };
+    const timer = setTimeout(() => {
+      if (done) return;
+      stop();
+      req.on('error', () => undefined);
+      req.pause();
+      refuse(req, res, { status: 408, code: 'slow-body', reason: `body not read within ${bodyTimeoutMs} ms` });
+    }, bodyTimeoutMs);
     const stop = (): void => {
       done = true;
-      chunks.length = 0;
+      clearTimeout(timer);
+      buffered -= body.length;
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('aborted', onAborted);
@@ -156,21 +210,22 @@ export function bodyLimit(opts: BodyLimitOptions = {}): (req: IncomingMessage, r
       req.off('close', onClose);
     };
     const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) {
+      if (size + chunk.length > limit || (size + chunk.length > body.length && !grow(size + chunk.length))) {
+        const busy = size + chunk.length <= limit;
         stop();
         req.on('error', () => undefined); // the socket goes; nothing more to hear
         req.pause();
-        refuse(req, res, tooLarge);
+        refuse(req, res, busy ? { status: 503, code: 'busy', reason: 'too many bodies being read at once' } : tooLarge);
         return;
       }
-      chunks.push(chunk);
+      chunk.copy(body, size);
+      size += chunk.length;
     };
     const onEnd = (): void => {
       if (done) return;
-      const body = Buffer.concat(chunks, size);
+      const read = Buffer.from(body.subarray(0, size)); // exactly the body; the big buffer goes
       stop();
-      req.body = body;
+      req.body = read;
       req._body = true;
       next();
     };

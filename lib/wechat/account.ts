@@ -3,7 +3,7 @@ import { MemoryDeliveryStore } from '../store/memory-delivery';
 import type { ClaimResult, DeliveryStore, SealedReply, WaitResult } from '../store/types';
 import { decodeAESKey } from './crypto';
 import type { DeliveryInfo } from './dedupe';
-import { DEFAULT_MAX_ENCRYPT_BYTES, handleInbound, parseMessageMode, ReplayGuard, type InboundAccount, type InboundRequest, type InboundResult } from './inbound';
+import { acceptedUntilMs, DEFAULT_MAX_ENCRYPT_BYTES, handleInbound, parseMessageMode, ReplayGuard, type InboundAccount, type InboundRequest, type InboundResult } from './inbound';
 import { buildReplyXml, encryptReply, normaliseFields, ReplyError, type ReplyType } from './reply';
 
 export interface AccountStores {
@@ -91,8 +91,11 @@ export class WeChatAccount extends EventEmitter {
    * retry and never runs the flow again; at least `windowMs` (WeChat's retries) and `holdMs` (the
    * ack deadline and a margin).
    */
-  claimTtlMs(windowMs: number, holdMs: number): number {
-    return Math.max(windowMs, holdMs, this.inbound.replayWindow * 1000);
+  claimTtlMs(windowMs: number, holdMs: number, timestamp?: string, nowMs = Date.now()): number {
+    const w = this.inbound.replayWindow;
+    // until the request's own timestamp is refused (a second of margin), not merely `window` after arrival
+    const untilRefused = w > 0 && timestamp !== undefined ? acceptedUntilMs(timestamp, w) - nowMs + 1000 : 0;
+    return Math.max(windowMs, holdMs, w * 1000, untilRefused);
   }
 
   /**
@@ -103,7 +106,7 @@ export class WeChatAccount extends EventEmitter {
   async receive(req: InboundRequest, opts: { windowMs: number; holdMs: number }, nowMs = Date.now()): Promise<Received> {
     const result = handleInbound(req, this.inbound, nowMs);
     if (result.kind !== 'message') return result;
-    const claim: ClaimResult = opts.windowMs > 0 ? await this.deliveries.claim(result.dedupeKey, this.claimTtlMs(opts.windowMs, opts.holdMs)) : { first: true };
+    const claim: ClaimResult = opts.windowMs > 0 ? await this.deliveries.claim(result.dedupeKey, this.claimTtlMs(opts.windowMs, opts.holdMs, result.timestamp, nowMs)) : { first: true };
     if (claim.first) this.track(result);
     return { ...result, claim };
   }

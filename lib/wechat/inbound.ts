@@ -204,7 +204,7 @@ export function handleInbound(req: InboundRequest, account: InboundAccount, nowM
     if (xml.trim() === '') return reject(400, 'empty-body', 'empty body');
     // Plaintext: the signature does not cover the body. The same signature with another body is a
     // forgery (a captured query replayed with a made-up message); the same body is WeChat's retry.
-    if (account.replayGuard && !account.replayGuard.check(signature as string, xml, account.replayWindow, nowMs)) {
+    if (account.replayGuard && !account.replayGuard.check(signature as string, xml, account.replayWindow, nowMs, timestamp)) {
       return reject(403, 'replayed', 'this signature was already used with another body');
     }
     try {
@@ -299,20 +299,35 @@ export class ReplayGuard {
     return this.seen.size;
   }
 
-  /** true = first use of `signature`, or the same body again (a retry). */
-  check(signature: string, body: string, windowSeconds: number, nowMs: number): boolean {
+  /**
+   * true = first use of `signature`, or the same body again (a retry). The signature is remembered
+   * for as long as its `timestamp` is accepted (acceptedUntilMs), at least `windowSeconds`.
+   */
+  check(signature: string, body: string, windowSeconds: number, nowMs: number, timestamp?: string): boolean {
     this.now = nowMs;
     const key = signature.toLowerCase();
     const hash = digest('sha256', body, 'base64');
     const known = this.seen.get(key);
     if (known !== undefined) return known === hash;
-    this.seen.set(key, hash, (windowSeconds > 0 ? windowSeconds : 300) * 1000);
+    const window = windowSeconds > 0 ? windowSeconds : 300;
+    const ttl = Math.max(window * 1000, timestamp !== undefined ? acceptedUntilMs(timestamp, window) - nowMs + 1000 : 0);
+    this.seen.set(key, hash, ttl);
     return true;
   }
 
   clear(): void {
     this.seen.clear();
   }
+}
+
+/**
+ * The first moment (ms) a request with this `timestamp` is refused as stale: checkWindow accepts
+ * while floor(now / 1000) - timestamp ≤ window, i.e. until (timestamp + window + 1) s — later than
+ * `window` after arrival when WeChat's clock is ahead. What remembers a request for the replay
+ * window must remember it until then.
+ */
+export function acceptedUntilMs(timestamp: string, windowSeconds: number): number {
+  return (Number(timestamp) + windowSeconds + 1) * 1000;
 }
 
 function checkWindow(timestamp: string, windowSeconds: number, nowMs: number): Rejection | undefined {

@@ -8,7 +8,7 @@
  */
 import type { NodeRED } from './types';
 
-export const HEALTH_PATH = '/wechat-c4c/health';
+import { HEALTH_PATH } from '../../lib/http/body-limit';
 /** The HTTP apps the probe is on (a test harness may give each load a new one). */
 const registered = new WeakSet<object>();
 

@@ -45,6 +45,12 @@ describe('nginx in front of several instances (test/helpers/nginx.js)', function
     const big = await fetch(`${ng.url}/wechat`, { method: 'POST', body: 'x'.repeat(300 * 1024) });
     assert.equal(big.status, 413);
     assert.equal(a.hits.length + b.hits.length, 4, 'the oversized body never reached a backend');
+    // the README's block forwards exactly the webhook: not the package's admin endpoints, not the editor
+    for (const path of ['/wechat-c4c/check/c4c', '/wechat-c4c/health', '/', '/flows', '/wechatx']) {
+      const r = await fetch(`${ng.url}${path}`, { method: path.includes('check') ? 'POST' : 'GET' });
+      assert.equal(r.status, 404, path);
+    }
+    assert.equal(a.hits.length + b.hits.length, 4, 'nothing else reached a backend');
     assert.ok(fs.existsSync(ng.dir));
     await ng.stop();
     assert.equal(fs.existsSync(ng.dir), false, 'its temp directory is gone');

@@ -71,7 +71,7 @@ ${backends.map((b) => `    server ${b} max_fails=1 fail_timeout=${failTimeoutS}s
     listen 127.0.0.1:${port};
     server_tokens off;
     client_max_body_size ${bodyLimit};   # 413 from nginx itself, as the README advises (docs/security.md)
-    location / {
+    location = /wechat {                 # exactly the webhook: nothing else of Node-RED (the editor, /wechat-c4c/*) is published
       proxy_pass http://nodered;
       proxy_http_version 1.1;
       proxy_set_header Connection "";

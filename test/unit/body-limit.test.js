@@ -139,4 +139,40 @@ describe('body-limit middleware', () => {
       server.close();
     }
   });
+  it('the path as Express routes it: a fragment, an absolute-form target, the query cut off', () => {
+    assert.equal(lib.pathOf('/wechat#x'), '/wechat');
+    assert.equal(lib.pathOf('http://127.0.0.1:1880/wechat?a=1'), '/wechat');
+    assert.equal(lib.pathOf('/wechat?x#y'), '/wechat');
+    assert.equal(lib.pathOf('//wechat'), '//wechat', 'not a host (Express does not route it to /wechat either)');
+  });
+  it('a body on GET/DELETE to a WeChat route or the health probe is refused unread; a body not finished in time is 408; one over the read budget 503', async () => {
+    const mw = middleware({ limit: 64 * 1024, bodyTimeoutMs: 300, maxBufferedBytes: 100 * 1024 });
+    const { server, seen, port } = await serve(mw);
+    const raw = (text, waitMs = 2000) => new Promise((resolve) => {
+      const s = require('node:net').connect(port, '127.0.0.1', () => s.write(text));
+      let out = '';
+      s.on('data', (c) => { out += c; });
+      s.on('close', () => resolve(out));
+      s.on('error', () => resolve(out));
+      setTimeout(() => { s.destroy(); resolve(out); }, waitMs);
+    });
+    try {
+      for (const head of ['GET /wechat', 'DELETE /wechat#x', 'GET /wechat-c4c/health']) {
+        const out = await raw(`${head} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{"a":`);
+        assert.match(out, /^HTTP\/1\.1 400/, head);
+      }
+      assert.match(await raw(`GET /wechat HTTP/1.1\r\nHost: x\r\n\r\n`), /^HTTP\/1\.1 200/, 'a GET without a body passes');
+      // a slow body: half sent, never finished
+      const slow = await raw(`POST /wechat${q()} HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: 100\r\n\r\n<xml>`);
+      assert.match(slow, /^HTTP\/1\.1 408/);
+      // two bodies of 60 KB at once fit the 100 KB read budget only one at a time
+      const half = 60 * 1024;
+      const pending = [0, 1].map(() => raw(`POST /wechat${q()} HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: ${half}\r\n\r\n${'a'.repeat(half - 10)}`));
+      const outs = await Promise.all(pending);
+      assert.ok(outs.some((o) => /^HTTP\/1\.1 503/.test(o)), outs.map((o) => o.slice(0, 20)).join(' | '));
+      assert.equal(seen.filter((x) => x.bytes > 0).length, 0);
+    } finally {
+      server.close();
+    }
+  });
 });

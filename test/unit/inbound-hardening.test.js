@@ -93,4 +93,27 @@ describe('inbound hardening', () => {
     assert.equal(new lib.WeChatAccount({ token: 't', replayWindow: 0 }).claimTtlMs(60000, 9500), 60000, 'no window: WeChat\'s retries');
     assert.equal(new lib.WeChatAccount({ token: 't', replayWindow: 10 }).claimTtlMs(0, 9500), 10000);
   });
+  it('the last second of the window: a replay at T+300.6 s is still a retry, and a forged body beside a captured signature still refused', async () => {
+    // T is a whole second; the first delivery arrives at T+0.02 s, the replay at T+300.6 s: still
+    // inside the window (floor(now) - T = 300), so it must still be remembered
+    const T = Math.floor(Date.now() / 1000);
+    let now = T * 1000 + 20;
+    const account = new lib.WeChatAccount({ appId: W.ACCOUNT.appId, token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey, replayWindow: 300, messageMode: 'any' },
+      { deliveries: new lib.MemoryDeliveryStore({ now: () => now }) });
+    const safe = W.safeRequest(W.subscribe('oLastSecond', { CreateTime: String(T) }), { timestamp: String(T) });
+    const first = await account.receive({ method: 'POST', ...safe }, { windowMs: 60000, holdMs: 9500 }, now);
+    assert.equal(first.claim.first, true);
+    now = T * 1000 + 300600;
+    const replay = await account.receive({ method: 'POST', ...safe }, { windowMs: 60000, holdMs: 9500 }, now);
+    assert.equal(replay.kind, 'message', 'still accepted by the window');
+    assert.equal(replay.claim.first, false, 'and answered as a retry');
+    // plaintext: the captured query with another body, at T+300.6 s
+    now = T * 1000 + 20;
+    const plain = W.plainRequest(W.subscribe('oGenuine2', { CreateTime: String(T) }), { timestamp: String(T) });
+    assert.equal(account.inbound.replayGuard.check(plain.query.signature, plain.body, 300, now, String(T)), true);
+    now = T * 1000 + 300600;
+    const forged = lib.handleInbound({ method: 'POST', query: plain.query, body: plain.body.replace('oGenuine2', 'oForged22') }, account.inbound, now);
+    assert.equal(forged.code, 'replayed');
+    await account.close();
+  });
 });
