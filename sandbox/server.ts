@@ -178,7 +178,8 @@ export class Sandbox extends EventEmitter {
     const kind = action as 'image' | 'voice' | 'video';
     const mime = s('mimeType', kind === 'image' ? 'image/png' : kind === 'voice' ? 'audio/amr' : 'video/mp4');
     const bytes = typeof body.base64 === 'string' && body.base64 ? Buffer.from(body.base64, 'base64') : SAMPLE_MEDIA[kind];
-    const mediaId = this.wechatApi.addMedia(this.opts.appId, kind, bytes, mime, s('name', `${kind}.${mime.split('/')[1]}`));
+    // ttlMs: how long WeChat keeps it (default 3 days; 0 = already expired when Node-RED asks)
+    const mediaId = this.wechatApi.addMedia(this.opts.appId, kind, bytes, mime, s('name', `${kind}.${mime.split('/')[1]}`), typeof body.ttlMs === 'number' ? body.ttlMs : undefined);
     if (kind === 'image') return { PicUrl: `${this.url}/__sim/wechat/media-file/${mediaId}`, MediaId: mediaId };
     if (kind === 'voice') return { MediaId: mediaId, Format: 'amr', ...(typeof body.recognition === 'string' ? { Recognition: body.recognition } : {}) };
     return { MediaId: mediaId, ThumbMediaId: mediaId };
