@@ -1,7 +1,7 @@
 import { basicAuthOk, parseAgentReply, type AgentReply } from '../../lib/c4c/social';
 import type { DeliveryStore } from '../../lib/store/types';
 import { TtlCache } from '../../lib/util/ttl-cache';
-import { configured, numberOr } from '../shared/config';
+import { configured, numberOr, SECRET_ENV, secretOr } from '../shared/config';
 import { answer, rawResponse } from '../shared/http';
 import { socialFor, tenantHost } from '../shared/social';
 import { fit } from '../shared/status';
@@ -16,9 +16,15 @@ module.exports = function (RED: NodeRED) {
     const channelCode = configured(config.channelCode).value;
     const dedupeMs = numberOr(config.dedupeWindow, 86400, 0) * 1000;
     const creds = this.credentials || {};
-    // Empty credentials fall back to the documented variables; both still empty: no check.
-    const username = configured(creds.username).value || String(process.env.C4C_REPLY_USER ?? '');
-    const password = configured(creds.password).value || String(process.env.C4C_REPLY_PASSWORD ?? '');
+    // Empty credentials fall back to the documented variables; both still empty: no check. Given as
+    // an unset ${VAR}: every call is refused rather than let through unchecked.
+    const user = secretOr(creds.username, SECRET_ENV['c4c-agent-reply'].username);
+    const pass = secretOr(creds.password, SECRET_ENV['c4c-agent-reply'].password);
+    const username = user.value;
+    const password = pass.value;
+    const fromEnv = [user.fromEnv, pass.fromEnv].filter(Boolean);
+    if (fromEnv.length) node.log(RED._('c4c-agent-reply.info.from-env', { secrets: fromEnv.join(', ') }));
+    const unset = [configured(creds.username).missing, configured(creds.password).missing].filter(Boolean);
     const social = socialFor(system);
     const t = (key: string, vars?: Record<string, unknown>): string => fit(RED._(`c4c-agent-reply.status.${key}`, vars));
     const seen = new TtlCache<true>(100000);
@@ -26,7 +32,8 @@ module.exports = function (RED: NodeRED) {
 
     const problem = !system ? 'no-system' : !social ? 'config' : !channelCode ? 'no-channel' : undefined;
     node.status(problem ? { fill: 'red', shape: 'ring', text: t(problem) } : { fill: 'grey', shape: 'ring', text: t('ready') });
-    if (!username && !password) node.warn(RED._('c4c-agent-reply.warn.no-credentials'));
+    if (unset.length) node.warn(RED._('c4c-agent-reply.warn.env-missing', { name: unset.join(', ') }));
+    else if (!username && !password) node.warn(RED._('c4c-agent-reply.warn.no-credentials'));
 
     /** The failure path (one place: to be swapped for the shared reportFailure). */
     const fail = (err: Error & { code?: unknown }, done: (err?: Error) => void): void => {
@@ -56,7 +63,7 @@ module.exports = function (RED: NodeRED) {
         answer(res, { statusCode: status, contentType: 'application/json; charset=utf-8', body });
       };
       const headers = (msg.req?.headers ?? {}) as Record<string, unknown>;
-      if (!basicAuthOk(headers.authorization, username, password)) {
+      if (unset.length || !basicAuthOk(headers.authorization, username, password)) {
         // nothing of the body is read
         reply(401, '{"error":"unauthorized"}', { 'WWW-Authenticate': 'Basic realm="c4c-agent-reply"' });
         node.status({ fill: 'red', shape: 'ring', text: t('unauthorized') });

@@ -23,6 +23,7 @@ export const SECRET_ENV = {
   'wechat-config': { appSecret: 'WECHAT_APP_SECRET', token: 'WECHAT_TOKEN', encodingAESKey: 'WECHAT_AES_KEY' },
   'c4c-config': { username: 'C4C_USER', password: 'C4C_PASSWORD' },
   'c4c-event-in': { username: 'C4C_EVENT_USER', password: 'C4C_EVENT_PASSWORD' },
+  'c4c-agent-reply': { username: 'C4C_REPLY_USER', password: 'C4C_REPLY_PASSWORD' },
 } as const;
 
 /**

@@ -234,6 +234,25 @@ describe(`conversations: c4c-social-message and c4c-agent-reply (Node-RED ${node
     assert.equal(wx.messages.length, 0);
   });
 
+  it('credentials left empty read C4C_REPLY_USER / C4C_REPLY_PASSWORD; given as an unset ${VAR}: every call is refused', async () => {
+    const saved = [process.env.C4C_REPLY_USER, process.env.C4C_REPLY_PASSWORD];
+    process.env.C4C_REPLY_USER = MASHUP.username;
+    process.env.C4C_REPLY_PASSWORD = MASHUP.password;
+    try {
+      await load({}, {}, { ...CREDS, reply: {} });
+      await store([wechatMsg('oEnvCreds', 'text', { Content: 'q' })]);
+      const ticketId = c4c.social.tickets[0].ID;
+      assert.equal((await c4c.social.agentReply({ ticketId, text: 'env', to: { url: replyUrl, ...MASHUP } })).status, 200);
+      assert.equal((await c4c.social.agentReply({ ticketId, text: 'env', to: { url: replyUrl, username: MASHUP.username, password: 'x' } })).status, 401);
+      await helper.unload();
+      await load({}, {}, { ...CREDS, reply: { username: '${C4C_REPLY_NOT_SET_1}', password: '${C4C_REPLY_NOT_SET_2}' } });
+      assert.match(everythingSaid(), /warn reply: (C4C_REPLY_NOT_SET_1|c4c-agent-reply\.warn\.env-missing)/);
+      assert.equal((await c4c.social.agentReply({ ticketId, text: 'x', to: { url: replyUrl, username: '', password: '' } })).status, 401);
+    } finally {
+      for (const [k, v] of [['C4C_REPLY_USER', saved[0]], ['C4C_REPLY_PASSWORD', saved[1]]]) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    }
+  });
+
   it('no credentials configured: a warning at deploy, and the reply is taken without a check', async () => {
     const saved = [process.env.C4C_REPLY_USER, process.env.C4C_REPLY_PASSWORD];
     delete process.env.C4C_REPLY_USER;
