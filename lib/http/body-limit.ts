@@ -184,7 +184,8 @@ export function bodyLimit(opts: BodyLimitOptions = {}): (req: IncomingMessage, r
     let size = 0;
     let done = false;
     const grow = (needed: number): boolean => {
-      const capacity = Math.min(limit, Math.max(needed, body.length * 2, declared !== undefined ? Number(declared) : 16 * 1024));
+      // by what has arrived, not by what Content-Length promises: a stalled client holds 16 KB, not the limit
+      const capacity = Math.min(limit, Math.max(needed, body.length * 2, 16 * 1024));
       if (buffered + capacity - body.length > maxBuffered) return false;
       const next = Buffer.allocUnsafe(capacity);
       body.copy(next, 0, 0, size);
