@@ -1,5 +1,5 @@
 'use strict';
-// npm run bench:events — C4C change events (issue 21): 1,000 events in 10 s for 1,000 followers
+// npm run bench:events — C4C change events: 1,000 events in 10 s for 1,000 followers
 // through the bundled flow in a real Node-RED process against the sandbox, C4C at 500 ms per
 // request, c4c-config maxConcurrency 4 (batchSize 20, the default: read-backs waiting for a slot are
 // combined). Each event is an IndividualCustomer Updated (Event Notification with the enhanced

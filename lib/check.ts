@@ -33,7 +33,7 @@ function failure(err: unknown, secrets: string[]): CheckResult {
 export async function checkWeChat(opts: { apiBase: string; appId: string; secret: string; mode?: TokenMode; timeoutMs?: number }): Promise<CheckResult> {
   if (!/^wx[0-9a-f]{16}$/i.test(opts.appId)) return { ok: false, code: '40013', message: 'the AppID is not wx + 16 hex characters', hint: '40013' };
   if (!opts.secret) return { ok: false, code: '40125', message: 'no AppSecret', hint: '40125' };
-  const client = new WeChatClient({ apiBase: opts.apiBase, appId: opts.appId, secret: opts.secret, mode: opts.mode, retries: 0, timeoutMs: opts.timeoutMs ?? 10000 });
+  const client = new WeChatClient({ apiBase: opts.apiBase, appId: opts.appId, secret: opts.secret, mode: opts.mode, retry: { retries: 0 }, timeoutMs: opts.timeoutMs ?? 10000 });
   client.on('token-error', () => undefined);
   try {
     const record = await client.refresh();
@@ -67,7 +67,7 @@ export async function checkC4C(opts: {
   const client = new C4CClient({
     baseUrl: base.origin, servicePath: opts.servicePath, auth: certificate ? 'certificate' : 'basic',
     username: opts.username, password: opts.password, certificate: opts.certificate, privateKey: opts.privateKey, passphrase: opts.passphrase,
-    language: opts.language || 'en', timeoutMs: opts.timeoutMs ?? 15000, retries: 0, maxConcurrency: 1,
+    language: opts.language || 'en', timeoutMs: opts.timeoutMs ?? 15000, retry: { retries: 0 }, maxConcurrency: 1,
   });
   try {
     await client.fetchCsrf();

@@ -1,5 +1,5 @@
 /**
- * The C4C simulator's change events (issue 21): when a customer is edited, C4C posts an event to
+ * The C4C simulator's change events: when a customer is edited, C4C posts an event to
  * the configured consumer endpoint with Basic auth, in one of the shapes a tenant sends — the
  * Event Notification (`event-type`, `event-id`, `event-time`, `data` with the enhanced payload's
  * `Changes`), the same inside a CloudEvents envelope, or the older OData feed notification

@@ -73,7 +73,7 @@ async function startDemo(opts = {}) {
     eventPassword: s.eventPassword, timeoutMs: opts.wechatTimeoutMs,
   });
   await sandbox.listen();
-  // A template message for the push fallback (issue 11): registered in the simulated account.
+  // A template message for the push fallback: registered in the simulated account.
   sandbox.wechatApi.registerTemplate({ id: 'sandbox-customer-id', kind: 'template' });
   // The agent console's replies go to the flow's mashup endpoint, as C4C's would.
   Object.assign(sandbox.c4c.social.mashup, { url: `http://${host}:${nrPort}/c4c/agent-reply`, username: SOCIAL.replyUser, password: s.replyPassword });

@@ -62,7 +62,7 @@ for (const file of [...walk(path.join(root, 'nodes')), ...walk(path.join(root, '
   if (rel.startsWith('lib') && /require\(['"]node-red|from ['"]node-red|@node-red\//.test(text)) problems.push(`${rel}: lib/ must not import Node-RED`);
 }
 
-// Statuses (issue 12): short in both languages, every status key a node uses in both of its
+// Statuses: short in both languages, every status key a node uses in both of its
 // catalogs, and Chinese statuses in Chinese. A placeholder counts as PLACEHOLDER_WIDTH characters.
 const { statusTexts, statusLength, STATUS_MAX } = require('./status-rule');
 // Words that stay as they are in Chinese text (names of things the admin types or sees in 公众平台).

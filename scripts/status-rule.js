@@ -1,5 +1,5 @@
 'use strict';
-// The status rule (issue 12), shared by scripts/lint.js and test/unit/status-length.test.js:
+// The status rule, shared by scripts/lint.js and test/unit/status-length.test.js:
 // every `status.*` text (and short hint) of a node's en-US and zh-CN catalogs is at most STATUS_MAX characters,
 // counting each __placeholder__ as PLACEHOLDER_WIDTH characters (a count, a short id, a time).
 const fs = require('node:fs');

@@ -1,17 +1,17 @@
 import { WeChatC4CError } from '../errors';
 /**
- * Batching towards C4C (issue 11), as standalone building blocks the OData client wires in:
+ * Batching towards C4C, as standalone building blocks the client's combining layer
+ * (lib/c4c/combine.ts) wires in:
  * - the OData V2 `$batch` wire format: a multipart/mixed request with GETs as plain parts and
  *   every write in its own changeset (so one refused customer fails alone), and a parser for the
  *   multipart/mixed answer giving each operation its status, headers and body;
  * - a `$filter` builder `P eq 'a' or P eq 'b' …` split under a URL length, with exact
- *   (case-sensitive) matching of the results back to each value;
- * - a coalescing queue: a request that finds a free slot goes alone at once, requests that wait
- *   for a slot are combined up to `batchSize`.
+ *   (case-sensitive) matching of the results back to each value.
  * Wire format: SAP's C4C OData API developer guide ($batch section) and OData V2 "Batch
  * Processing"; sample in test/fixtures/c4c/batch.sample.txt. No Node-RED import.
  */
 import { randomBytes } from 'node:crypto';
+import { odataString } from './odata';
 
 const CRLF = '\r\n';
 
@@ -184,11 +184,6 @@ export function batchResults(ops: BatchOperation[], items: BatchItem[]): BatchPa
 
 // ---- $filter with or ------------------------------------------------------------------------
 
-/** An OData string literal: `'` doubled. */
-export function odataString(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
 export interface OrFilterOptions {
   /** the longest encoded `$filter` value allowed per request (default 2000; C4C's front end accepts about 8 KB of URL) */
   maxLength?: number;
@@ -240,109 +235,4 @@ export function matchByValue<T extends Record<string, unknown>>(property: string
     if (list) list.push(r);
   }
   return map;
-}
-
-// ---- coalescing queue -----------------------------------------------------------------------
-
-export interface CoalescerOptions<Q, R> {
-  /** requests in flight at once (c4c-config maxConcurrency) */
-  slots: number;
-  /** at most this many requests combined into one run (c4c-config batchSize; 1 = never combine) */
-  batchSize: number;
-  /** requests combine only with requests of the same key (e.g. `lookup:LastName`, `create`) */
-  key: (request: Q) => string;
-  /**
-   * Run one or more requests as one HTTP request. Resolve with one entry per request, in order: a
-   * result, or an Error for that request alone. Reject when the whole request failed.
-   */
-  run: (requests: Q[]) => Promise<(R | Error)[]>;
-  /** A combined run that failed as a whole is run again as its parts, one by one (default true). */
-  retryAsParts?: boolean;
-}
-
-interface Waiting<Q, R> {
-  request: Q;
-  key: string;
-  alone: boolean;
-  resolve: (r: R) => void;
-  reject: (e: unknown) => void;
-}
-
-/**
- * Combines only what waits: a request that finds a free slot runs at once and alone (no added
- * wait); requests queued behind busy slots are taken together, up to `batchSize` of the same key,
- * when a slot frees. Order of keys is first come, first served.
- */
-export class Coalescer<Q, R> {
-  private readonly queue: Waiting<Q, R>[] = [];
-  private busy = 0;
-  readonly stats = { runs: 0, requests: 0, combinedRuns: 0, partRetries: 0 };
-
-  constructor(private readonly opts: CoalescerOptions<Q, R>) {
-    if (!(opts.slots >= 1)) throw new Error('slots must be at least 1');
-  }
-
-  get waiting(): number {
-    return this.queue.length;
-  }
-
-  get inFlight(): number {
-    return this.busy;
-  }
-
-  submit(request: Q): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      this.queue.push({ request, key: this.opts.key(request), alone: false, resolve, reject });
-      this.pump();
-    });
-  }
-
-  private take(): Waiting<Q, R>[] {
-    const head = this.queue.shift()!;
-    const batch = [head];
-    const max = head.alone ? 1 : Math.max(1, Math.floor(this.opts.batchSize));
-    for (let i = 0; i < this.queue.length && batch.length < max;) {
-      const w = this.queue[i];
-      if (!w.alone && w.key === head.key) {
-        batch.push(w);
-        this.queue.splice(i, 1);
-      } else {
-        i++;
-      }
-    }
-    return batch;
-  }
-
-  private pump(): void {
-    while (this.busy < this.opts.slots && this.queue.length) {
-      const batch = this.take();
-      this.busy++;
-      this.stats.runs++;
-      this.stats.requests += batch.length;
-      if (batch.length > 1) this.stats.combinedRuns++;
-      void this.execute(batch).finally(() => {
-        this.busy--;
-        this.pump();
-      });
-    }
-  }
-
-  private async execute(batch: Waiting<Q, R>[]): Promise<void> {
-    let results: (R | Error)[];
-    try {
-      results = await this.opts.run(batch.map((w) => w.request));
-      if (!Array.isArray(results) || results.length !== batch.length) throw new Error(`run gave ${Array.isArray(results) ? results.length : 'no'} results for ${batch.length} requests`);
-    } catch (err) {
-      if (batch.length > 1 && this.opts.retryAsParts !== false) {
-        // Retried as its parts, ahead of newer work, each alone.
-        this.stats.partRetries += batch.length;
-        for (const w of batch) w.alone = true;
-        this.queue.unshift(...batch);
-      } else {
-        for (const w of batch) w.reject(err);
-      }
-      return;
-    }
-    batch.forEach((w, i) => (results[i] instanceof Error ? w.reject(results[i]) : w.resolve(results[i] as R)));
-  }
 }

@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Locks } from '../store/types';
 import { sleep } from '../util/backoff';
-import { C4CClient, odataString } from './client';
+import { C4CClient } from './client';
+import { odataString } from './odata';
 import { C4CError, C4CInputError } from './errors';
 import { MemoryLocks } from '../store/memory';
 import { builtInMetadata, describeProblems, entityTypeOf, parseMetadata, validateCreate, type ServiceMetadata } from './metadata';
 
-export { C4CInputError } from './errors';
-
 /** The special lookupField: the OpenID kept as an IndividualCustomerIdentification. */
-export const IDENTIFICATION = 'identification';
-export const IDENTIFICATION_SET = 'IndividualCustomerIdentificationCollection';
-export const OBSOLETE = '4';
+const IDENTIFICATION = 'identification';
+const IDENTIFICATION_SET = 'IndividualCustomerIdentificationCollection';
+const OBSOLETE = '4';
 
 export interface CustomerRequest {
   /** default IndividualCustomerCollection */

@@ -1,5 +1,5 @@
 /**
- * C4C change events (issue 21): the two shapes C4C posts to an external consumer, the checks a
+ * C4C change events: the two shapes C4C posts to an external consumer, the checks a
  * consumer must make before it touches its tenant, and the read-back.
  *
  * - The older OData feed notification: `{businessObject, businessObjectId, event,
@@ -20,7 +20,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { DeliveryStore, Locks, WorkItem, WorkQueue } from '../store/types';
 import { KeyedSerializer } from '../util/limiter';
 import { C4CError } from './errors';
-import type { ODataResult } from './client';
+import type { ODataResult } from './odata';
 
 /** Business object (as in the event type) → OData entity set. */
 export const DEFAULT_COLLECTIONS: Readonly<Record<string, string>> = Object.freeze({
@@ -107,7 +107,7 @@ function objectOfSet(entitySet: string, collections: Record<string, string>): st
 }
 
 /** The changed fields of an enhanced payload (`Changes[].ChangedFields[]`), flattened. */
-export function changesOf(changes: unknown): EventChange[] | null {
+function changesOf(changes: unknown): EventChange[] | null {
   if (!Array.isArray(changes)) return null;
   const out: EventChange[] = [];
   for (const c of changes) {
@@ -271,7 +271,7 @@ export interface EventOutput {
   c4c: { businessObject: string; objectId: string; event: EventKind; eventId?: string; eventTime?: string; changes: EventChange[] | null; gone: boolean; recovered?: boolean };
 }
 
-export function eventOutput(event: C4CEvent, read: ReadBack | undefined, recovered = false): EventOutput {
+function eventOutput(event: C4CEvent, read: ReadBack | undefined, recovered = false): EventOutput {
   return {
     payload: read ? read.entity : null,
     topic: `${event.businessObject}.${event.event}`,

@@ -136,7 +136,7 @@ export interface ValidationProblem {
 }
 
 /** Length as ABAP counts it: UTF-16 code units (an emoji outside the BMP counts 2). */
-export function abapLength(value: string): number {
+function abapLength(value: string): number {
   return value.length;
 }
 

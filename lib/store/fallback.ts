@@ -6,7 +6,7 @@
  * STORE_UNAVAILABLE instead.
  */
 import type { ClaimResult, DeliveryStore, SealedReply, SharedTokenStore, WaitResult } from './types';
-import { isStoreUnavailable as isUnavailable } from './memory';
+import { isStoreUnavailable } from './errors';
 import { TtlCache } from '../util/ttl-cache';
 
 export class FallbackDeliveryStore implements DeliveryStore {
@@ -39,7 +39,7 @@ export class FallbackDeliveryStore implements DeliveryStore {
       }
       return claim;
     } catch (err) {
-      if (!isUnavailable(err)) throw err;
+      if (!isStoreUnavailable(err)) throw err;
       this.failing = true;
       this.onError(err as Error);
       this.localKeys.set(key, true, ttlMs);
@@ -52,7 +52,7 @@ export class FallbackDeliveryStore implements DeliveryStore {
     try {
       return await this.primary.complete(key, reply);
     } catch (err) {
-      if (!isUnavailable(err)) throw err;
+      if (!isStoreUnavailable(err)) throw err;
       this.failing = true; // the next claim that reaches Redis reports the recovery
       this.onError(err as Error);
       return this.memory.complete(key, reply);
@@ -96,7 +96,7 @@ export class FallbackTokenStore<R extends { token: string }> implements SharedTo
   }
 
   private failed(err: unknown): void {
-    if (!isUnavailable(err)) throw err;
+    if (!isStoreUnavailable(err)) throw err;
     this.failing = true;
     this.onError(err as Error);
   }

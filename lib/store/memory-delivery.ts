@@ -1,4 +1,4 @@
-import { envelopeSize, parseEnvelope, readEnvelope, writeEnvelope } from './reply-codec';
+import { NOT_KEPT, ReplyArena } from './reply-arena';
 import type { ClaimResult, DeliveryStore, SealedReply } from './types';
 
 export interface MemoryDeliveryOptions {
@@ -17,7 +17,7 @@ export interface MemoryDeliveryOptions {
 }
 
 /** A sealed safe-mode reply to a follow is ~700 bytes; with its claim about 1 KiB. */
-export const BYTES_PER_DELIVERY = 1024;
+const BYTES_PER_DELIVERY = 1024;
 /** 15 s of WeChat retries at 3,000 messages/s. */
 export const DEFAULT_DELIVERY_BYTES = 15 * 3000 * BYTES_PER_DELIVERY;
 /** WeChat retries 3 times, 5 s apart: the last one comes within 15 s of the first; 5 s of slack. */
@@ -31,22 +31,9 @@ const MIN_SLOTS = 256;
 const IDLE_SWEEP_MS = 5000;
 /** The claim table and its ring may take this share of maxBytes; the replies the rest. */
 const CLAIM_SHARE = 0.6;
-/**
- * Reply record header in the arena: status (u16); content type (u16: an interned index, or
- * INLINE | the length of the content type that follows the header); body length (u32, + PACKED
- * when the body is a packed safe-mode envelope).
- */
-const HEADER = 8;
-const INLINE = 0x8000;
-const MAX_INLINE_CT = 0x7fff;
-const PACKED = 0x80000000;
-/** Distinct content types interned per store (then inline). */
-const MAX_CONTENT_TYPES = 64;
-const MAX_SEGMENT = 1 << 20;
-const SEQ = 2 ** 21;
 /** Reply location markers in the claim table. */
 const PENDING = -2;
-const SUCCESS = -1;
+const SUCCESS = NOT_KEPT;
 
 /** murmur3's 32-bit finaliser: every input bit affects every output bit. */
 const fmix = (x: number): number => {
@@ -55,15 +42,6 @@ const fmix = (x: number): number => {
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
 };
-
-/** One arena segment: replies appended in completion order; dropped whole once its newest reply expired. */
-interface Segment {
-  seq: number;
-  buf: Buffer;
-  used: number;
-  /** expiry of its newest reply (replies expire in the order they were written) */
-  expires: number;
-}
 
 /**
  * The in-process DeliveryStore, holding what a retry needs and nothing more, outside the V8 heap:
@@ -86,7 +64,6 @@ export class MemoryDeliveryStore implements DeliveryStore {
   private readonly idleSweepMs: number;
   private readonly now: () => number;
   private readonly maxClaimBytes: number;
-  private readonly segmentSize: number;
   // claim table
   private slots = 0;
   private mask = 0;
@@ -99,12 +76,7 @@ export class MemoryDeliveryStore implements DeliveryStore {
   private ringExpiry = new Float64Array(0);
   private ringHead = 0;
   private ringLen = 0;
-  // replies
-  private segments: Segment[] = [];
-  private segmentBytes = 0;
-  private nextSeq = 0;
-  private readonly contentTypes: string[] = [];
-  private readonly contentTypeIndex = new Map<string, number>();
+  private readonly replies: ReplyArena;
   private readonly waiters = new Map<string, Set<(reply: SealedReply | null) => void>>();
   private sweepAt = 0;
   /** Sweeps while the webhook is quiet too (claims sweep as they come): expired replies give their memory back. */
@@ -120,14 +92,14 @@ export class MemoryDeliveryStore implements DeliveryStore {
     this.now = opts.now ?? Date.now;
     this.idleSweepMs = opts.idleSweepMs !== undefined && opts.idleSweepMs > 0 ? opts.idleSweepMs : IDLE_SWEEP_MS;
     this.maxClaimBytes = Math.max((SLOT_BYTES + RING_BYTES) * MIN_SLOTS, Math.floor(this.maxBytes * CLAIM_SHARE));
-    this.segmentSize = Math.max(4096, Math.min(MAX_SEGMENT, 2 ** Math.floor(Math.log2(Math.max(1, this.maxBytes / 16)))));
+    this.replies = new ReplyArena(this.maxBytes, this.replyTtlMs, (size) => this.bytes + size <= this.maxBytes);
     this.resize(MIN_SLOTS);
     this.resizeRing(MIN_SLOTS);
   }
 
   /** Bytes allocated now: claim table + ring + reply segments. */
   get bytes(): number {
-    return this.claimBytes() + this.segmentBytes;
+    return this.claimBytes() + this.replies.bytes;
   }
 
   /** Claims held (first deliveries within their TTL, expired ones not yet swept included). */
@@ -137,7 +109,7 @@ export class MemoryDeliveryStore implements DeliveryStore {
 
   /** Reply segments held. */
   get segmentCount(): number {
-    return this.segments.length;
+    return this.replies.segmentCount;
   }
 
   async claim(key: string, ttlMs: number): Promise<ClaimResult> {
@@ -150,7 +122,7 @@ export class MemoryDeliveryStore implements DeliveryStore {
     if (slot >= 0) {
       if (this.expiry[slot] > now) {
         const loc = this.where[slot];
-        return loc === PENDING ? { first: false } : { first: false, reply: this.replyAt(loc) };
+        return loc === PENDING ? { first: false } : { first: false, reply: this.replies.replyAt(loc) };
       }
       // expired, not yet swept: a new claim in the same slot
       this.expiry[slot] = expires;
@@ -170,10 +142,10 @@ export class MemoryDeliveryStore implements DeliveryStore {
     let winner = reply;
     if (slot >= 0 && this.expiry[slot] > now) {
       const loc = this.where[slot];
-      if (loc !== PENDING) winner = this.replyAt(loc);
+      if (loc !== PENDING) winner = this.replies.replyAt(loc);
       else {
         // write() drops only reply segments, never claims: the slot stays where it is.
-        this.where[slot] = reply ? this.write(reply, now) : SUCCESS;
+        this.where[slot] = reply ? this.replies.write(reply, now) : SUCCESS;
       }
     }
     const waiting = this.waiters.get(key);
@@ -187,7 +159,7 @@ export class MemoryDeliveryStore implements DeliveryStore {
   waitFor(key: string, timeoutMs: number, signal?: AbortSignal): Promise<SealedReply | null> {
     this.digest(key);
     const slot = this.find();
-    if (slot >= 0 && this.expiry[slot] > this.now() && this.where[slot] !== PENDING) return Promise.resolve(this.replyAt(this.where[slot]));
+    if (slot >= 0 && this.expiry[slot] > this.now() && this.where[slot] !== PENDING) return Promise.resolve(this.replies.replyAt(this.where[slot]));
     if (signal?.aborted) return Promise.resolve(null);
     return new Promise((resolve) => {
       let set = this.waiters.get(key);
@@ -218,8 +190,7 @@ export class MemoryDeliveryStore implements DeliveryStore {
     this.resize(MIN_SLOTS);
     this.ringLen = 0;
     this.resizeRing(MIN_SLOTS);
-    this.segments = [];
-    this.segmentBytes = 0;
+    this.replies.clear();
   }
 
   /**
@@ -230,7 +201,7 @@ export class MemoryDeliveryStore implements DeliveryStore {
     this.idleSweep = setTimeout(() => {
       this.idleSweep = undefined;
       this.sweep(this.now());
-      if (this.count > 0 || this.segments.length > 0) this.armIdleSweep();
+      if (this.count > 0 || this.replies.segmentCount > 0) this.armIdleSweep();
     }, this.idleSweepMs);
     this.idleSweep.unref();
   }
@@ -396,76 +367,6 @@ export class MemoryDeliveryStore implements DeliveryStore {
 
   // --- replies -----------------------------------------------------------------------------------
 
-  /** Append a reply to the arena; returns its location (segment seq * 2^21 + offset). */
-  private write(reply: SealedReply, now: number): number {
-    // The content type by reference (a webhook sends two or three distinct ones); a safe-mode
-    // envelope packed (lib/store/reply-codec.ts: ~330 bytes instead of ~580), anything else as it is.
-    const ctRef = this.contentTypeRef(reply.contentType);
-    const ctLen = ctRef === INLINE ? Buffer.byteLength(reply.contentType, 'utf8') : 0;
-    // An inline content type carries its length in 15 bits: a longer one (no real reply has one)
-    // is not kept, and a retry is answered `success`.
-    if (ctLen > MAX_INLINE_CT) return SUCCESS;
-    const envelope = parseEnvelope(reply.body);
-    const bodyLen = envelope ? envelopeSize(envelope) : Buffer.byteLength(reply.body, 'utf8');
-    const need = HEADER + ctLen + bodyLen;
-    let seg = this.segments[this.segments.length - 1];
-    if (!seg || seg.used + need > seg.buf.length) {
-      // A reply larger than a segment gets a segment of its own size.
-      const size = Math.max(this.segmentSize, need);
-      // Past the bound: the oldest replies go first; if claims hold the rest, the oldest claims.
-      while (this.segments.length && this.bytes + size > this.maxBytes) this.dropSegment();
-      if (this.bytes + size > this.maxBytes) return SUCCESS;
-      seg = { seq: this.nextSeq++, buf: Buffer.allocUnsafeSlow(size), used: 0, expires: 0 };
-      this.segments.push(seg);
-      this.segmentBytes += size;
-    }
-    const at = seg.used;
-    seg.buf.writeUInt16LE(reply.statusCode & 0xffff, at);
-    seg.buf.writeUInt16LE(ctRef === INLINE ? INLINE | ctLen : ctRef, at + 2);
-    seg.buf.writeUInt32LE((envelope ? PACKED : 0) + bodyLen, at + 4);
-    if (ctLen) seg.buf.write(reply.contentType, at + HEADER, ctLen, 'utf8');
-    if (envelope) writeEnvelope(seg.buf, at + HEADER + ctLen, envelope);
-    else seg.buf.write(reply.body, at + HEADER + ctLen, bodyLen, 'utf8');
-    seg.used += need;
-    seg.expires = now + this.replyTtlMs;
-    return seg.seq * SEQ + at;
-  }
-
-  /** Index of an interned content type, or INLINE (too many distinct ones, or too long). */
-  private contentTypeRef(contentType: string): number {
-    const known = this.contentTypeIndex.get(contentType);
-    if (known !== undefined) return known;
-    if (this.contentTypes.length >= MAX_CONTENT_TYPES || contentType.length > 1024) return INLINE;
-    this.contentTypes.push(contentType);
-    this.contentTypeIndex.set(contentType, this.contentTypes.length - 1);
-    return this.contentTypes.length - 1;
-  }
-
-  /** A completed claim's reply: the sealed bytes while its segment is kept, else null (= `success`). */
-  private replyAt(loc: number): SealedReply | null {
-    if (loc < 0) return null;
-    const seq = Math.floor(loc / SEQ);
-    const first = this.segments[0];
-    const seg = first ? this.segments[seq - first.seq] : undefined;
-    if (!seg || seg.seq !== seq) return null;
-    const at = loc % SEQ;
-    const ctRef = seg.buf.readUInt16LE(at + 2);
-    const ctLen = ctRef & INLINE ? ctRef & ~INLINE : 0;
-    const lenWord = seg.buf.readUInt32LE(at + 4);
-    const bodyLen = lenWord >= PACKED ? lenWord - PACKED : lenWord;
-    const bodyAt = at + HEADER + ctLen;
-    return {
-      statusCode: seg.buf.readUInt16LE(at),
-      contentType: ctRef & INLINE ? seg.buf.toString('utf8', at + HEADER, bodyAt) : this.contentTypes[ctRef],
-      body: lenWord >= PACKED ? readEnvelope(seg.buf, bodyAt, bodyLen) : seg.buf.toString('utf8', bodyAt, bodyAt + bodyLen),
-    };
-  }
-
-  private dropSegment(): void {
-    const seg = this.segments.shift();
-    if (seg) this.segmentBytes -= seg.buf.length;
-  }
-
   /**
    * Expired claims and reply segments out, at most once a second (both are in time order: stop
    * at the first live one); the table and ring shrink back when mostly empty.
@@ -473,7 +374,7 @@ export class MemoryDeliveryStore implements DeliveryStore {
   private sweep(now: number): void {
     this.sweepAt = now + 1000;
     while (this.popRing(now));
-    while (this.segments.length && this.segments[0].expires <= now) this.dropSegment();
+    this.replies.sweep(now);
     let slots = this.slots;
     while (slots > MIN_SLOTS && this.count * 8 < slots) slots /= 2;
     if (slots !== this.slots) this.resize(slots);

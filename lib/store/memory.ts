@@ -1,4 +1,3 @@
-import { WeChatC4CError } from '../errors';
 import { MemoryDeliveryStore } from './memory-delivery';
 /**
  * The memory implementations of lib/store/types.ts: one process, nothing survives a restart. They
@@ -17,29 +16,9 @@ import type {
   WorkItem,
   WorkQueue,
 } from './types';
-
-/** An error with a string `code` (LOCK_TIMEOUT, STORE_UNAVAILABLE, ABORTED, CLOSED); an outage is transient. */
-export class StoreError extends WeChatC4CError {
-  constructor(code: string, message: string) {
-    super(code, message, { transient: code === 'STORE_UNAVAILABLE' || code === 'LOCK_TIMEOUT' });
-    this.name = 'StoreError';
-  }
-}
-
-/** The shared store could not be reached (a StoreError, or any error with that code). */
-export function isStoreUnavailable(err: unknown): boolean {
-  return (err as { code?: string } | undefined)?.code === 'STORE_UNAVAILABLE';
-}
-
-/** acquire, run, release (also when `task` throws): every Locks implementation's `withLock`. */
-export async function runLocked<T>(locks: Pick<Locks, 'acquire'>, key: string, task: () => Promise<T>, opts?: LockOptions): Promise<T> {
-  const lock = await locks.acquire(key, opts);
-  try {
-    return await task();
-  } finally {
-    await lock.release();
-  }
-}
+import { StoreError } from './errors';
+import { runLocked } from './run-locked';
+import { drain } from '../util/backoff';
 
 interface Waiter {
   grant: () => void;
@@ -49,7 +28,8 @@ interface Waiter {
 /** Per-key mutual exclusion in one process: FIFO waiters, LOCK_TIMEOUT after `waitMs`. */
 export class MemoryLocks implements Locks {
   private readonly held = new Map<string, Waiter[]>();
-  private closed = false;
+  /** Closed lock sets are not handed out again (a redeployed node gets a new one). */
+  closed = false;
 
   async acquire(key: string, opts: LockOptions = {}): Promise<LockHandle> {
     if (this.closed) throw new StoreError('CLOSED', 'lock store is closed');
@@ -131,13 +111,17 @@ export class MemorySharedTokenStore<R extends { token: string }> implements Shar
 
 /**
  * Runs each added item at once in this process (no persistence: a dead process loses its work).
- * Items added before `consume` wait for it. `close()` waits for the running handlers.
+ * Items added before `consume` wait for it. `close()` waits for the running handlers, at most
+ * `closeTimeoutMs` (as the Redis queue: a handler that never settles must not hold Node-RED's close).
  */
-export class MemoryWorkQueue<T> implements WorkQueue<T> {
+class MemoryWorkQueue<T> implements WorkQueue<T> {
+  constructor(private readonly closeTimeoutMs: number) {}
+
   private handler: ((item: WorkItem<T>) => Promise<void>) | undefined;
   private readonly pending: WorkItem<T>[] = [];
   private readonly running = new Set<Promise<void>>();
-  private closed = false;
+  /** Closed queues are not handed out again (a redeployed node gets a new one). */
+  closed = false;
   private seq = 0;
 
   async add(data: T): Promise<string> {
@@ -167,11 +151,11 @@ export class MemoryWorkQueue<T> implements WorkQueue<T> {
   async close(): Promise<void> {
     this.closed = true;
     this.pending.length = 0;
-    while (this.running.size) await Promise.all([...this.running]);
+    await drain(this.running, this.closeTimeoutMs);
   }
 }
 
-/** A factory for issue 9's memory DeliveryStore (lib/store/memory-delivery.ts). */
+/** A factory for the memory DeliveryStore (default: lib/store/memory-delivery.ts). */
 export type DeliveryStoreFactory = (scope: string) => DeliveryStore;
 
 /** The default store: everything in this process. */
@@ -185,9 +169,13 @@ export class MemoryStoreProvider extends EventEmitter implements StoreProvider {
   private readonly deliveryFactory: DeliveryStoreFactory | undefined;
   readonly instanceId = randomUUID();
 
-  constructor(opts: { deliveries?: DeliveryStoreFactory } = {}) {
+  private readonly closeTimeoutMs: number;
+
+  /** `closeTimeoutMs`: how long a work queue's close() waits for its running handlers (default 10000). */
+  constructor(opts: { deliveries?: DeliveryStoreFactory; closeTimeoutMs?: number } = {}) {
     super();
     this.deliveryFactory = opts.deliveries;
+    this.closeTimeoutMs = opts.closeTimeoutMs ?? 10000;
   }
 
   deliveries(scope: string): DeliveryStore {
@@ -201,7 +189,7 @@ export class MemoryStoreProvider extends EventEmitter implements StoreProvider {
 
   locks(scope: string): Locks {
     let l = this.lockStores.get(scope);
-    if (!l) {
+    if (!l || l.closed) {
       l = new MemoryLocks();
       this.lockStores.set(scope, l);
     }
@@ -214,8 +202,8 @@ export class MemoryStoreProvider extends EventEmitter implements StoreProvider {
 
   queue<T>(name: string, _opts: { claimAfterMs: number; addWaitMs?: number }): WorkQueue<T> {
     let q = this.queues.get(name);
-    if (!q) {
-      q = new MemoryWorkQueue<unknown>();
+    if (!q || q.closed) {
+      q = new MemoryWorkQueue<unknown>(this.closeTimeoutMs);
       this.queues.set(name, q);
     }
     return q as WorkQueue<T>;

@@ -1,6 +1,6 @@
 /**
  * The state that must be shared between Node-RED instances, as asynchronous interfaces. The config
- * nodes pass one implementation in: memory (the default, one process) or Redis (a
+ * nodes pass one implementation in: memory (a config node's own, one process) or Redis (a
  * `wechat-c4c-redis` config node). Nothing in lib/wechat or lib/c4c knows which one it got.
  *
  * Keys given to a store are already scoped by the caller (account appId or tenant URL); a Redis
@@ -95,7 +95,7 @@ export interface WorkQueue<T> {
   close(): Promise<void>;
 }
 
-/** Everything a config node hands to lib/ — one per `wechat-c4c-redis` node, or the memory default. */
+/** Everything a config node hands to lib/ — one per `wechat-c4c-redis` node, or a config node's own memory store. */
 export interface StoreProvider {
   readonly kind: 'memory' | 'redis';
   deliveries(scope: string): DeliveryStore;

@@ -17,3 +17,19 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/**
+ * Wait until `running` (a live collection: finished work leaves it) is empty, but at most `ms`:
+ * work that never settles must not hold a close forever.
+ */
+export async function drain(running: { readonly size: number; values(): Iterable<Promise<unknown>> }, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (running.size && Date.now() < until) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...running.values()]),
+      new Promise<void>((r) => { timer = setTimeout(r, Math.max(1, until - Date.now())); }),
+    ]);
+    clearTimeout(timer);
+  }
+}

@@ -10,7 +10,7 @@ const AUTH_HEADER = /\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]{6,}/g;
 /** user:password@ (or :password@) in a URL: `redis://:pw@host`, `https://user:pw@host`. */
 const URL_CREDENTIALS = /(\/\/)[^/\s@]*:[^/\s@]*@/g;
 
-export const REDACTED = '***';
+const REDACTED = '***';
 
 export function redact(text: unknown, secrets: readonly (string | undefined)[] = []): string {
   let out = String(text ?? '');

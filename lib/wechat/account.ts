@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { MemoryDeliveryStore } from '../store/memory-delivery';
+import { DeadlineQueue } from '../util/deadline-queue';
 import type { ClaimResult, DeliveryStore, SealedReply, WaitResult } from '../store/types';
 import { decodeAESKey } from './crypto';
-import type { DeliveryInfo } from './dedupe';
+import { SUCCESS_REPLY, type DeliveryInfo } from './delivery';
 import { acceptedUntilMs, DEFAULT_MAX_ENCRYPT_BYTES, handleInbound, parseMessageMode, ReplayGuard, type InboundAccount, type InboundRequest, type InboundResult } from './inbound';
 import { buildReplyXml, encryptReply, normaliseFields, ReplyError, type ReplyType } from './reply';
 
@@ -16,7 +17,21 @@ export type Received =
   | Exclude<InboundResult, { kind: 'message' }>
   | (Extract<InboundResult, { kind: 'message' }> & { claim: ClaimResult });
 
-export const XML_CONTENT_TYPE = 'application/xml; charset=utf-8';
+const XML_CONTENT_TYPE = 'application/xml; charset=utf-8';
+/** What the ack deadline needs to know of a first delivery in the flow (the caller's own object). */
+export interface Unanswered {
+  /** the retry key */
+  key: string;
+  topic: string;
+}
+
+/** A running ack deadline: `track` each first delivery (from its arrival), `flush` on close. */
+export interface AckDeadline<D extends Unanswered> {
+  track(delivery: D, arrivedAt?: number): void;
+  /** Everything still tracked settled now: answered ones as answered, the rest `success`. */
+  flush(): void;
+}
+
 /** Deliveries tracked in process while in the flow; more than this and the oldest are forgotten. */
 const MAX_IN_FLIGHT = 200000;
 
@@ -185,7 +200,25 @@ export class WeChatAccount extends EventEmitter {
     return this.deliveries.complete(key, reply).catch(() => reply);
   }
 
-
+  /**
+   * The ack deadline, WeChat's 5 s as a safety net: a first delivery the flow has not answered
+   * within `ms` of its arrival is answered `success` now (`answer`), and so are its retries; one
+   * answered by something other than wechat-reply: its retries get `success`. `onExpired` for a
+   * warning. One timer for every delivery (lib/util/deadline-queue.ts); the delivery objects are
+   * the caller's, so that it can drop what it holds (a response) as soon as it is answered.
+   */
+  ackDeadline<D extends Unanswered>(ms: number, hooks: { answered(d: D): boolean; answer(d: D, reply: SealedReply): void; onExpired(d: D): void }): AckDeadline<D> {
+    const queue = new DeadlineQueue<D>(ms, 100, {
+      isSettled: (d) => hooks.answered(d),
+      onSettled: (d) => void this.settle(d.key, null, { ifOpen: true }),
+      onExpired: (d) => {
+        hooks.answer(d, SUCCESS_REPLY);
+        void this.settle(d.key, SUCCESS_REPLY);
+        hooks.onExpired(d);
+      },
+    });
+    return { track: (d, arrivedAt) => queue.push(d, arrivedAt), flush: () => queue.flush() };
+  }
 
   /**
    * The shared store went down or came back. Emits `store` ('down', error) / ('up') on a change

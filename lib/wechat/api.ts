@@ -1,21 +1,19 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
 import type { AxiosInstance } from 'axios';
 import { backoffDelay } from '../util/backoff';
-import { createHttp, mayRepeat, networkErrorCode, withRetries } from '../util/http';
+import { createHttp, mayRepeat, networkErrorCode, withRetries, type RetryPolicy } from '../util/http';
 import { parseJsonExact } from '../util/json';
 import { redact } from '../util/redact';
 import type { Locks, SharedTokenStore } from '../store/types';
-import { isStoreUnavailable, MemorySharedTokenStore } from '../store/memory';
+import { isStoreUnavailable } from '../store/errors';
+import { MemorySharedTokenStore } from '../store/memory';
 import { WeChatApiError, WeChatHttpError } from './errors';
 
 export type TokenMode = 'stable' | 'classic';
 
-// The errors live in ./errors (one error module per protocol); re-exported for existing imports.
-export { WeChatApiError, WeChatHttpError } from './errors';
-
-export const TOKEN_ERRORS = new Set([40001, 40014, 42001]);
+const TOKEN_ERRORS = new Set([40001, 40014, 42001]);
 /** stable_token force_refresh: at most one every 30 s (WeChat's rule), never retried automatically. */
-export const FORCE_REFRESH_INTERVAL_MS = 30000;
+const FORCE_REFRESH_INTERVAL_MS = 30000;
 
 /** What is stored per account. `token` never leaves lib/ except through getToken(). */
 export interface TokenRecord {
@@ -39,9 +37,6 @@ export interface TokenInfo {
 /** Where tokens live: lib/store's shared token store (memory by default, Redis with a store). */
 export type TokenStore = SharedTokenStore<TokenRecord>;
 
-/** The in-process token store (kept under its old name for existing imports). */
-export class MemoryTokenStore extends MemorySharedTokenStore<TokenRecord> {}
-
 export interface WeChatClientOptions {
   apiBase: string;
   appId: string;
@@ -58,9 +53,7 @@ export interface WeChatClientOptions {
    */
   lock?: Locks;
   /** -1 / connection failures: how many retries, and the backoff (default 3, 200 ms .. 5 s) */
-  retries?: number;
-  backoffBaseMs?: number;
-  backoffMaxMs?: number;
+  retry?: Partial<Omit<RetryPolicy, 'signal'>>;
   /** Extra values to scrub from every message (the AES keys, the Token). */
   secrets?: string[];
 }
@@ -87,9 +80,7 @@ export class WeChatClient extends EventEmitter {
   /** This instance's copy of the stored record: the shared store is read only when it is due or failed. */
   private cached: TokenRecord | undefined;
   private readonly refreshAheadMs: number;
-  private readonly retries: number;
-  private readonly backoffBaseMs: number;
-  private readonly backoffMaxMs: number;
+  private readonly retry: RetryPolicy;
   private readonly secrets: string[];
   private inflight: Promise<TokenRecord> | undefined;
   private readonly owners = new Map<string, number>();
@@ -107,13 +98,11 @@ export class WeChatClient extends EventEmitter {
     this.appId = opts.appId;
     this.secret = opts.secret;
     this.mode = opts.mode === 'classic' ? 'classic' : 'stable';
-    this.store = opts.store ?? new MemoryTokenStore();
+    this.store = opts.store ?? new MemorySharedTokenStore<TokenRecord>();
     setMaxListeners(0, this.stopping.signal); // every pause and lock wait listens
     this.lock = opts.lock;
     this.refreshAheadMs = Math.max(0, (opts.refreshAhead ?? 300) * 1000);
-    this.retries = opts.retries ?? 3;
-    this.backoffBaseMs = opts.backoffBaseMs ?? 200;
-    this.backoffMaxMs = opts.backoffMaxMs ?? 5000;
+    this.retry = { retries: 3, baseMs: 200, maxMs: 5000, ...opts.retry, signal: this.stopping.signal };
     this.secrets = [opts.secret, ...(opts.secrets ?? [])].filter((s): s is string => !!s);
     // Text bodies (parsed by parseJsonExact: 64-bit ids stay exact), every status to exchange(), no redirects.
     this.http = createHttp({
@@ -137,7 +126,7 @@ export class WeChatClient extends EventEmitter {
    * with backoff; `retries` 0 for a forced stable_token (never repeated). close() ends a pause
    * at once as CLOSED.
    */
-  private exchange(api: string, method: 'GET' | 'POST', path: string, params: Record<string, string>, body: unknown, idempotent: boolean, retries = this.retries): Promise<RawAnswer> {
+  private exchange(api: string, method: 'GET' | 'POST', path: string, params: Record<string, string>, body: unknown, idempotent: boolean, retry = this.retry): Promise<RawAnswer> {
     return withRetries(
       () => this.exchangeOnce(api, method, path, params, body),
       (err) => ({
@@ -145,7 +134,7 @@ export class WeChatClient extends EventEmitter {
           ? err.errcode === -1
           : err instanceof WeChatHttpError && (mayRepeat(err.code, idempotent) || (idempotent && /^HTTP_5/.test(err.code))),
       }),
-      { retries, baseMs: this.backoffBaseMs, maxMs: this.backoffMaxMs, signal: this.stopping.signal },
+      retry,
       {
         onRetry: (err) => {
           if (err instanceof WeChatApiError) this.stats.busyRetries++;
@@ -260,7 +249,8 @@ export class WeChatClient extends EventEmitter {
     }
     try {
       const current = await this.store.get(this.appId);
-      if (current && (force ? current.refreshedAt >= requestedAt : this.fresh(current))) return current;
+      // strictly later: a record refreshed in the very millisecond of the request may be the one it replaces
+      if (current && (force ? current.refreshedAt > requestedAt : this.fresh(current))) return current;
       return await fetchAndStore();
     } finally {
       await handle.release();
@@ -270,7 +260,7 @@ export class WeChatClient extends EventEmitter {
   private async fetchToken(force: boolean): Promise<TokenRecord> {
     this.stats.tokenRequests++;
     const answer = this.mode === 'stable'
-      ? await this.exchange('stable_token', 'POST', '/cgi-bin/stable_token', {}, { grant_type: 'client_credential', appid: this.appId, secret: this.secret, force_refresh: force }, true, force ? 0 : this.retries)
+      ? await this.exchange('stable_token', 'POST', '/cgi-bin/stable_token', {}, { grant_type: 'client_credential', appid: this.appId, secret: this.secret, force_refresh: force }, true, force ? { ...this.retry, retries: 0 } : this.retry)
       : await this.exchange('token', 'GET', '/cgi-bin/token', { grant_type: 'client_credential', appid: this.appId, secret: this.secret }, undefined, true);
     const token = typeof answer.access_token === 'string' ? answer.access_token : '';
     const expiresIn = Number(answer.expires_in);
@@ -361,10 +351,6 @@ export class WeChatClient extends EventEmitter {
   stopAutoRefresh(owner: string): void {
     this.owners.delete(owner);
     if (this.owners.size === 0) this.clearTimer();
-  }
-
-  get autoRefreshOwners(): number {
-    return this.owners.size;
   }
 
   private schedule(record: TokenRecord): void {

@@ -12,7 +12,7 @@ import { TtlCache } from '../util/ttl-cache';
  * `encrypt_type` (the behaviour of flows saved before the setting existed).
  */
 export type MessageMode = 'safe' | 'compatible' | 'plain' | 'any';
-export const MESSAGE_MODES: readonly MessageMode[] = ['safe', 'compatible', 'plain', 'any'];
+const MESSAGE_MODES: readonly MessageMode[] = ['safe', 'compatible', 'plain', 'any'];
 
 /**
  * The configured mode: a node saved without the property (`undefined`) is `any`; an empty value
@@ -67,7 +67,7 @@ export type InboundResult =
       openid: string;
     };
 
-export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 /**
  * WeChat's messages are a few KB (a 2,048-character text is ~9 KB once encrypted); 64 KiB leaves
  * room for the largest events while a flood of 250 KB bodies is refused before any hashing.
@@ -242,9 +242,9 @@ export function handleInbound(req: InboundRequest, account: InboundAccount, nowM
 }
 
 /** OpenIDs are 28 characters, gh_ ids 15; WeChat documents neither above 64. */
-export const MAX_ID_CHARS = 64;
+const MAX_ID_CHARS = 64;
 /** EventKey: a menu key (128 bytes) or qrscene_ + a scene string (64): 256 is generous. */
-export const MAX_EVENT_KEY_CHARS = 256;
+const MAX_EVENT_KEY_CHARS = 256;
 
 const ENCRYPT_OPEN = '<Encrypt>';
 const ENCRYPT_CLOSE = '</Encrypt>';
@@ -257,7 +257,7 @@ const CDATA_CLOSE = ']]>';
  * or plain text without markup, at most `maxBytes` long (base64 is checked by the decryption).
  * The rest of the outer XML is never parsed (WeChat signs only this value). A refusal otherwise.
  */
-export function findEncryptIn(body: Buffer | string, maxBytes: number = DEFAULT_MAX_ENCRYPT_BYTES): string | Rejection {
+function findEncryptIn(body: Buffer | string, maxBytes: number = DEFAULT_MAX_ENCRYPT_BYTES): string | Rejection {
   const none = reject(400, 'no-encrypt', 'the body has no single <Encrypt> (safe mode)');
   const open = body.indexOf(ENCRYPT_OPEN);
   if (open < 0 || body.indexOf(ENCRYPT_OPEN, open + 1) >= 0) return none;

@@ -20,10 +20,10 @@ export interface WeChatMessage {
 const DTD_RE = /<!DOCTYPE|<!ENTITY/i;
 
 /** Elements WeChat repeats (PicList/item, ArticleUrlResult/item, SubscribeMsgPopupEvent/List): always arrays. */
-export const LIST_FIELDS: ReadonlySet<string> = new Set(['item', 'List']);
+const LIST_FIELDS: ReadonlySet<string> = new Set(['item', 'List']);
 
 /** Fields WeChat always sends as text: an element inside one of them is refused. */
-export const TEXT_FIELDS: ReadonlySet<string> = new Set([
+const TEXT_FIELDS: ReadonlySet<string> = new Set([
   'ToUserName', 'FromUserName', 'CreateTime', 'MsgType', 'Event', 'EventKey', 'MsgId', 'MsgID', 'Content',
   'Encrypt', 'PicUrl', 'MediaId', 'Format', 'Recognition', 'ThumbMediaId', 'Title', 'Description', 'Url',
   'Ticket', 'Latitude', 'Longitude', 'Precision', 'Label', 'Status',

@@ -92,7 +92,7 @@ export type Fallback = (typeof FALLBACKS)[number];
 export type PushChannel = 'custom' | 'template' | 'subscribe';
 
 /** Customer-service errcodes after which the fallback is tried: outside the window, quota used. */
-export const FALLBACK_ERRCODES = new Set([45015, 45047]);
+const FALLBACK_ERRCODES = new Set([45015, 45047]);
 
 /** What `msg.wechatPush` says: the channel that delivered, and the 64-bit msgid (a string) if WeChat gave one. */
 export interface PushOutcome {

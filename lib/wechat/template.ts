@@ -48,12 +48,12 @@ const PHONE = /^[0-9+\-()（）\s]+$/u;
 const CAR = /^[\p{Script=Han}A-Za-z0-9][A-Za-z0-9]{0,6}[\p{Script=Han}A-Za-z0-9]?$/u;
 
 /** Characters as a person counts them (a Chinese character or an emoji is one). */
-export function charCount(text: string): number {
+function charCount(text: string): number {
   return Array.from(text).length;
 }
 
 /** The type of a template key: `thing12` → `thing`, `character_string3` → `character_string`. */
-export function keyType(key: string): string {
+function keyType(key: string): string {
   return key.replace(/\d+$/, '');
 }
 
@@ -107,7 +107,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Data keys WeChat ignores since 2023-05-04 (the lines are no longer shown): dropped, not sent. */
-export const IGNORED_KEYS: readonly string[] = ['first', 'remark'];
+const IGNORED_KEYS: readonly string[] = ['first', 'remark'];
 
 /**
  * The `data` object WeChat expects (`{key: {value: string}}`) from what a flow gives: an object

@@ -14,8 +14,8 @@ export interface C4CConfigNode extends NodeInstance {
   missingStatus: string | undefined;
   /** The Tenant URL as deployed (Test connection sends stored secrets only there). */
   baseUrl: string;
-  /** The shared store (a wechat-c4c-redis node's), or undefined: memory. */
-  store: StoreProvider | undefined;
+  /** The store: a wechat-c4c-redis node's, or this node's own memory store. */
+  store: StoreProvider;
 }
 
 /** host[:port] of the Tenant URL, lowercase, without any user:password@. */
@@ -76,13 +76,12 @@ module.exports = function (RED: NodeRED) {
           maxConcurrency: numberOr(config.maxConcurrency, 4, 1),
           batchSize: Math.floor(numberOr(config.batchSize, 20, 1)),
           timeoutMs,
-          retries: numberOr(config.retries, 3),
-          backoffBaseMs: numberOr(config.backoffBase, 1000, 1),
+          retry: { retries: numberOr(config.retries, 3), baseMs: numberOr(config.backoffBase, 1000, 1) },
         });
         // The per-follower lock is per tenant: in Redis when several instances share the work.
         // (the URL's host: never credentials a `user:password@` URL might carry, which would end up in key names)
         const tenant = tenantOf(baseUrl);
-        this.customers = new CustomerService(this.client, { timeoutMs, onWarn: (text) => this.warn(text), locks: this.store ? this.store.locks(`c4c:${tenant}`) : undefined });
+        this.customers = new CustomerService(this.client, { timeoutMs, onWarn: (text) => this.warn(text), locks: this.store.locks(`c4c:${tenant}`) });
       } catch (err) {
         // A key that does not match its certificate, a wrong passphrase: say so without the key.
         this.problem = RED._('c4c-config.errors.tls', { error: (err as Error).message.replace(/-----BEGIN[\s\S]*?-----END[^-]*-----/g, '[PEM]') });
@@ -93,7 +92,7 @@ module.exports = function (RED: NodeRED) {
     }
     this.on('close', (_removed: boolean, done: () => void) => {
       this.client?.close();
-      done();
+      chosen.release().then(() => done(), () => done());
     });
   }
   (require('../shared/check') as typeof import('../shared/check')).registerChecks(RED); // Test connection (admin API)

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { C4CError } from '../../lib/c4c/errors';
 import { codeOf } from '../../lib/errors';
 import { failureReporter } from '../shared/failure';
-import { StoreError } from '../../lib/store/memory';
+import { StoreError } from '../../lib/store/errors';
 import type { WorkQueue } from '../../lib/store/types';
 import { numberOr } from '../shared/config';
 import type { CustomerResult } from '../../lib/c4c/customer';
@@ -72,44 +72,55 @@ module.exports = function (RED: NodeRED) {
       });
     };
 
-    // With a shared store (c4c-config → wechat-c4c-redis) every input goes on a Redis Stream that
-    // all instances running this flow share; each takes work from it, and work an instance took
-    // but never finished (it died) is claimed by a living one after `claimAfter` seconds.
+    // Every input goes on the c4c-config's work queue. Memory: run at once in this process.
+    // Redis (c4c-config → wechat-c4c-redis): a Stream all instances running this flow share; each
+    // takes work from it, and work an instance took but never finished (it died) is claimed by a
+    // living one after `claimAfter` seconds.
     type Job = { uid: string; msgid?: string; payload: unknown; topic?: unknown; wechat?: unknown };
-    const store = system?.customers ? system.store : undefined;
     const claimAfterMs = numberOr(config.claimAfter, 30, 1) * 1000;
-    const queue: WorkQueue<Job> | undefined = store ? store.queue<Job>(`c4c-create-customer:${node.id}`, { claimAfterMs }) : undefined;
+    const queue: WorkQueue<Job> | undefined = system?.customers ? system.store.queue<Job>(`c4c-create-customer:${node.id}`, { claimAfterMs }) : undefined;
     /**
-     * The inputs this instance queued (without msg.req/msg.res: the HTTP exchange is over), so that
-     * its own work is sent on with every other property of the msg. Work another instance takes
-     * leaves its entry here: entries go after ORIGINALS_MS, and past ORIGINALS_MAX the oldest.
+     * The inputs this instance queued, with their send and done, so that its own work is sent on
+     * with every property of the msg and settles its input. Once an input is done while its work
+     * waits (it may run on another instance), its msg.req/msg.res go (the HTTP exchange is over).
+     * Work another instance takes leaves its entry here: entries go after ORIGINALS_MS, and past
+     * 10,000 the oldest.
      */
+    type Original = { msg: NodeMessage; send: (m: NodeMessage) => void; done: ((err?: Error) => void) | undefined };
     const ORIGINALS_MS = 10 * 60 * 1000;
-    const originals = new TtlCache<NodeMessage>(10000);
+    const originals = new TtlCache<Original>(10000);
     queue?.consume((item) => new Promise<void>((resolve) => {
       const job = item.data;
       const original = originals.get(job.uid);
       originals.delete(job.uid);
       // another instance's input (or a dead one's): the properties the queue carries
-      const msg: NodeMessage = original ?? { _msgid: job.msgid || RED.util.generateId(), payload: job.payload, topic: job.topic, wechat: job.wechat };
-      handle(msg, (m) => node.send(m), (err) => {
-        if (err) node.error(err, msg); // to Catch, with the msg
+      const msg: NodeMessage = original?.msg ?? { _msgid: job.msgid || RED.util.generateId(), payload: job.payload, topic: job.topic, wechat: job.wechat };
+      const settle = original?.done;
+      handle(msg, original?.send ?? ((m) => node.send(m)), (err) => {
+        if (settle) settle(err);
+        else if (err) node.error(err, msg); // to Catch, with the msg
         resolve();
       }, item.recovered);
     }));
 
     node.on('input', (msg, send, done) => {
-      if (!queue || !system?.customers) {
+      if (!queue) { // no usable c4c-config: handle() says so
         handle(msg, send, done);
         return;
       }
       const uid = randomUUID();
-      const { req: _req, res: _res, ...kept } = msg;
-      originals.set(uid, kept, ORIGINALS_MS);
+      const original: Original = { msg, send, done };
+      originals.set(uid, original, ORIGINALS_MS);
       queue.add({ uid, msgid: msg._msgid, payload: msg.payload, topic: msg.topic, wechat: msg.wechat }).then(() => {
-        // the work may run on another instance: this one says only that it is queued
-        if (originals.get(uid) !== undefined) node.status({ fill: 'blue', shape: 'ring', text: 'c4c-create-customer.status.queued' });
-        done();
+        // not taken here yet: the work may run on another instance, this one says only that it is
+        // queued (and its input is done; the output and errors come from whichever instance runs it)
+        if (originals.get(uid) !== undefined) {
+          const { req: _req, res: _res, ...kept } = msg;
+          original.msg = kept;
+          original.done = undefined;
+          node.status({ fill: 'blue', shape: 'ring', text: 'c4c-create-customer.status.queued' });
+          done();
+        }
       }, (err: Error) => {
         originals.delete(uid);
         reportFailure(node, new StoreError('STORE_UNAVAILABLE', RED._('c4c-create-customer.errors.store', { message: err.message })), msg, done);
@@ -118,8 +129,7 @@ module.exports = function (RED: NodeRED) {
 
     node.on('close', (_removed: boolean, closed: () => void) => {
       originals.clear();
-      if (!queue) { closed(); return; }
-      queue.close().then(() => closed(), () => closed());
+      Promise.resolve(queue?.close()).then(() => closed(), () => closed());
     });
   }
   RED.nodes.registerType('c4c-create-customer', C4CCreateCustomer);

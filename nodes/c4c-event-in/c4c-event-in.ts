@@ -1,5 +1,5 @@
 import { checkBasic, EventPipeline, parseCollections, parseEvent, type C4CEvent, type EventOutput } from '../../lib/c4c/events';
-import { MemoryStoreProvider, StoreError } from '../../lib/store/memory';
+import { StoreError } from '../../lib/store/errors';
 import { configured, numberOr, SECRET_ENV, secretOr } from '../shared/config';
 import { failureReporter } from '../shared/failure';
 import { answer, rawResponse } from '../shared/http';
@@ -57,16 +57,14 @@ module.exports = function (RED: NodeRED) {
     else if (system.problem) node.status({ fill: 'red', shape: 'ring', text: system.missingStatus ?? 'c4c-event-in.status.config' });
     else node.status({ fill: 'grey', shape: 'ring', text: 'c4c-event-in.status.ready' });
 
-    // The dedupe claims, the queue and the per-object locks: the c4c-config's shared store, or
-    // this node's own memory (one process: an instance that stops loses what it had queued).
-    const own = system?.store ? undefined : new MemoryStoreProvider();
-    const store = system?.store ?? own!;
+    // The dedupe claims, the queue and the per-object locks: the c4c-config's store, shared (Redis)
+    // or its own memory (one process: an instance that stops loses what it had queued).
     const scope = `c4c-events:${hostOf(system?.baseUrl ?? '')}:${node.id}`;
     const pipeline = system && !problem
       ? new EventPipeline({
-        queue: store.queue<C4CEvent>(`c4c-event-in:${node.id}`, { claimAfterMs }),
-        deliveries: store.deliveries(scope),
-        locks: system.store ? store.locks(scope) : undefined,
+        queue: system.store.queue<C4CEvent>(`c4c-event-in:${node.id}`, { claimAfterMs }),
+        deliveries: system.store.deliveries(scope),
+        locks: system.store.locks(scope),
         dedupeWindowMs,
         reader: () => system.client,
         readBack: readBackOn,
@@ -128,8 +126,7 @@ module.exports = function (RED: NodeRED) {
     });
 
     node.on('close', (_removed: boolean, closed: () => void) => {
-      const stops = [pipeline ? pipeline.close() : Promise.resolve(), own ? own.close() : Promise.resolve()];
-      Promise.all(stops).then(() => closed(), () => closed());
+      Promise.resolve(pipeline?.close()).then(() => closed(), () => closed());
     });
   }
   RED.nodes.registerType('c4c-event-in', C4CEventIn, {

@@ -11,6 +11,7 @@ import { checkC4C, checkWeChat, type CheckResult } from '../../lib/check';
 import { HINT_CATALOG } from '../../lib/hints';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ENV_REF } from './config';
 import type { NodeRED } from './types';
 
 /**
@@ -40,8 +41,6 @@ export function translate(key: string, lang: string, subs: Record<string, unknow
 }
 
 let registered = false;
-
-const ENV_REF = /^\$\{([^}]+)\}$/;
 
 function envValue(v: unknown): string {
   const text = v === undefined || v === null ? '' : String(v).trim();

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { CachedReply } from '../../lib/wechat/dedupe';
+import type { SealedReply } from '../../lib/store/types';
 import type { NodeMessage } from './types';
 
 /** The raw response behind `msg.res` (set by an `http in` node), if any. */
@@ -17,7 +17,7 @@ export function answered(res: ServerResponse): boolean {
 }
 
 /** Answer a webhook request directly (GET check, rejections, retries, the ack timeout). */
-export function answer(res: ServerResponse, reply: CachedReply): boolean {
+export function answer(res: ServerResponse, reply: SealedReply): boolean {
   if (answered(res)) return false;
   res.statusCode = reply.statusCode;
   res.setHeader('Content-Type', reply.contentType);

@@ -26,8 +26,8 @@ export interface WeChatConfigNode extends NodeInstance {
   missingStatus: string | undefined;
   /** Translated configuration errors (never containing a secret); empty when usable. */
   problems: string[];
-  /** The shared store (a wechat-c4c-redis node's), or undefined: memory. */
-  store: StoreProvider | undefined;
+  /** The store: a wechat-c4c-redis node's, or this node's own memory store. */
+  store: StoreProvider;
 }
 
 module.exports = function (RED: NodeRED) {
@@ -72,10 +72,11 @@ module.exports = function (RED: NodeRED) {
     const provider = chosen.provider;
     this.store = provider;
     const scope = this.appId || 'default';
-    // Redis down: dedupe and tokens carry on in this instance's memory (said once per outage).
+    // Redis down: dedupe and tokens carry on in this instance's memory (said once per outage);
+    // a memory store is never down.
     const down = (err?: Error): void => this.account?.storeState(false, err);
     const up = (): void => this.account?.storeState(true);
-    const deliveries = provider ? new FallbackDeliveryStore(provider.deliveries(scope), new MemoryDeliveryStore(), down, up) : undefined;
+    const deliveries = new FallbackDeliveryStore(provider.deliveries(scope), new MemoryDeliveryStore(), down, up);
     this.account = new WeChatAccount({
       appId: this.appId,
       token,
@@ -86,11 +87,9 @@ module.exports = function (RED: NodeRED) {
       maxEncryptBytes: numberOr(config.maxEncryptBytes, DEFAULT_MAX_ENCRYPT_BYTES),
     }, { deliveries });
     this.messageMode = this.account.inbound.messageMode ?? 'any';
-    if (provider) {
-      // still connecting right after a deploy is not "down": the provider says `down` on a failure
-      provider.on('down', down);
-      provider.on('up', up);
-    }
+    // still connecting right after a deploy is not "down": the provider says `down` on a failure
+    provider.on('down', down);
+    provider.on('up', up);
     const secret = secretOf('appSecret', false);
     // without an AppSecret nothing can be pushed: the nodes that push say which variable is missing
     const secretMissing = secretOr(creds.appSecret, env.appSecret).missing;
@@ -101,8 +100,8 @@ module.exports = function (RED: NodeRED) {
       mode: this.tokenMode,
       secrets: [token, encodingAESKey, previousKey].filter((s): s is string => !!s),
       // Several instances: one token for all of them, renewed by one at a time.
-      store: provider ? new FallbackTokenStore<TokenRecord>(provider.tokens<TokenRecord>(), new MemorySharedTokenStore<TokenRecord>(), down, up) : undefined,
-      lock: provider ? provider.locks(scope) : undefined,
+      store: new FallbackTokenStore<TokenRecord>(provider.tokens<TokenRecord>(), new MemorySharedTokenStore<TokenRecord>(), down, up),
+      lock: provider.locks(scope),
     }) : undefined;
     this.problems = [
       ...(chosen.problem ? [chosen.problem] : []),
@@ -118,12 +117,10 @@ module.exports = function (RED: NodeRED) {
     if (fromEnv.length) this.log(RED._('wechat-config.info.from-env', { secrets: fromEnv.join(', ') }));
     if (this.problems.length) this.warn(this.problems.join('; '));
     this.on('close', (_removed: boolean, done: () => void) => {
-      if (provider) {
-        (provider as unknown as NodeJS.EventEmitter).off('down', down);
-        (provider as unknown as NodeJS.EventEmitter).off('up', up);
-      }
+      (provider as unknown as NodeJS.EventEmitter).off('down', down);
+      (provider as unknown as NodeJS.EventEmitter).off('up', up);
       this.client?.close();
-      this.account.close().then(() => done(), () => done());
+      this.account.close().then(() => chosen.release()).then(() => done(), () => done());
     });
   }
   (require('../shared/check') as typeof import('../shared/check')).registerChecks(RED); // Test connection (admin API)

@@ -1,7 +1,6 @@
 import { setMaxListeners } from 'node:events';
-import { SUCCESS_REPLY } from '../../lib/wechat/dedupe';
+import { SUCCESS_REPLY } from '../../lib/wechat/delivery';
 import type { ServerResponse } from 'node:http';
-import { DeadlineQueue } from '../../lib/util/deadline-queue';
 import { RejectionLog } from '../../lib/wechat/account';
 import { ARRIVED_AT, BODY_LIMITED, onBodyLimitRejection } from '../../lib/http/body-limit';
 import { WeChatC4CError } from '../../lib/errors';
@@ -29,22 +28,17 @@ module.exports = function (RED: NodeRED) {
     // Aborted on close: retries waiting for a first reply are answered `success` at once.
     const stopping = new AbortController();
     setMaxListeners(0, stopping.signal); // every retry waiting for its first delivery listens
-    // Requests still waiting for an answer sit in a deadline queue (one timer for all of them).
+    // Requests still waiting for an answer sit in the account's ack deadline (one timer for all of them).
     // ackTimeout 0 turns the safety net off: nothing is tracked.
     let closing = false;
     // `res` is dropped as soon as the response closes: the queue then holds two short strings
     // instead of the request and response objects (which would otherwise survive two scavenges
     // and be promoted to V8's old space at every tick — most of the soak's extra RSS).
     type Delivery = { res: ServerResponse | undefined; key: string; topic: string };
-    const acks = ackTimeoutMs > 0 && accountNode && accountNode.account ? new DeadlineQueue<Delivery>(ackTimeoutMs, 100, {
-      isSettled: (d) => !d.res || answered(d.res),
-      // Answered by something other than wechat-reply: retries get `success`.
-      onSettled: (d) => void accountNode.account.settle(d.key, null, { ifOpen: true }),
-      onExpired: (d) => {
-        if (d.res) answer(d.res, SUCCESS_REPLY);
-        void accountNode.account.settle(d.key, SUCCESS_REPLY);
-        if (!closing) node.warn(RED._('wechat-in.warn.ack-timeout', { timeout: ackTimeoutMs, topic: d.topic }));
-      },
+    const acks = ackTimeoutMs > 0 && accountNode && accountNode.account ? accountNode.account.ackDeadline<Delivery>(ackTimeoutMs, {
+      answered: (d) => !d.res || answered(d.res),
+      answer: (d, reply) => { if (d.res) answer(d.res, reply); },
+      onExpired: (d) => { if (!closing) node.warn(RED._('wechat-in.warn.ack-timeout', { timeout: ackTimeoutMs, topic: d.topic })); },
     }) : undefined;
     const counts = { accepted: 0, rejected: 0, duplicate: 0 };
     let lastRejected = false;
@@ -145,7 +139,7 @@ module.exports = function (RED: NodeRED) {
             if (acks) {
               const d: Delivery = { res, key, topic: result.topic };
               if (typeof res.once === 'function') res.once('close', () => { d.res = undefined; });
-              acks.push(d, arrived);
+              acks.track(d, arrived);
             }
             msg.payload = result.message;
             msg.topic = result.topic;

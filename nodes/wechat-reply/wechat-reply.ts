@@ -1,4 +1,5 @@
-import { SUCCESS_REPLY, type CachedReply } from '../../lib/wechat/dedupe';
+import { SUCCESS_REPLY } from '../../lib/wechat/delivery';
+import type { SealedReply } from '../../lib/store/types';
 import { ReplyError, REPLY_TYPES, type ReplyType } from '../../lib/wechat/reply';
 import { WeChatC4CError } from '../../lib/errors';
 import { evaluate } from '../shared/evaluate';
@@ -52,7 +53,7 @@ module.exports = function (RED: NodeRED) {
       const incoming = isIncoming(msg.payload) ? msg.payload : undefined;
       replyInput(msg).then((value) => {
         const input = value === incoming ? undefined : value;
-        let reply: CachedReply;
+        let reply: SealedReply;
         if (replyType === 'success' || (replyType !== 'transfer_customer_service' && (input === undefined || input === null || input === ''))) {
           reply = SUCCESS_REPLY;
         } else {

@@ -1,5 +1,5 @@
 'use strict';
-// Issue 12, as an admin sees it in the browser (Debian Chromium): the config dialogs' checks and
+// As an admin sees it in the browser (Debian Chromium): the config dialogs' checks and
 // Test connection, a red status that goes away after the fix and a deploy (read from the
 // editor), Chinese statuses in the Chinese editor, and the sandbox page at phone width.
 const assert = require('node:assert/strict');
@@ -8,7 +8,7 @@ const { waitFor } = require('../helpers/wait');
 const { launch, screenshot } = require('../helpers/browser');
 const { needPrograms } = require('../helpers/programs');
 
-describe('browser: the admin experience (issue 12)', function () {
+describe('browser: the admin experience', function () {
   this.timeout(240000);
   let d;
   let browser;

@@ -1,5 +1,5 @@
 'use strict';
-// Issue 12: the "Test connection" admin endpoints against a real Node-RED process with adminAuth
+// The "Test connection" admin endpoints against a real Node-RED process with adminAuth
 // and the sandbox: refused without the config node's write permission, success with the right
 // values, and a failure with code + translated hint for a wrong AppSecret / wrong C4C password /
 // a Tenant URL with the service path in it. The stored credential is used when the dialog sends

@@ -1,5 +1,5 @@
 'use strict';
-// Issue 10, end to end with real components: 3 real Node-RED processes with the bundled flow, one
+// Several instances, end to end with real components: 3 real Node-RED processes with the bundled flow, one
 // Debian redis-server, Debian's nginx in front (round robin), the sandbox's WeChat server calling
 // the webhook through nginx, its WeChat API and C4C answering the instances. No timing assertions:
 // every wait below is a bound on waiting, never a verdict.
@@ -16,7 +16,7 @@ function claimAfterMs(c) {
   return (Number.isFinite(s) && s > 0 ? s : 30) * 1000;
 }
 
-describe('several Node-RED instances on one Redis behind nginx (issue 10, real processes)', function () {
+describe('several Node-RED instances on one Redis behind nginx (real processes)', function () {
   this.timeout(240000);
   let c;
 
@@ -176,7 +176,7 @@ describe('several Node-RED instances on one Redis behind nginx (issue 10, real p
       const r = await wave(`Redis restart mid-run, back ${keepData ? 'with its data' : 'empty'}`, () => c.restartRedis({ downMs: 2000, keepData }));
       assertNoneLost(r);
       // Should a follower's work fail to be queued while Redis is away, it is in a dead letter
-      // (STORE_UNAVAILABLE, issue 10 item 6), not a customer; every other follower is a customer.
+      // (STORE_UNAVAILABLE), not a customer; every other follower is a customer.
       for (const o of r.openids.filter((x) => r.dead.has(x) && !r.customers.get(x).length)) {
         assert.equal(r.dead.get(o).code, 'STORE_UNAVAILABLE', `a follower without a customer was dead-lettered because Redis was away: ${JSON.stringify(r.dead.get(o))}`);
       }

@@ -1,5 +1,5 @@
 'use strict';
-// Issue 12: `npm start` under a supervisor. SIGTERM or SIGINT sent to the npm process alone (not
+// `npm start` under a supervisor. SIGTERM or SIGINT sent to the npm process alone (not
 // its process group) stops Node-RED and the sandbox: both ports are free again within 5 s, and
 // npm exits. Free ports and a temporary user directory (the script's --port/--sandbox-port/--user-dir).
 const assert = require('node:assert/strict');

@@ -46,6 +46,20 @@ describe(`c4c-create-customer against the C4C simulator (Node-RED ${nodeRedVersi
     assert.match(lastStatus('cust').text, /created/);
   });
 
+  it('without a shared store the input itself goes on: every property kept, and Complete fires once the customer is there', async () => {
+    const f = flow();
+    f.push({ id: 'ncomplete', z: 'f1', type: 'complete', scope: ['cust'], uncaught: false, wires: [['completed']] }, { id: 'completed', z: 'f1', type: 'helper', wires: [] });
+    await helper.load(NODES, f, creds());
+    const out = gather('out', 1);
+    const completed = gather('completed', 1);
+    helper.getNode('cust').receive({ wechat: { openid: 'oKept' }, payload: {}, ticket: 'T-42' });
+    const [[m], [c]] = await Promise.all([out.done, completed.done]);
+    assert.equal(m.ticket, 'T-42');
+    assert.equal(c.ticket, 'T-42');
+    assert.equal(c.c4c.created, true, 'Complete sees the msg after the create, not when it was queued');
+    assert.doesNotMatch(String(lastStatus('cust').text), /queued/);
+  });
+
   it('a re-subscribe finds the existing customer and creates nothing', async () => {
     await helper.load(NODES, flow(), creds());
     const out = gather('out', 2);

@@ -1,5 +1,5 @@
 'use strict';
-// wechat-push's fallback (issue 11): 45015/45047 on a customer-service send → template message or
+// wechat-push's fallback: 45015/45047 on a customer-service send → template message or
 // subscription notice to the same follower, against the WeChat API simulator.
 const assert = require('node:assert/strict');
 const { WeChatApiSimulator } = require('../../dist/sandbox/wechat-api');

@@ -281,7 +281,7 @@ describe('several instances on one Redis (node-red-node-test-helper, real redis-
       for (let i = 0; i < count; i++) {
         const p = new lib.RedisStoreProvider({ url: redis.url, prefix, commandTimeoutMs: 2000 });
         await waitFor(() => p.healthy, { what: 'connected' });
-        out.push({ p, client: new lib.WeChatClient({ apiBase: base, appId: APPID, secret: SECRET, mode, store: p.tokens(), lock: p.locks(APPID), backoffBaseMs: 10 }) });
+        out.push({ p, client: new lib.WeChatClient({ apiBase: base, appId: APPID, secret: SECRET, mode, store: p.tokens(), lock: p.locks(APPID), retry: { baseMs: 10 } }) });
       }
       return out;
     }

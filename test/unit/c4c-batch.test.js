@@ -2,7 +2,8 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { buildBatchRequest, parseBatchResponse, batchResults, splitMultipart, boundaryOf, buildOrFilters, matchByValue, odataString, Coalescer } = require('../../dist/lib/c4c/batch');
+const { buildBatchRequest, parseBatchResponse, batchResults, splitMultipart, boundaryOf, buildOrFilters, matchByValue } = require('../../dist/lib/c4c/batch');
+const { odataString } = require('../../dist/lib/c4c/odata');
 const { parseBatchRequest, answerBatch } = require('../../dist/sandbox/c4c-batch');
 
 const sample = fs.readFileSync(path.join(__dirname, '../fixtures/c4c/batch.sample.txt'), 'utf8');
@@ -106,79 +107,5 @@ describe('$filter with or, matched back exactly', () => {
     assert.deepEqual(m.get('oAbc').map((r) => r.CustomerID), ['1']);
     assert.deepEqual(m.get('oABC').map((r) => r.CustomerID), ['2']);
     assert.deepEqual(m.get('oabc'), []);
-  });
-});
-
-describe('Coalescer: combine only what waits', () => {
-  const tick = () => new Promise((r) => setImmediate(r));
-  function harness(opts = {}) {
-    const runs = [];
-    const gates = [];
-    const c = new Coalescer({
-      slots: 2, batchSize: 20, key: (q) => q.key,
-      run: (qs) => new Promise((resolve, reject) => { runs.push(qs.map((q) => q.v)); gates.push({ qs, resolve, reject }); }),
-      ...opts,
-    });
-    return { c, runs, gates, release: (i, results) => gates[i].resolve(results ?? gates[i].qs.map((q) => `r:${q.v}`)) };
-  }
-
-  it('a lone request runs at once and alone', async () => {
-    const h = harness();
-    const p = h.c.submit({ key: 'create', v: 'a' });
-    assert.deepEqual(h.runs, [['a']], 'started synchronously, no wait');
-    h.release(0);
-    assert.equal(await p, 'r:a');
-  });
-
-  it('50 requests behind 2 busy slots become 2 + 3 runs (batchSize 20), each gets its own result', async () => {
-    const h = harness();
-    const ps = Array.from({ length: 52 }, (_, i) => h.c.submit({ key: 'create', v: i }));
-    assert.equal(h.runs.length, 2);
-    h.release(0);
-    h.release(1);
-    for (let i = 2; h.runs.length < 5 || i < 5; i++) {
-      await tick();
-      if (h.gates[i]) h.release(i);
-    }
-    const out = await Promise.all(ps);
-    assert.deepEqual(out, Array.from({ length: 52 }, (_, i) => `r:${i}`));
-    assert.deepEqual(h.runs.map((r) => r.length), [1, 1, 20, 20, 10]);
-  });
-
-  it('only requests of the same key combine; batchSize 1 never combines', async () => {
-    const h = harness({ slots: 1 });
-    h.c.submit({ key: 'busy', v: 0 });
-    const ps = ['l', 'c', 'l', 'c'].map((key, i) => h.c.submit({ key, v: `${key}${i}` }));
-    h.release(0);
-    await tick();
-    assert.deepEqual(h.runs[1], ['l0', 'l2']);
-    h.release(1);
-    await tick();
-    assert.deepEqual(h.runs[2], ['c1', 'c3']);
-    h.release(2);
-    await Promise.all(ps);
-    const one = harness({ slots: 1, batchSize: 1 });
-    one.c.submit({ key: 'k', v: 0 });
-    one.c.submit({ key: 'k', v: 1 });
-    one.c.submit({ key: 'k', v: 2 });
-    one.release(0);
-    await tick();
-    assert.deepEqual(one.runs, [[0], [1]]);
-  });
-
-  it('an Error entry fails its request alone; a run that fails as a whole is retried as its parts', async () => {
-    const h = harness({ slots: 1 });
-    h.c.submit({ key: 'k', v: 'busy' });
-    const ps = ['a', 'b', 'c'].map((v) => h.c.submit({ key: 'k', v }).then((r) => r, (e) => `E:${e.message}`));
-    h.release(0);
-    await tick();
-    h.gates[1].reject(new Error('503'));
-    for (let i = 2; i < 5; i++) {
-      await tick();
-      h.release(i, i === 3 ? [new Error('refused b')] : undefined);
-    }
-    assert.deepEqual(await Promise.all(ps), ['r:a', 'E:refused b', 'r:c']);
-    assert.deepEqual(h.runs, [['busy'], ['a', 'b', 'c'], ['a'], ['b'], ['c']]);
-    assert.equal(h.c.stats.partRetries, 3);
   });
 });

@@ -1,5 +1,5 @@
 'use strict';
-// Batching towards C4C (issue 11) through the real client + CustomerService against the simulator:
+// Batching towards C4C through the real client + CustomerService against the simulator:
 // only requests that wait for a slot combine; results go back to their own follower exactly.
 // Requests are counted on the simulator (what C4C sees). No timing assertions: latency only makes
 // requests queue.
@@ -23,7 +23,7 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
 
   /** A client + service with $metadata read (its GET carried the CSRF fetch) before counting starts. */
   async function warm(opts = {}) {
-    const client = new lib.C4CClient({ baseUrl: base, username: USER, password: PASSWORD, backoffBaseMs: 20, backoffMaxMs: 200, ...opts });
+    const client = new lib.C4CClient({ baseUrl: base, username: USER, password: PASSWORD, ...opts, retry: { baseMs: 20, maxMs: 200, ...opts.retry } });
     const svc = new lib.CustomerService(client, { settleMs: 400 });
     await svc.metadataFor('IndividualCustomerCollection');
     assert.equal(sim.stats().metadata, 1);

@@ -23,14 +23,14 @@ describe('C4C on a real tenant (simulator)', function () {
   let sim;
   let base;
   useSimulator(() => new C4CSimulator({ users: { [USER]: PASSWORD }, extensionFields: ['WeChatOpenID_KUT'] }), (s, b) => { sim = s; base = b; });
-  const client = (extra = {}) => new lib.C4CClient({ baseUrl: base, username: USER, password: PASSWORD, backoffBaseMs: 20, backoffMaxMs: 200, ...extra });
+  const client = (extra = {}) => new lib.C4CClient({ baseUrl: base, username: USER, password: PASSWORD, ...extra, retry: { baseMs: 20, maxMs: 200, ...extra.retry } });
   const service = (c, extra = {}) => new lib.CustomerService(c, { timeoutMs: c.timeoutForTest ?? 30000, ...extra });
   const input = (openid, extra = {}) => ({ entitySet: SET, roleCode: 'CRM000', firstName: 'Wechat', lastName: openid, openid, lookup: true, lookupField: 'LastName', ...extra });
 
   describe('no duplicate on an ambiguous create', () => {
     it('a POST committed after the timeout and answered 3× slower than it: one customer, created: true', async () => {
       const timeoutMs = 300;
-      const c = client({ timeoutMs, retries: 3 });
+      const c = client({ timeoutMs, retry: { retries: 3 } });
       const svc = new lib.CustomerService(c, { timeoutMs });
       await svc.metadataFor(SET);
       sim.slowCommit({ commitAfterMs: 1.5 * timeoutMs, answerAfterMs: 3 * timeoutMs });
@@ -286,13 +286,13 @@ describe('C4C on a real tenant (simulator)', function () {
     });
 
     it('creates with the certificate and an encrypted key (no password sent); without one the TLS handshake fails', async () => {
-      const c = new lib.C4CClient({ baseUrl: httpsBase, auth: 'certificate', certificate: pem('client.pem'), privateKey: pem('client.key'), passphrase: 'key-pass-99', ca: pem('ca.pem'), retries: 0 });
+      const c = new lib.C4CClient({ baseUrl: httpsBase, auth: 'certificate', certificate: pem('client.pem'), privateKey: pem('client.key'), passphrase: 'key-pass-99', ca: pem('ca.pem'), retry: { retries: 0 } });
       const svc = service(c);
       const r = await svc.createOrFind(svc.buildRequest(input('oCert')));
       assert.equal(r.created, true);
       assert.equal(sim.stats().authFailures, 0);
       c.close();
-      const noCert = new lib.C4CClient({ baseUrl: httpsBase, username: USER, password: PASSWORD, ca: pem('ca.pem'), retries: 0 });
+      const noCert = new lib.C4CClient({ baseUrl: httpsBase, username: USER, password: PASSWORD, ca: pem('ca.pem'), retry: { retries: 0 } });
       await assert.rejects(service(noCert).createOrFind(svc.buildRequest(input('oNoCert'))), (e) => e instanceof lib.C4CError && e.statusCode === undefined);
       assert.equal(sim.customers.length, 1);
     });

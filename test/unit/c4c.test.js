@@ -70,7 +70,7 @@ describe('C4CClient and CustomerService against the C4C simulator', function () 
   let sim;
   let base;
   useSimulator(() => new C4CSimulator({ users: { [USER]: PASSWORD } }), (s, b) => { sim = s; base = b; });
-  const client = (extra = {}) => new lib.C4CClient({ baseUrl: base, username: USER, password: PASSWORD, backoffBaseMs: 20, backoffMaxMs: 200, ...extra });
+  const client = (extra = {}) => new lib.C4CClient({ baseUrl: base, username: USER, password: PASSWORD, ...extra, retry: { baseMs: 20, maxMs: 200, ...extra.retry } });
   const request = (openid, extra = {}) => ({ entitySet: 'IndividualCustomerCollection', body: { RoleCode: 'CRM000', FirstName: 'Wechat', LastName: openid, ...extra }, lookup: true, lookupField: 'LastName' });
 
   it('creates, then finds: lookup + create for a new follower, one GET for a returning one', async () => {
@@ -154,7 +154,7 @@ describe('C4CClient and CustomerService against the C4C simulator', function () 
 
   it('a 10 s outage: recovered by the retries', async () => {
     sim.faults.outageUntil = Date.now() + 10000;
-    const c = client({ retries: 8, backoffBaseMs: 500, backoffMaxMs: 4000 });
+    const c = client({ retry: { retries: 8, baseMs: 500, maxMs: 4000 } });
     const r = await new lib.CustomerService(c).createOrFind(request('oOutage'));
     assert.equal(r.created, true);
     assert.equal(sim.customers.length, 1);
@@ -179,7 +179,7 @@ describe('C4CClient and CustomerService against the C4C simulator', function () 
     };
     const server = http.createServer((req, res) => { if (!sim.handle(req, res)) res.end(); });
     await new Promise((r) => server.listen(0, '127.0.0.1', r));
-    const c2 = new lib.C4CClient({ baseUrl: `http://127.0.0.1:${server.address().port}`, username: USER, password: PASSWORD, backoffBaseMs: 10 });
+    const c2 = new lib.C4CClient({ baseUrl: `http://127.0.0.1:${server.address().port}`, username: USER, password: PASSWORD, retry: { baseMs: 10 } });
     const r = await new lib.CustomerService(c2, { settleMs: 400 }).createOrFind(request('oLost'));
     sim.handle = original;
     server.close();
@@ -189,7 +189,7 @@ describe('C4CClient and CustomerService against the C4C simulator', function () 
 
   it('close() during a retry pause ends the request at once as C4C_CLOSED', async () => {
     sim.injectErrors(503, 10, { retryAfter: 60 });
-    const c = client({ retries: 5 });
+    const c = client({ retry: { retries: 5 } });
     const pending = new lib.CustomerService(c).createOrFind(request('oClosed'));
     await sleep(100);
     c.close();

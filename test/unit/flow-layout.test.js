@@ -1,5 +1,5 @@
 'use strict';
-// Issue 12: the bundled flow as an admin sees it after import: it fits a 1,600-px window next to
+// The bundled flow as an admin sees it after import: it fits a 1,600-px window next to
 // the palette and the sidebar, the welcome reply suits new and returning followers, the push says
 // created or found, and token-refresh failures make one dead letter per outage, with the errcode.
 const assert = require('node:assert/strict');

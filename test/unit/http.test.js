@@ -173,7 +173,7 @@ describe('WeChatClient HTTP through the shared helper', function () {
   let base;
   const clients = [];
   const client = (extra = {}) => {
-    const c = new lib.WeChatClient({ apiBase: base, appId: APPID, secret: SECRET, backoffBaseMs: 1, backoffMaxMs: 5, ...extra });
+    const c = new lib.WeChatClient({ apiBase: base, appId: APPID, secret: SECRET, ...extra, retry: { baseMs: 1, maxMs: 5, ...extra.retry } });
     clients.push(c);
     return c;
   };
@@ -222,7 +222,7 @@ describe('WeChatClient HTTP through the shared helper', function () {
 
   it('a 5xx on the token request is retried `retries` times, then HTTP_<status>', async () => {
     s.routes[STABLE] = [json(502, 'bad gateway')];
-    await assert.rejects(client({ retries: 2 }).getToken(), (e) => e.code === 'HTTP_502' && e.statusCode === 502);
+    await assert.rejects(client({ retry: { retries: 2 } }).getToken(), (e) => e.code === 'HTTP_502' && e.statusCode === 502);
     assert.equal(s.hits[STABLE], 3);
   });
 
@@ -237,7 +237,7 @@ describe('WeChatClient HTTP through the shared helper', function () {
   });
 
   it('a connection never made is repeated even for a send, then reported as ECONNREFUSED', async () => {
-    const c = client({ retries: 2 });
+    const c = client({ retry: { retries: 2 } });
     await c.getToken();
     await s.stop();
     let requests = 0;
@@ -291,7 +291,7 @@ describe('WeChatClient HTTP through the shared helper', function () {
   });
 
   it('close() during the pause after a connection failure ends the call as CLOSED', async () => {
-    const c = client({ backoffBaseMs: 3600000, backoffMaxMs: 3600000 });
+    const c = client({ retry: { baseMs: 3600000, maxMs: 3600000 } });
     await c.getToken();
     s.routes[STABLE] = [reset()];
     // close() right after the first attempt failed: the client is then in its (one hour) pause.

@@ -1,5 +1,5 @@
 'use strict';
-// Issue 9: check before parse, plaintext replay, field limits, exact XML on both parser paths.
+// Check before parse, plaintext replay, field limits, exact XML on both parser paths.
 const assert = require('node:assert/strict');
 const lib = require('../../dist/lib');
 const W = require('../helpers/wechat');

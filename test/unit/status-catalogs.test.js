@@ -1,5 +1,5 @@
 'use strict';
-// Issue 12's status rule for the nodes issue 9 owns: every status text, filled with the widest
+// The status rule for the inbound nodes: every status text, filled with the widest
 // values it can get, fits in 32 characters in both languages, and zh-CN is Chinese throughout.
 const assert = require('node:assert/strict');
 const path = require('node:path');

@@ -1,5 +1,5 @@
 'use strict';
-// Issue 12: every status text of every node, in both catalogs, fits a status (≤ 32 characters
+// Every status text of every node, in both catalogs, fits a status (≤ 32 characters
 // with placeholders filled), and the shared error status stays within it too.
 const assert = require('node:assert');
 const path = require('node:path');
@@ -8,7 +8,7 @@ const { STATUS_MAX, statusTexts, statusLength } = require('../../scripts/status-
 const root = path.resolve(__dirname, '..', '..');
 const pkg = require('../../package.json');
 
-describe('status texts (issue 12)', () => {
+describe('status texts', () => {
   const types = Object.keys(pkg['node-red'].nodes);
   it('every node with statuses has them in both catalogs', () => {
     for (const type of types) {

@@ -34,7 +34,7 @@ describe('WeChatClient against the WeChat API simulator', function () {
   let sim;
   let base;
   useSimulator(() => new WeChatApiSimulator({ accounts: [{ appId: APPID, secret: SECRET }] }), (s, b) => { sim = s; base = b; });
-  const client = (extra = {}) => new lib.WeChatClient({ apiBase: base, appId: APPID, secret: SECRET, backoffBaseMs: 10, backoffMaxMs: 50, ...extra });
+  const client = (extra = {}) => new lib.WeChatClient({ apiBase: base, appId: APPID, secret: SECRET, ...extra, retry: { baseMs: 10, maxMs: 50, ...extra.retry } });
 
   it('two instances on one token store under one lock (classic): a due token is renewed once, the other instance reads it', async () => {
     const store = new lib.MemorySharedTokenStore();
@@ -212,7 +212,7 @@ describe('WeChatClient against the WeChat API simulator', function () {
   });
 
   it('close() during a backoff pause ends the call at once as CLOSED (nothing hangs after a redeploy)', async () => {
-    const c = client({ backoffBaseMs: 60000, backoffMaxMs: 60000 });
+    const c = client({ retry: { baseMs: 60000, maxMs: 60000 } });
     sim.interact(APPID, 'oClose', 'message');
     await c.getToken();
     sim.faults.busy = 5;

@@ -1,7 +1,5 @@
+/** What a delivery's passive reply needs: the request's facts kept server-side, and `success`. */
 import type { SealedReply } from '../store/types';
-
-/** A passive reply as it went (or will go) over the wire (the store's SealedReply). */
-export type CachedReply = SealedReply;
 
 /** What the reply needs to know about the request, kept server-side (never in `msg`). */
 export interface DeliveryInfo {
@@ -15,4 +13,4 @@ export interface DeliveryInfo {
   msgType: string;
 }
 
-export const SUCCESS_REPLY: CachedReply = Object.freeze({ statusCode: 200, contentType: 'text/plain; charset=utf-8', body: 'success' });
+export const SUCCESS_REPLY: SealedReply = Object.freeze({ statusCode: 200, contentType: 'text/plain; charset=utf-8', body: 'success' });

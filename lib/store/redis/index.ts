@@ -1,0 +1,1 @@
+export { RedisStoreProvider, redactRedisUrl, type RedisStoreOptions } from './provider';

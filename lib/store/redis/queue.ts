@@ -1,0 +1,255 @@
+/**
+ * The work queue in Redis: a Stream with a consumer group (XADD, XREADGROUP, XACK, XAUTOCLAIM
+ * after `claimAfterMs`), a done channel and done marks, and the work this instance added kept
+ * until someone reports it done, so that a Redis that came back empty loses nothing.
+ */
+import { setMaxListeners } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { WorkItem, WorkQueue } from '../types';
+import { drain, sleep } from '../../util/backoff';
+import { StoreError } from '../errors';
+import type { RedisClient, RedisStoreProvider } from './provider';
+import { ACK } from './scripts';
+
+type StreamEntry = [string, string[] | null];
+
+/**
+ * The entries of an XREADGROUP reply. node-redis gives the RESP2 array `[[stream, entries]]` or,
+ * depending on version and protocol, a map keyed by stream name (a plain object or a Map).
+ */
+function streamEntries(res: unknown): StreamEntry[] {
+  if (!res) return [];
+  const lists: unknown[] = Array.isArray(res)
+    ? res.map((r) => (Array.isArray(r) ? r[1] : undefined))
+    : res instanceof Map ? [...res.values()] : Object.values(res as Record<string, unknown>);
+  const out: StreamEntry[] = [];
+  for (const l of lists) if (Array.isArray(l)) out.push(...(l as StreamEntry[]));
+  return out;
+}
+
+export class RedisWorkQueue<T> implements WorkQueue<T> {
+  private readonly stream: string;
+  private readonly doneChannel: string;
+  private readonly group = 'workers';
+  private readonly consumer: string;
+  private handler: ((item: WorkItem<T>) => Promise<void>) | undefined;
+  private readonly running = new Map<string, Promise<void>>();
+  /** Handled, but the XACK did not reach Redis: acknowledged when it is back (kept claimed meanwhile). */
+  private readonly ackLater = new Set<string>();
+  /**
+   * What this instance added and nobody has reported done (the done channel) yet. If Redis loses
+   * the stream (restarted without persistence), these are added again: the work is not lost.
+   */
+  private readonly mine = new Map<string, T>();
+  /** The stream's epoch as this instance last saw it (see ensureGroup). */
+  private epoch: string | undefined;
+  private readonly epochKey: string;
+  private readonly onUp = (): void => { this.groupReady = undefined; };
+  private readonly readdTimers = new Set<NodeJS.Timeout>();
+  private closed = false;
+  private loop: Promise<void> | undefined;
+  private readonly ac = new AbortController();
+  private reader: RedisClient | undefined;
+  private groupReady: Promise<void> | undefined;
+  private unlisten: Promise<(() => void) | undefined> | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(private readonly p: RedisStoreProvider, name: string, private readonly claimAfterMs: number, private readonly addWaitMs: number) {
+    this.stream = p.key(name, 'queue', 'stream');
+    this.doneChannel = p.key(name, 'queue', 'done');
+    this.epochKey = p.key(name, 'queue', 'epoch');
+    this.consumer = p.instanceId;
+    setMaxListeners(0, this.ac.signal); // every acknowledgement retry pause listens
+    p.on('up', this.onUp);
+  }
+
+  /**
+   * Make sure the stream and its group exist, and notice when Redis lost them: the stream's epoch
+   * key (set once, with the group) changes only when Redis came back empty — then this instance
+   * adds again the work it queued that nobody finished. Checked again after every reconnect.
+   */
+  private ensureGroup(): Promise<void> {
+    if (!this.groupReady) {
+      this.groupReady = (async () => {
+        try {
+          await this.p.cmd(['XGROUP', 'CREATE', this.stream, this.group, '0', 'MKSTREAM']);
+        } catch (err) {
+          if (!/BUSYGROUP/.test((err as Error).message)) throw err;
+        }
+        await this.p.cmd(['SET', this.epochKey, randomUUID(), 'NX']);
+        const epoch = await this.p.cmd<string | null>(['GET', this.epochKey]);
+        if (this.epoch !== undefined && epoch !== this.epoch) this.lost();
+        this.epoch = epoch ?? undefined;
+      })().catch((err: Error) => {
+        this.groupReady = undefined;
+        throw err;
+      });
+    }
+    return this.groupReady;
+  }
+
+  private listenDone(): void {
+    if (this.unlisten) return;
+    this.unlisten = this.p.listen(this.doneChannel, (id) => { this.mine.delete(id); }).catch(() => { this.unlisten = undefined; return undefined; });
+  }
+
+  async add(data: T): Promise<string> {
+    if (this.closed) throw new StoreError('STORE_UNAVAILABLE', 'work queue is closed');
+    // Redis away for a moment (a restart, a failover): wait for it rather than fail the work at once
+    if (!(await this.p.waitForRedis(this.addWaitMs))) throw new StoreError('STORE_UNAVAILABLE', `Redis not reachable within ${this.addWaitMs} ms`);
+    this.listenDone();
+    await this.ensureGroup();
+    const id = await this.xadd(data, false);
+    return id;
+  }
+
+  private async xadd(data: T, readded: boolean): Promise<string> {
+    const id = await this.p.cmd<string>(['XADD', this.stream, 'MAXLEN', '~', '100000', '*', 'data', JSON.stringify(data), ...(readded ? ['readded', '1'] : [])]);
+    if (this.mine.size >= 100000) this.mine.delete(this.mine.keys().next().value as string);
+    this.mine.set(id, data);
+    return id;
+  }
+
+  /**
+   * Redis came back empty. What this instance queued and nobody has reported done may be running
+   * on another instance right now (it reports done when it finishes) or may be gone with the
+   * stream: wait `claimAfterMs`, as for a dead instance's work, then add again what is still
+   * unreported. Work running here finishes here.
+   */
+  private lost(): void {
+    const ids = [...this.mine.keys()].filter((id) => !this.running.has(id) && !this.ackLater.has(id));
+    if (!ids.length) return;
+    const timer = setTimeout(() => {
+      this.readdTimers.delete(timer);
+      if (!this.closed) void this.readd(ids);
+    }, this.claimAfterMs);
+    timer.unref?.();
+    this.readdTimers.add(timer);
+  }
+
+  private async readd(ids: string[]): Promise<void> {
+    // done meanwhile, though the done message did not reach this instance (its subscription was
+    // reconnecting when it was published): the done marks say so
+    const candidates = ids.filter((id) => this.mine.has(id) && !this.running.has(id) && !this.ackLater.has(id));
+    const done = new Set<string>();
+    for (let i = 0; i < candidates.length; i += 500) {
+      const chunk = candidates.slice(i, i + 500);
+      try {
+        const marks = await this.p.cmd<(string | null)[]>(['MGET', ...chunk.map((id) => this.doneKey(id))]);
+        chunk.forEach((id, j) => { if (marks?.[j]) done.add(id); });
+      } catch { /* cannot tell: add it again (a second run finds the customer) */ }
+    }
+    const lost: T[] = [];
+    for (const id of candidates) {
+      const data = this.mine.get(id);
+      if (data === undefined || this.running.has(id) || this.ackLater.has(id)) continue;
+      this.mine.delete(id);
+      if (!done.has(id)) lost.push(data);
+    }
+    for (const data of lost) {
+      this.xadd(data, true).catch(() => {
+        // Redis went away again: keep it for the next time the stream is found lost
+        this.mine.set(`lost-${randomUUID()}`, data);
+      });
+    }
+  }
+
+  consume(handler: (item: WorkItem<T>) => Promise<void>): void {
+    if (this.handler) throw new Error('consume() already called');
+    this.handler = handler;
+    this.listenDone();
+    this.reader = this.p.dedicated();
+    this.loop = this.run();
+    // Work in progress (and handled work not yet acknowledged) stays claimed by this instance:
+    // XCLAIM to itself resets the idle time, so no other instance takes it while this one lives.
+    this.keepAlive = setInterval(() => {
+      const ids = [...this.running.keys(), ...this.ackLater];
+      if (!ids.length || !this.p.healthy) return;
+      this.p.cmd(['XCLAIM', this.stream, this.group, this.consumer, '0', ...ids, 'JUSTID']).catch(() => undefined);
+    }, Math.max(200, Math.floor(this.claimAfterMs / 3)));
+    this.keepAlive.unref?.();
+  }
+
+  private async run(): Promise<void> {
+    const reader = this.reader!;
+    let lastClaim = 0;
+    while (!this.closed) {
+      try {
+        if (!reader.isReady || !this.p.healthy) { await sleep(200, this.ac.signal); continue; }
+        await this.ensureGroup();
+        for (const id of [...this.ackLater]) {
+          await this.ack(id);
+          this.ackLater.delete(id);
+        }
+        if (Date.now() - lastClaim >= Math.min(this.claimAfterMs, 1000)) {
+          lastClaim = Date.now();
+          const claimed = await this.p.cmd<[string, StreamEntry[], string[]]>(['XAUTOCLAIM', this.stream, this.group, this.consumer, String(this.claimAfterMs), '0-0', 'COUNT', '50']);
+          for (const e of claimed?.[1] ?? []) this.dispatch(e, true);
+        }
+        const res = await reader.sendCommand<unknown>(['XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', '20', 'BLOCK', String(Math.min(1000, this.claimAfterMs)), 'STREAMS', this.stream, '>']);
+        for (const e of streamEntries(res)) this.dispatch(e, false);
+      } catch (err) {
+        // the group is gone (Redis restarted without persistence): create it again, re-add our work
+        if (/NOGROUP/.test((err as Error)?.message ?? '')) this.groupReady = undefined;
+        if (!this.closed) await sleep(200, this.ac.signal);
+      }
+    }
+  }
+
+  private ack(id: string): Promise<unknown> {
+    return this.p.cmd(['EVAL', ACK, '3', this.stream, this.doneChannel, this.doneKey(id), this.group, id, String(this.claimAfterMs * 2 + 60000)]);
+  }
+
+  private doneKey(id: string): string {
+    return `${this.stream}:done:${id}`;
+  }
+
+  private dispatch([id, fields]: StreamEntry, claimed: boolean): void {
+    if (this.running.has(id)) return;
+    if (!fields) { // deleted entry: drop it from the pending list
+      this.p.cmd(['XACK', this.stream, this.group, id]).catch(() => undefined);
+      return;
+    }
+    let data: T;
+    try {
+      data = JSON.parse(fields[fields.indexOf('data') + 1]) as T;
+    } catch {
+      this.ack(id).catch(() => undefined);
+      return;
+    }
+    const recovered = claimed || fields.includes('readded');
+    const handler = this.handler!;
+    const job: Promise<void> = Promise.resolve()
+      .then(() => handler({ id, data, recovered }))
+      .catch(() => undefined)
+      .then(async () => {
+        this.mine.delete(id);
+        for (let i = 0; i < 3; i++) {
+          try {
+            await this.ack(id);
+            return;
+          } catch { if (this.closed) break; await sleep(200, this.ac.signal); }
+        }
+        this.ackLater.add(id); // acknowledged when Redis answers again; kept claimed meanwhile
+      })
+      .finally(() => { this.running.delete(id); });
+    this.running.set(id, job);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.p.off('up', this.onUp);
+    for (const t of this.readdTimers) clearTimeout(t);
+    this.ac.abort();
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    if (this.reader?.isOpen) this.reader.destroy(); // ends a blocked XREADGROUP
+    await this.loop;
+    // wait for running handlers, but not forever: one that never settles must not keep the
+    // connections (and Node-RED's close) open; its item stays pending and is recovered elsewhere
+    await drain(this.running, this.p.closeTimeoutMs);
+    (await this.unlisten)?.();
+    this.mine.clear();
+    this.p.untrack(this, this.reader);
+  }
+}
