@@ -18,16 +18,17 @@ import type { Locks } from '../store/types';
 import { MemoryLocks } from '../store/memory';
 import { sleep } from '../util/backoff';
 import { TtlCache } from '../util/ttl-cache';
-import { C4CClient, odataString } from './client';
+import { C4CClient } from './client';
+import { odataString } from './odata';
 import { C4CError } from './errors';
 
-export const PROFILE_SET = 'SocialMediaUserProfileCollection';
-export const ACTIVITY_SET = 'SocialMediaActivityCollection';
-export const PROFILE_FUNCTION = 'GetSocialMediaUserProfile';
-export const TICKET_SET = 'ServiceRequestCollection';
-export const TICKET_REFERENCE_SET = 'ServiceRequestBusinessTransactionDocumentReferenceCollection';
+const PROFILE_SET = 'SocialMediaUserProfileCollection';
+const ACTIVITY_SET = 'SocialMediaActivityCollection';
+const PROFILE_FUNCTION = 'GetSocialMediaUserProfile';
+const TICKET_SET = 'ServiceRequestCollection';
+const TICKET_REFERENCE_SET = 'ServiceRequestBusinessTransactionDocumentReferenceCollection';
 /** The document reference type that links a ticket to its social media activity. */
-export const ACTIVITY_REFERENCE_TYPE = '1607';
+const ACTIVITY_REFERENCE_TYPE = '1607';
 
 /** The WeChat message types that are a follower writing (events are not). */
 export const USER_MESSAGE_TYPES: ReadonlySet<string> = new Set(['text', 'image', 'voice', 'video', 'shortvideo', 'location', 'link']);
@@ -119,7 +120,7 @@ export function toObjectId(uuid: string): string {
 const sameId = (a: unknown, b: unknown): boolean => toObjectId(str(a)) === toObjectId(str(b)) && str(a) !== '';
 
 /** `/Date(1700000000000)/` or an ISO date as ms; NaN when unreadable. */
-export function c4cTime(value: unknown): number {
+function c4cTime(value: unknown): number {
   const m = /\/Date\((-?\d+)/.exec(str(value));
   return m ? Number(m[1]) : Date.parse(str(value));
 }
@@ -141,7 +142,7 @@ export function activityText(message: Record<string, unknown>, note?: string): s
 }
 
 /** The message's key in C4C: the 64-bit MsgId as it came (a string), else OpenID + CreateTime. */
-export function messageIdOf(message: Record<string, unknown>): string {
+function messageIdOf(message: Record<string, unknown>): string {
   const id = str(message.MsgId).trim();
   return id || `${str(message.FromUserName)}-${str(message.CreateTime)}`;
 }

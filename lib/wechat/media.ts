@@ -9,7 +9,9 @@
 import type { Readable } from 'node:stream';
 import { createHttp, networkErrorCode } from '../util/http';
 import { parseJsonExact } from '../util/json';
-import { TOKEN_ERRORS, WeChatApiError, WeChatHttpError } from './api';
+import { WeChatC4CError } from '../errors';
+import { TOKEN_ERRORS } from './api';
+import { WeChatApiError, WeChatHttpError } from './errors';
 
 export interface MediaFile {
   bytes: Buffer;
@@ -28,10 +30,9 @@ export interface MediaSource {
 }
 
 /** The media is larger than allowed: code `MEDIA_TOO_BIG`. */
-export class MediaTooBigError extends Error {
-  readonly code = 'MEDIA_TOO_BIG';
+export class MediaTooBigError extends WeChatC4CError {
   constructor(readonly maxBytes: number) {
-    super(`WeChat media/get: the media is larger than ${maxBytes} bytes`);
+    super('MEDIA_TOO_BIG', `WeChat media/get: the media is larger than ${maxBytes} bytes`, { hintKey: null });
     this.name = 'MediaTooBigError';
   }
 }
@@ -47,7 +48,7 @@ const EXTENSIONS: Record<string, string> = {
 };
 
 /** The filename of a Content-Disposition header (`filename="x.jpg"`), else `<mediaId>.<ext>`. */
-export function mediaName(disposition: string | undefined, mimeType: string, mediaId: string): string {
+function mediaName(disposition: string | undefined, mimeType: string, mediaId: string): string {
   const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(String(disposition ?? ''));
   const name = m ? m[1].trim().replace(/[/\\]/g, '_') : '';
   if (name) return name.slice(0, 100);

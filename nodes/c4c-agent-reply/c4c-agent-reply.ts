@@ -4,11 +4,14 @@ import { TtlCache } from '../../lib/util/ttl-cache';
 import { configured, numberOr, SECRET_ENV, secretOr } from '../shared/config';
 import { answer, rawResponse } from '../shared/http';
 import { socialFor, tenantHost } from '../shared/social';
+import { C4CError } from '../../lib/c4c/errors';
+import { failureReporter } from '../shared/failure';
 import { fit } from '../shared/status';
 import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
 import type { C4CConfigNode } from '../c4c-config/c4c-config';
 
 module.exports = function (RED: NodeRED) {
+  const reportFailure = failureReporter(RED);
   function C4CAgentReply(this: NodeInstance, config: Record<string, any>) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -26,20 +29,22 @@ module.exports = function (RED: NodeRED) {
     if (fromEnv.length) node.log(RED._('c4c-agent-reply.info.from-env', { secrets: fromEnv.join(', ') }));
     const unset = [configured(creds.username).missing, configured(creds.password).missing].filter(Boolean);
     const social = socialFor(system);
-    const t = (key: string, vars?: Record<string, unknown>): string => fit(RED._(`c4c-agent-reply.status.${key}`, vars));
+    /** A status with values, in the runtime's language; fixed statuses go as keys the editor translates. */
+    const t = (key: string, vars: Record<string, unknown>): string => fit(RED._(`c4c-agent-reply.status.${key}`, vars));
+    const fixed = (key: string): string => `c4c-agent-reply.status.${key}`;
     const seen = new TtlCache<true>(100000);
     const shared: DeliveryStore | undefined = system?.store ? system.store.deliveries(`c4c-agent-reply:${tenantHost(system.baseUrl)}`) : undefined;
 
     const problem = !system ? 'no-system' : !social ? 'config' : !channelCode ? 'no-channel' : undefined;
-    node.status(problem ? { fill: 'red', shape: 'ring', text: t(problem) } : { fill: 'grey', shape: 'ring', text: t('ready') });
+    if (problem === 'config' && system?.missingStatus) node.status({ fill: 'red', shape: 'ring', text: system.missingStatus });
+    else node.status(problem ? { fill: 'red', shape: 'ring', text: fixed(problem) } : { fill: 'grey', shape: 'ring', text: fixed('ready') });
     if (unset.length) node.warn(RED._('c4c-agent-reply.warn.env-missing', { name: unset.join(', ') }));
     else if (!username && !password) node.warn(RED._('c4c-agent-reply.warn.no-credentials'));
 
-    /** The failure path (one place: to be swapped for the shared reportFailure). */
-    const fail = (err: Error & { code?: unknown }, done: (err?: Error) => void): void => {
-      if (system?.client) err.message = system.client.redact(err.message);
-      node.status({ fill: 'red', shape: 'ring', text: t('failed', { code: String(err.code ?? 'ERROR').slice(0, 20) }) });
-      done(err);
+    /** The failure path: the package's one reportFailure (short status, Catch with a string code). */
+    const fail = (err: Error, msg: NodeMessage, done: (err?: Error) => void): void => {
+      const client = system?.client;
+      reportFailure(node, err, msg, done, { redact: (s) => (client ? client.redact(s) : s) });
     };
 
     /** true for the first call with this sma_id within the window (across instances with a store). */
@@ -66,14 +71,14 @@ module.exports = function (RED: NodeRED) {
       if (unset.length || !basicAuthOk(headers.authorization, username, password)) {
         // nothing of the body is read
         reply(401, '{"error":"unauthorized"}', { 'WWW-Authenticate': 'Basic realm="c4c-agent-reply"' });
-        node.status({ fill: 'red', shape: 'ring', text: t('unauthorized') });
+        node.status({ fill: 'red', shape: 'ring', text: fixed('unauthorized') });
         done();
         return;
       }
       const parsed = parseAgentReply(msg.req?.body ?? msg.payload, String(headers['content-type'] ?? ''));
       if ('reason' in parsed) {
         reply(400, JSON.stringify({ error: parsed.reason }));
-        node.status({ fill: 'red', shape: 'ring', text: t('bad-body') });
+        node.status({ fill: 'red', shape: 'ring', text: fixed('bad-body') });
         node.warn(RED._('c4c-agent-reply.warn.bad-body', { reason: parsed.reason }));
         done();
         return;
@@ -82,12 +87,12 @@ module.exports = function (RED: NodeRED) {
       reply(200, '{"success":"ok"}');
       const out: NodeMessage = { _msgid: msg._msgid };
       if (parsed.private) {
-        node.status({ fill: 'grey', shape: 'dot', text: t('private') });
+        node.status({ fill: 'grey', shape: 'dot', text: fixed('private') });
         done();
         return;
       }
       if (!social || problem) {
-        fail(Object.assign(new Error(problem === 'no-channel' ? RED._('c4c-agent-reply.errors.no-channel') : system?.problem || RED._('c4c-agent-reply.status.no-system')), { code: 'C4C_CONFIG' }), done);
+        fail(new C4CError(problem === 'no-channel' ? RED._('c4c-agent-reply.errors.no-channel') : system?.problem || RED._('c4c-agent-reply.status.no-system'), 'C4C_CONFIG'), msg, done);
         return;
       }
       firstTime(parsed.activityId).then(async (first) => {
@@ -96,7 +101,7 @@ module.exports = function (RED: NodeRED) {
           done();
           return;
         }
-        node.status({ fill: 'blue', shape: 'dot', text: t('working') });
+        node.status({ fill: 'blue', shape: 'dot', text: fixed('working') });
         const openid = await social.followerOf(parsed, channelCode);
         Object.assign(out, toMsg(parsed, openid));
         node.status({ fill: 'green', shape: 'dot', text: t('forwarded', { id: parsed.ticketId || parsed.activityId }) });
@@ -106,7 +111,7 @@ module.exports = function (RED: NodeRED) {
         seen.delete(parsed.activityId); // a repeat of a call that failed here may go through (this instance)
         Object.assign(out, toMsg(parsed, undefined));
         Object.assign(msg, out);
-        fail(err, done);
+        fail(err, msg, done);
       });
     });
 

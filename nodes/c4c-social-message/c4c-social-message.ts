@@ -2,16 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { C4CError } from '../../lib/c4c/errors';
 import { MEDIA_TYPES, USER_MESSAGE_TYPES, type Attachment, type MessageResult } from '../../lib/c4c/social';
 import { fetchMedia, mediaGone } from '../../lib/wechat/media';
+import { StoreError } from '../../lib/store/errors';
 import type { WorkQueue } from '../../lib/store/types';
 import { TtlCache } from '../../lib/util/ttl-cache';
 import { configured, numberOr } from '../shared/config';
 import { socialFor } from '../shared/social';
+import { failureReporter } from '../shared/failure';
 import { fit } from '../shared/status';
 import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
 import type { C4CConfigNode } from '../c4c-config/c4c-config';
 import type { WeChatConfigNode } from '../wechat-config/wechat-config';
 
 module.exports = function (RED: NodeRED) {
+  const reportFailure = failureReporter(RED);
   function C4CSocialMessage(this: NodeInstance, config: Record<string, any>) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -22,20 +25,18 @@ module.exports = function (RED: NodeRED) {
     const attachMedia = !(config.attachMedia === false || config.attachMedia === 'false');
     const maxMediaBytes = Math.floor(numberOr(config.maxMediaBytes, 10 * 1024 * 1024, 1));
     const social = socialFor(system);
-    const t = (key: string, vars?: Record<string, unknown>): string => fit(RED._(`c4c-social-message.status.${key}`, vars));
+    /** A status with values, in the runtime's language; fixed statuses go as keys the editor translates. */
+    const t = (key: string, vars: Record<string, unknown>): string => fit(RED._(`c4c-social-message.status.${key}`, vars));
 
     const problem = !system ? 'no-system' : !social ? 'config' : !channel.channelCode ? 'no-channel' : undefined;
-    node.status(problem ? { fill: 'red', shape: 'ring', text: t(problem) } : { fill: 'grey', shape: 'ring', text: t('ready') });
+    if (problem === 'config' && system?.missingStatus) node.status({ fill: 'red', shape: 'ring', text: system.missingStatus });
+    else node.status(problem ? { fill: 'red', shape: 'ring', text: `c4c-social-message.status.${problem}` } : { fill: 'grey', shape: 'ring', text: 'c4c-social-message.status.ready' });
     if (attachMedia && !problem && !account?.client) node.warn(RED._('c4c-social-message.warn.no-account'));
 
-    /** The failure path (one place: to be swapped for the shared reportFailure). */
-    const fail = (err: Error & { code?: unknown; statusCode?: number }, done: (err?: Error) => void): void => {
+    /** The failure path: the package's one reportFailure (short status, Catch with a string code). */
+    const fail = (err: Error, msg: NodeMessage, done: (err?: Error) => void): void => {
       const client = system?.client;
-      err.message = client ? client.redact(err.message) : err.message;
-      const code = String(err.code ?? 'C4C_ERROR');
-      const key = err.statusCode === 401 ? 'unauthorized' : (err as C4CError).ambiguous ? 'unknown-outcome' : 'failed';
-      node.status({ fill: 'red', shape: 'ring', text: t(key, { code: code.slice(0, 18) }) });
-      done(err);
+      reportFailure(node, err, msg, done, { redact: (s) => (client ? client.redact(s) : s) });
     };
 
     /** The message's media, fetched with the account's token; a note (and a warning) when it cannot be attached. */
@@ -53,13 +54,13 @@ module.exports = function (RED: NodeRED) {
 
     const handle = (msg: NodeMessage, send: (m: NodeMessage) => void, done: (err?: Error) => void, recovered = false): void => {
       if (!social || problem) {
-        fail(Object.assign(new Error(problem === 'no-channel' ? RED._('c4c-social-message.errors.no-channel') : system?.problem || RED._('c4c-social-message.status.no-system')), { code: 'C4C_CONFIG' }), done);
+        fail(new C4CError(problem === 'no-channel' ? RED._('c4c-social-message.errors.no-channel') : system?.problem || RED._('c4c-social-message.status.no-system'), 'C4C_CONFIG'), msg, done);
         return;
       }
       const payload = (msg.payload && typeof msg.payload === 'object' ? msg.payload : {}) as Record<string, unknown>;
       const wechat = (msg.wechat && typeof msg.wechat === 'object' ? msg.wechat : {}) as { openid?: unknown };
       const c4c = (msg.c4c && typeof msg.c4c === 'object' ? msg.c4c : {}) as { customerUUID?: unknown; objectId?: unknown };
-      node.status({ fill: 'blue', shape: 'dot', text: t('working') });
+      node.status({ fill: 'blue', shape: 'dot', text: 'c4c-social-message.status.working' });
       social.storeMessage({
         message: payload,
         openid: String(wechat.openid ?? payload.FromUserName ?? ''),
@@ -73,7 +74,7 @@ module.exports = function (RED: NodeRED) {
         node.status({ fill: r.note ? 'yellow' : 'green', shape: 'dot', text: t(r.activityUUID === r.rootActivityUUID ? 'new-thread' : 'stored', { id: r.activityId ?? '' }) });
         send(msg);
         done();
-      }, (err: Error) => fail(err, done));
+      }, (err: Error) => fail(err, msg, done));
     };
 
     // With a shared store every message goes on a Redis Stream the instances share (as
@@ -106,7 +107,7 @@ module.exports = function (RED: NodeRED) {
       originals.set(uid, kept, 10 * 60 * 1000);
       queue.add({ uid, msgid: msg._msgid, payload: msg.payload, topic: msg.topic, wechat: msg.wechat, c4c: msg.c4c }).then(() => done(), (err: Error) => {
         originals.delete(uid);
-        fail(Object.assign(new Error(RED._('c4c-social-message.errors.store', { message: err.message })), { code: 'STORE_UNAVAILABLE' }), done);
+        fail(new StoreError('STORE_UNAVAILABLE', RED._('c4c-social-message.errors.store', { message: err.message })), msg, done);
       });
     });
 
