@@ -1,7 +1,7 @@
 import { basicAuthOk, parseAgentReply, type AgentReply } from '../../lib/c4c/social';
 import type { DeliveryStore } from '../../lib/store/types';
 import { TtlCache } from '../../lib/util/ttl-cache';
-import { configured, numberOr, SECRET_ENV, secretOr } from '../shared/config';
+import { configured, inboundCredentials, numberOr, SECRET_ENV } from '../shared/config';
 import { answer, rawResponse } from '../shared/http';
 import { socialFor, tenantHost } from '../shared/social';
 import { C4CError } from '../../lib/c4c/errors';
@@ -21,13 +21,8 @@ module.exports = function (RED: NodeRED) {
     const creds = this.credentials || {};
     // Empty credentials fall back to the documented variables; both still empty: no check. Given as
     // an unset ${VAR}: every call is refused rather than let through unchecked.
-    const user = secretOr(creds.username, SECRET_ENV['c4c-agent-reply'].username);
-    const pass = secretOr(creds.password, SECRET_ENV['c4c-agent-reply'].password);
-    const username = user.value;
-    const password = pass.value;
-    const fromEnv = [user.fromEnv, pass.fromEnv].filter(Boolean);
+    const { username, password, fromEnv, unset } = inboundCredentials(creds, SECRET_ENV['c4c-agent-reply']);
     if (fromEnv.length) node.log(RED._('c4c-agent-reply.info.from-env', { secrets: fromEnv.join(', ') }));
-    const unset = [configured(creds.username).missing, configured(creds.password).missing].filter(Boolean);
     const social = socialFor(system);
     /** A status with values, in the runtime's language; fixed statuses go as keys the editor translates. */
     const t = (key: string, vars: Record<string, unknown>): string => fit(RED._(`c4c-agent-reply.status.${key}`, vars));
