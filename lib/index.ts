@@ -30,3 +30,5 @@ export * from './store/memory';
 export * from './store/errors';
 export * from './store/redis';
 export * from './store/fallback';
+export * from './c4c/social';
+export * from './wechat/media';

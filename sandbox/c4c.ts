@@ -19,6 +19,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import { URL } from 'node:url';
 import { answerBatch } from './c4c-batch';
+import { C4CSocialSim } from './c4c-social';
 import { C4CEventNotifier, type FieldChange } from './c4c-events';
 import { delay, readBody, sendJson, sendText } from './http-util';
 
@@ -170,6 +171,8 @@ export class C4CSimulator {
   readonly faults = { latencyMs: 0, perOperationMs: 0, outageUntil: 0, errors: [] as InjectedError[], slowCommits: [] as SlowCommit[], technicalUser: false };
   counters = C4CSimulator.zero();
   readonly onChange = new Set<(c: Customer) => void>();
+  /** Social media profiles, activities, tickets and the agent's reply (sandbox/c4c-social.ts). */
+  readonly social = new C4CSocialSim();
   /** One line per request handled (the sandbox page's event log). */
   readonly onLog = new Set<(line: string) => void>();
   /** A customer edited (update): the changed fields. */
@@ -396,7 +399,7 @@ export class C4CSimulator {
       sendText(res, answer.status, answer.body, answer.contentType);
       return;
     }
-    const bodyText = method === 'GET' ? '' : await readBody(req);
+    const bodyText = method === 'GET' ? '' : await readBody(req, 32 * 1024 * 1024); // media attachments
     const lower: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') lower[k.toLowerCase()] = v;
     const r = await this.operation(method, `${rest}${url.search}`, lower, bodyText, req);
@@ -423,6 +426,11 @@ export class C4CSimulator {
     const rest = url.pathname.slice(C4C_SERVICE.length).replace(/^\/+/, '');
     const json = url.searchParams.get('$format') === 'json' || String(opHeaders.accept || '').includes('application/json');
     const ok = (status: number, body: unknown, extra: Record<string, string> = {}): OperationResult => ({ status, headers: extra, body: JSON.stringify(body) });
+    const social = this.social.operation(method, rest, url, bodyText, `${this.base(req)}${C4C_SERVICE}`);
+    if (social) {
+      this.kind(`social ${method === 'GET' ? 'read' : 'create'} ${rest.replace(/[(?].*$/, '')}`);
+      return social;
+    }
     const single = /^IndividualCustomerCollection\('([^']*)'\)$/.exec(rest);
     if (single && method === 'GET') {
       this.kind('get entity');
@@ -670,6 +678,7 @@ export class C4CSimulator {
     this.sessions.clear();
     this.customers.length = 0;
     this.identifications.length = 0;
+    this.social.reset();
     this.nextCustomerId = 1000000;
     this.faults.latencyMs = 0;
     this.faults.perOperationMs = 0;
@@ -688,6 +697,8 @@ export class C4CSimulator {
   private async control(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const what = url.pathname.slice('/__sim/c4c/'.length);
     const body = req.method === 'POST' ? JSON.parse((await readBody(req)) || '{}') : {};
+    const social = await this.social.control(String(req.method), what, body);
+    if (social) return sendJson(res, social.status, social.body);
     switch (`${req.method} ${what}`) {
       case 'GET stats':
         return sendJson(res, 200, this.stats());

@@ -68,10 +68,17 @@ function eventsBeside(webhook: string): string {
 }
 
 export interface SandboxEvent {
-  type: 'delivery' | 'push' | 'customer' | 'customer-updated' | 'log' | 'mode' | 'event-shape';
+  type: 'delivery' | 'push' | 'customer' | 'customer-updated' | 'log' | 'mode' | 'event-shape' | 'conversation';
   at: number;
   [key: string]: unknown;
 }
+
+/** Media a follower sends when the page gives none: a 1×1 PNG, a few AMR bytes, an MP4 header. */
+const SAMPLE_MEDIA = {
+  image: Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64'),
+  voice: Buffer.from('#!AMR\n<sandbox voice>'),
+  video: Buffer.from('\x00\x00\x00\x18ftypmp42<sandbox video>', 'latin1'),
+};
 
 const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
 
@@ -96,6 +103,7 @@ export class Sandbox extends EventEmitter {
     });
     this.wechatApi.onDelivered.add((m) => this.publish({ type: 'push', openid: m.touser, api: m.api, msgtype: m.msgtype, text: m.msgtype === 'text' ? (m.body.text as { content?: string }).content : JSON.stringify(m.body), msgid: m.msgid }));
     this.c4c.onChange.add((c) => this.publish({ type: 'customer', customer: c }));
+    this.c4c.social.onChange.add(() => this.publish({ type: 'conversation' }));
     this.wechatApi.onLog.add((line) => this.publish({ type: 'log', text: line }));
     this.c4c.onLog.add((line) => this.publish({ type: 'log', text: line }));
     this.c4c.onUpdate.add((c, changes) => this.publish({ type: 'customer-updated', customer: c, fields: changes.map((x) => x.field) }));
@@ -141,6 +149,14 @@ export class Sandbox extends EventEmitter {
         this.wechatApi.interact(appId, openid, 'scan');
         fields = this.wechat.event(openid, 'SCAN', { EventKey: String(body.scene ?? '1'), Ticket: 'gQH47joAAAAAAAAAASxodHRwOi8vd2VpeGluLnFxLmNvbS9xL' });
         break;
+      case 'image':
+      case 'voice':
+      case 'video':
+      case 'location':
+      case 'link':
+        this.wechatApi.interact(appId, openid, 'message');
+        fields = this.wechat.message(openid, action, this.messageFields(action, body));
+        break;
       case 'click':
         this.wechatApi.interact(appId, openid, 'click');
         fields = this.wechat.event(openid, 'CLICK', { EventKey: String(body.key ?? 'MENU_1') });
@@ -152,6 +168,21 @@ export class Sandbox extends EventEmitter {
     const report = await this.wechat.deliver(fields, action);
     this.publish({ type: 'delivery', report });
     return report;
+  }
+
+  /** What WeChat puts in a media, location or link message; media is kept for /cgi-bin/media/get. */
+  private messageFields(action: string, body: Record<string, unknown>): Record<string, string> {
+    const s = (k: string, d: string): string => (typeof body[k] === 'string' && body[k] ? String(body[k]) : d);
+    if (action === 'location') return { Location_X: s('x', '31.190'), Location_Y: s('y', '121.430'), Scale: '15', Label: s('label', '上海市徐汇区') };
+    if (action === 'link') return { Title: s('title', 'Order 4711'), Description: s('description', ''), Url: s('url', 'https://example.com/orders/4711') };
+    const kind = action as 'image' | 'voice' | 'video';
+    const mime = s('mimeType', kind === 'image' ? 'image/png' : kind === 'voice' ? 'audio/amr' : 'video/mp4');
+    const bytes = typeof body.base64 === 'string' && body.base64 ? Buffer.from(body.base64, 'base64') : SAMPLE_MEDIA[kind];
+    // ttlMs: how long WeChat keeps it (default 3 days; 0 = already expired when Node-RED asks)
+    const mediaId = this.wechatApi.addMedia(this.opts.appId, kind, bytes, mime, s('name', `${kind}.${mime.split('/')[1]}`), typeof body.ttlMs === 'number' ? body.ttlMs : undefined);
+    if (kind === 'image') return { PicUrl: `${this.url}/__sim/wechat/media-file/${mediaId}`, MediaId: mediaId };
+    if (kind === 'voice') return { MediaId: mediaId, Format: 'amr', ...(typeof body.recognition === 'string' ? { Recognition: body.recognition } : {}) };
+    return { MediaId: mediaId, ThumbMediaId: mediaId };
   }
 
   setMode(mode: SandboxMode): void {
@@ -178,6 +209,7 @@ export class Sandbox extends EventEmitter {
       return sendJson(res, 200, {
         config: { mode: this.wechat.opts.mode, webhook: this.opts.webhook, appId: this.opts.appId, ghId: this.opts.ghId, events: this.c4c.events.view() },
         customers: this.c4c.customers,
+        conversations: this.c4c.social.conversations(),
         pushes: this.wechatApi.messages.slice(-200),
         log: this.log.slice(-200),
       });
@@ -188,6 +220,13 @@ export class Sandbox extends EventEmitter {
       this.clients.add(res);
       req.on('close', () => this.clients.delete(res));
       return;
+    }
+    if (req.method === 'POST' && path === '/api/agent-reply') {
+      // the agent console: C4C calls the mashup (form content=, Basic) as it does for an agent's answer
+      const body = JSON.parse((await readBody(req)) || '{}');
+      const r = await this.c4c.social.agentReply({ ticketId: String(body.ticketId ?? ''), text: String(body.text ?? ''), private: body.private === true });
+      this.publish({ type: 'log', text: `C4C → mashup: reply to ticket ${String(body.ticketId)}${body.private === true ? ' (private note)' : ''} → HTTP ${r.status}` });
+      return sendJson(res, 200, { status: r.status, body: r.body });
     }
     if (req.method === 'POST' && path === '/api/mode') {
       const body = JSON.parse((await readBody(req)) || '{}');
@@ -213,7 +252,7 @@ export class Sandbox extends EventEmitter {
         return sendJson(res, 400, { error: (err as Error).message });
       }
     }
-    const action = /^\/api\/(follow|unfollow|text|scan|click)$/.exec(path);
+    const action = /^\/api\/(follow|unfollow|text|scan|click|image|voice|video|location|link)$/.exec(path);
     if (req.method === 'POST' && action) {
       const body = JSON.parse((await readBody(req)) || '{}');
       return sendJson(res, 200, await this.act(action[1], body));

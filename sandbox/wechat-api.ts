@@ -2,7 +2,8 @@
  * An offline WeChat API: /cgi-bin/token, /cgi-bin/stable_token, /cgi-bin/message/custom/send,
  * /cgi-bin/message/template/send and /cgi-bin/message/subscribe/bizsend with WeChat's errcodes
  * (templates registered through the control API, their data checked by type), token lifetimes, the customer-service
- * window and quota, and a control API for tests (/__sim/wechat/...). Plain node:http; mount it
+ * window and quota, /cgi-bin/media/get for the media followers sent (a video answers its video_url,
+ * an unknown or expired id 40007), and a control API for tests (/__sim/wechat/...). Plain node:http; mount it
  * with `handle(req, res)` (returns false for paths it does not own) or `listen(port)`.
  */
 import { randomBytes } from 'node:crypto';
@@ -89,6 +90,16 @@ export interface Faults {
   outageUntil: number;
 }
 
+export interface SimMedia {
+  appId: string;
+  bytes: Buffer;
+  mimeType: string;
+  name: string;
+  kind: 'image' | 'voice' | 'video';
+  /** ms since the epoch (WeChat keeps temporary media 3 days) */
+  expiresAt: number;
+}
+
 export class WeChatApiSimulator {
   readonly opts: Required<WeChatSimOptions>;
   private readonly initial: Required<WeChatSimOptions>;
@@ -103,6 +114,8 @@ export class WeChatApiSimulator {
   private msgidSeq = 0n;
   readonly templates = new Map<string, Required<Omit<SimTemplate, 'acceptedBy'>> & { acceptedBy?: string[] }>();
   private server: Server | undefined;
+  /** Temporary media followers sent (image, voice, video): what /cgi-bin/media/get serves. */
+  readonly media = new Map<string, SimMedia>();
   /** Listeners told of every delivered message (the sandbox page shows them). */
   readonly onDelivered = new Set<(m: DeliveredMessage) => void>();
   /** One line per API call (the sandbox page's event log). */
@@ -113,7 +126,7 @@ export class WeChatApiSimulator {
   }
 
   static zero() {
-    return { tokenRequests: 0, stableTokenRequests: 0, forceRefreshes: 0, sendCalls: 0, templateCalls: 0, subscribeCalls: 0, delivered: 0, errors: {} as Record<string, number> };
+    return { tokenRequests: 0, stableTokenRequests: 0, forceRefreshes: 0, sendCalls: 0, templateCalls: 0, subscribeCalls: 0, mediaGets: 0, delivered: 0, errors: {} as Record<string, number> };
   }
 
   constructor(opts: WeChatSimOptions = {}) {
@@ -229,6 +242,8 @@ export class WeChatApiSimulator {
         return this.templateSend(res, url, body, 'template');
       case '/cgi-bin/message/subscribe/bizsend':
         return this.templateSend(res, url, body, 'subscribe');
+      case '/cgi-bin/media/get':
+        return this.mediaGet(req, res, url);
       default:
         this.fail(res, 48001, 'api unauthorized');
     }
@@ -426,6 +441,38 @@ export class WeChatApiSimulator {
     return n;
   }
 
+  /** Keep a media file a follower sent; returns its MediaId (64 characters, as WeChat's). */
+  addMedia(appId: string, kind: SimMedia['kind'], bytes: Buffer, mimeType: string, name: string, ttlMs = 3 * 24 * 3600 * 1000): string {
+    const id = randomBytes(48).toString('base64url');
+    this.media.set(id, { appId, bytes, mimeType, name, kind, expiresAt: Date.now() + ttlMs });
+    return id;
+  }
+
+  /** Make media expire now (what 3 days do): media/get answers 40007. */
+  expireMedia(mediaId?: string): number {
+    let n = 0;
+    for (const [id, m] of this.media) if (!mediaId || id === mediaId) { m.expiresAt = 0; n++; }
+    return n;
+  }
+
+  private mediaGet(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    this.counters.mediaGets++;
+    const token = this.checkToken(res, url);
+    if (!token) return;
+    const m = this.media.get(url.searchParams.get('media_id') ?? '');
+    if (!m || m.appId !== token.appId || m.expiresAt <= Date.now()) return this.fail(res, 40007, 'invalid media_id');
+    if (m.kind === 'video') {
+      // A video is not served here: WeChat answers a download URL.
+      return sendJson(res, 200, { video_url: `http://${req.headers.host || '127.0.0.1'}/__sim/wechat/media-file/${encodeURIComponent(String(url.searchParams.get('media_id')))}` });
+    }
+    this.serveMedia(res, m);
+  }
+
+  private serveMedia(res: ServerResponse, m: SimMedia): void {
+    res.writeHead(200, { 'Content-Type': m.mimeType, 'Content-Length': m.bytes.length, 'Content-Disposition': `attachment; filename="${m.name}"` });
+    res.end(m.bytes);
+  }
+
   /** Back to the state after construction: settings, tokens, followers, faults, counters. */
   reset(): void {
     Object.assign(this.opts, this.initial, { accounts: [...this.initial.accounts], ipWhitelist: [...this.initial.ipWhitelist], templates: [...this.initial.templates] });
@@ -437,6 +484,7 @@ export class WeChatApiSimulator {
     this.templates.clear();
     for (const t of this.initial.templates) this.registerTemplate(t);
     this.messages.length = 0;
+    this.media.clear();
     this.faults.latencyMs = 0;
     this.faults.busy = 0;
     this.faults.outageUntil = 0;
@@ -449,6 +497,12 @@ export class WeChatApiSimulator {
 
   private async control(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const what = url.pathname.slice('/__sim/wechat/'.length);
+    if (req.method === 'GET' && what.startsWith('media-file/')) {
+      // a video's download URL (what media/get answered with video_url)
+      const m = this.media.get(decodeURIComponent(what.slice('media-file/'.length)));
+      if (!m || m.expiresAt <= Date.now()) return sendJson(res, 404, { errcode: 40007, errmsg: 'invalid media_id' });
+      return this.serveMedia(res, m);
+    }
     const body = req.method === 'POST' ? JSON.parse((await readBody(req)) || '{}') : {};
     switch (`${req.method} ${what}`) {
       case 'GET stats':
@@ -461,6 +515,10 @@ export class WeChatApiSimulator {
         const f = this.interact(String(body.appId ?? this.opts.accounts[0].appId), String(body.openid), body.what ?? 'subscribe');
         return sendJson(res, 200, f);
       }
+      case 'POST media':
+        // {kind, base64, mimeType, name, ttlMs} → {mediaId}; {expire: mediaId | true} makes media expire
+        if (body.expire !== undefined) return sendJson(res, 200, { expired: this.expireMedia(body.expire === true ? undefined : String(body.expire)) });
+        return sendJson(res, 200, { mediaId: this.addMedia(String(body.appId ?? this.opts.accounts[0].appId), body.kind ?? 'image', Buffer.from(String(body.base64 ?? ''), 'base64'), String(body.mimeType ?? 'image/jpeg'), String(body.name ?? 'media.jpg'), body.ttlMs === undefined ? undefined : Number(body.ttlMs)) });
       case 'GET templates':
         return sendJson(res, 200, [...this.templates.values()]);
       case 'POST templates': {

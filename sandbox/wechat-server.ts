@@ -89,7 +89,7 @@ export class SimulatedWeChatServer {
   }
 
   private xml(fields: Record<string, string>): string {
-    const numeric = new Set(['CreateTime', 'MsgId', 'Latitude', 'Longitude', 'Precision']);
+    const numeric = new Set(['CreateTime', 'MsgId', 'Latitude', 'Longitude', 'Precision', 'Location_X', 'Location_Y', 'Scale']);
     return `<xml>${Object.entries(fields).map(([k, v]) => (numeric.has(k) ? `<${k}>${v}</${k}>` : `<${k}>${cdata(v)}</${k}>`)).join('')}</xml>`;
   }
 
@@ -100,6 +100,12 @@ export class SimulatedWeChatServer {
   text(openid: string, content: string): Record<string, string> {
     this.msgId += 1n;
     return { ToUserName: this.opts.ghId, FromUserName: openid, CreateTime: String(Math.floor(Date.now() / 1000)), MsgType: 'text', Content: content, MsgId: this.msgId.toString() };
+  }
+
+  /** Any other user message (image, voice, video, shortvideo, location, link), with its own 64-bit MsgId. */
+  message(openid: string, type: string, fields: Record<string, string>): Record<string, string> {
+    this.msgId += 1n;
+    return { ToUserName: this.opts.ghId, FromUserName: openid, CreateTime: String(Math.floor(Date.now() / 1000)), MsgType: type, ...fields, MsgId: this.msgId.toString() };
   }
 
   /** Build the signed request (query + body) for a message, as WeChat would. */

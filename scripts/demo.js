@@ -19,6 +19,7 @@ function secrets() {
     token: crypto.randomBytes(12).toString('hex'),
     encodingAESKey: b64.slice(0, 43),
     c4cPassword: crypto.randomBytes(12).toString('base64url'),
+    replyPassword: crypto.randomBytes(12).toString('base64url'),
     eventPassword: crypto.randomBytes(12).toString('base64url'),
   };
 }
@@ -27,8 +28,12 @@ function secrets() {
 const CREDENTIALS = {
   'wc.account': { appSecret: '${WECHAT_APP_SECRET}', token: '${WECHAT_TOKEN}', encodingAESKey: '${WECHAT_AES_KEY}' },
   'wc.c4c': { username: '${C4C_USER}', password: '${C4C_PASSWORD}' },
+  'wc.reply': { username: '${C4C_REPLY_USER}', password: '${C4C_REPLY_PASSWORD}' },
   'wc.events': { username: '${C4C_EVENT_USER}', password: '${C4C_EVENT_PASSWORD}' },
 };
+
+/** Conversations (issue 22): the sandbox tenant's WeChat channel and the mashup's Basic user. */
+const SOCIAL = { channel: '008', provider: 'WECHAT_SANDBOX', replyUser: 'C4C_MASHUP' };
 
 /** The environment the bundled flow reads, pointing at a running sandbox. */
 function flowEnv(sandbox, s, deadLetterFile) {
@@ -48,6 +53,10 @@ function flowEnv(sandbox, s, deadLetterFile) {
     WECHAT_TEMPLATE_ID: 'sandbox-customer-id',
     // The account decides the mode (wechat-config messageMode), as on the 公众平台.
     WECHAT_MESSAGE_MODE: sandbox.opts.mode,
+    C4C_SOCIAL_CHANNEL: SOCIAL.channel,
+    C4C_SOCIAL_PROVIDER: SOCIAL.provider,
+    C4C_REPLY_USER: SOCIAL.replyUser,
+    C4C_REPLY_PASSWORD: s.replyPassword,
   };
 }
 
@@ -66,6 +75,8 @@ async function startDemo(opts = {}) {
   await sandbox.listen();
   // A template message for the push fallback: registered in the simulated account.
   sandbox.wechatApi.registerTemplate({ id: 'sandbox-customer-id', kind: 'template' });
+  // The agent console's replies go to the flow's mashup endpoint, as C4C's would.
+  Object.assign(sandbox.c4c.social.mashup, { url: `http://${host}:${nrPort}/c4c/agent-reply`, username: SOCIAL.replyUser, password: s.replyPassword });
   const deadLetterFile = opts.deadLetterFile ?? path.join(userDir, 'dead-letter.jsonl');
   const flowFile = path.join(userDir, 'flows.json');
   const keepFlow = opts.keepUserFlow && fs.existsSync(flowFile);

@@ -86,6 +86,7 @@ startDemo({ mode, inherit: true, keepUserFlow: !reset, nrPort, sandboxPort, user
       AppID ${o.appId}   AppSecret ${d.secrets.appSecret}
       Token ${d.secrets.token}   EncodingAESKey ${d.secrets.encodingAESKey}
       C4C   ${d.sandboxUrl.replace(/\/$/, '')}  user ${o.c4cUser}  password ${d.secrets.c4cPassword}
+      Mashup (agent replies → /c4c/agent-reply)  user ${d.env.C4C_REPLY_USER}  password ${d.secrets.replyPassword}
       C4C events → ${o.eventEndpoint}  (Basic ${o.eventUser} / ${d.secrets.eventPassword})
   └───────────────────────────────────────────────────────────────┘
   Ctrl-C stops both.

@@ -11,7 +11,7 @@ import { WeChatApiError, WeChatHttpError } from './errors';
 
 export type TokenMode = 'stable' | 'classic';
 
-const TOKEN_ERRORS = new Set([40001, 40014, 42001]);
+export const TOKEN_ERRORS = new Set([40001, 40014, 42001]);
 /** stable_token force_refresh: at most one every 30 s (WeChat's rule), never retried automatically. */
 const FORCE_REFRESH_INTERVAL_MS = 30000;
 

@@ -1,6 +1,6 @@
 import { checkBasic, EventPipeline, parseCollections, parseEvent, type C4CEvent, type EventOutput } from '../../lib/c4c/events';
 import { StoreError } from '../../lib/store/errors';
-import { configured, numberOr, SECRET_ENV, secretOr } from '../shared/config';
+import { inboundCredentials, numberOr, SECRET_ENV } from '../shared/config';
 import { failureReporter } from '../shared/failure';
 import { answer, rawResponse } from '../shared/http';
 import { fit } from '../shared/status';
@@ -29,14 +29,9 @@ module.exports = function (RED: NodeRED) {
     const claimAfterMs = numberOr(config.claimAfter, 30, 1) * 1000;
     const creds = node.credentials || {};
     // a credential left empty falls back to its documented environment variable; neither: no check
-    const user = secretOr(creds.username, SECRET_ENV['c4c-event-in'].username);
-    const pass = secretOr(creds.password, SECRET_ENV['c4c-event-in'].password);
-    const username = user.value;
-    const password = pass.value;
-    const fromEnv = [user.fromEnv, pass.fromEnv].filter(Boolean);
+    // (credentials given as an unset ${VAR}: every POST is refused rather than let through unchecked)
+    const { username, password, fromEnv, unset } = inboundCredentials(creds, SECRET_ENV['c4c-event-in']);
     if (fromEnv.length) node.log(RED._('c4c-event-in.info.from-env', { secrets: fromEnv.join(', ') }));
-    // credentials given as an unset ${VAR}: every POST is refused rather than let through unchecked
-    const unset = [configured(creds.username).missing, configured(creds.password).missing].filter(Boolean);
     /** A status with values, in the runtime's language; fixed statuses go as keys the editor translates. */
     const t = (key: string, vars: Record<string, unknown>): string => fit(RED._(`c4c-event-in.status.${key}`, vars));
 

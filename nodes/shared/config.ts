@@ -29,6 +29,7 @@ export const SECRET_ENV = {
   'wechat-config': { appSecret: 'WECHAT_APP_SECRET', token: 'WECHAT_TOKEN', encodingAESKey: 'WECHAT_AES_KEY' },
   'c4c-config': { username: 'C4C_USER', password: 'C4C_PASSWORD' },
   'c4c-event-in': { username: 'C4C_EVENT_USER', password: 'C4C_EVENT_PASSWORD' },
+  'c4c-agent-reply': { username: 'C4C_REPLY_USER', password: 'C4C_REPLY_PASSWORD' },
 } as const;
 
 /**
@@ -36,6 +37,23 @@ export const SECRET_ENV = {
  * unset), or empty: the documented variable `envName` (`fromEnv` names it), or `missing` names that
  * variable when it is not set either — what the admin has to set.
  */
+/**
+ * The Basic credentials an inbound caller must send (C4C's change events, its mashup): each field
+ * as `secretOr` reads it, the variables that filled empty fields (`fromEnv`, for one log line), and
+ * the fields given as an unset `${VAR}` (`unset`: every call is then refused, never let through).
+ * Both values empty (and nothing unset): no check.
+ */
+export function inboundCredentials(creds: Record<string, unknown>, env: { username: string; password: string }): { username: string; password: string; fromEnv: string[]; unset: string[] } {
+  const user = secretOr(creds.username, env.username);
+  const pass = secretOr(creds.password, env.password);
+  return {
+    username: user.value,
+    password: pass.value,
+    fromEnv: [user.fromEnv, pass.fromEnv].filter((x): x is string => !!x),
+    unset: [configured(creds.username).missing, configured(creds.password).missing].filter((x): x is string => !!x),
+  };
+}
+
 export function secretOr(value: unknown, envName: string, env: NodeJS.ProcessEnv = process.env): { value: string; missing?: string; fromEnv?: string } {
   const c = configured(value);
   if (c.missing || c.value) return c;

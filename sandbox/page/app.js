@@ -16,6 +16,9 @@
       'c4c:create': '创建个人客户', 'c4c:$batch': '$batch 批量请求', 'c4c:query': '查询个人客户', 'c4c:query identification': '按证件查询',
       c4cEvent: 'C4C 变更事件 → {url}：{what}（{shape}）{status}', c4cEventFailed: 'C4C 变更事件 → {url}：{what} 发送失败（{why}）',
       'c4c:401': '401 用户或密码错误', 'c4c:403 csrf': '403 需要 CSRF 令牌', 'c4c:create: commit, then drop': '创建：已提交，但连接断开', 'c4c:create: commit, answer late': '创建：已提交，迟迟才应答',
+      'c4c:social read GetSocialMediaUserProfile': '查找社交媒体用户档案', 'c4c:social create SocialMediaUserProfileCollection': '创建社交媒体用户档案', 'c4c:social read SocialMediaUserProfileCollection': '读取社交媒体用户档案',
+      'c4c:social create SocialMediaActivityCollection': '创建社交媒体活动', 'c4c:social read SocialMediaActivityCollection': '查询社交媒体活动', 'c4c:social read ServiceRequestCollection': '查询工单',
+      'c4c:social read ServiceRequestBusinessTransactionDocumentReferenceCollection': '查询工单的单据引用', mashupCall: 'C4C → mashup：回复工单 {ticket}{note}，应答 HTTP {status}', privateNote: '（内部备注）',
       modeSwitched: '消息加解密方式 → {mode}：Node-RED 的 wechat-config 也要改成 {mode}（WECHAT_MESSAGE_MODE），否则消息会被拒绝',
       edit: '编辑', editTitle: '在 C4C 中编辑客户', save: '保存', cancel: '取消', email: '电子邮件', phone: '电话',
       eventShape: 'C4C 变更事件格式', shapeEvent: 'Event Notification', shapeCloud: 'Event Notification（CloudEvents）', shapeFeed: 'OData feed 通知（旧）',
@@ -35,6 +38,9 @@
       'c4c:create': 'create an individual customer', 'c4c:$batch': '$batch', 'c4c:query': 'query individual customers', 'c4c:query identification': 'query by identification',
       c4cEvent: 'C4C event → {url}: {what} ({shape}) {status}', c4cEventFailed: 'C4C event → {url}: {what} failed ({why})',
       'c4c:401': '401 wrong user or password', 'c4c:403 csrf': '403 CSRF token required', 'c4c:create: commit, then drop': 'create: committed, then the connection dropped', 'c4c:create: commit, answer late': 'create: committed, answered late',
+      'c4c:social read GetSocialMediaUserProfile': 'find a social media user profile', 'c4c:social create SocialMediaUserProfileCollection': 'create a social media user profile', 'c4c:social read SocialMediaUserProfileCollection': 'read a social media user profile',
+      'c4c:social create SocialMediaActivityCollection': 'create a social media activity', 'c4c:social read SocialMediaActivityCollection': 'query social media activities', 'c4c:social read ServiceRequestCollection': 'query tickets',
+      'c4c:social read ServiceRequestBusinessTransactionDocumentReferenceCollection': 'query ticket document references', mashupCall: 'C4C → mashup: reply to ticket {ticket}{note} → HTTP {status}', privateNote: ' (private note)',
       modeSwitched: 'message mode → {mode}: set wechat-config\'s Message mode (WECHAT_MESSAGE_MODE) to {mode} too, or the messages are refused',
       edit: 'Edit', editTitle: 'Edit the customer in C4C', save: 'Save', cancel: 'Cancel', email: 'E-mail', phone: 'Phone',
       eventShape: 'C4C change events as', shapeEvent: 'Event Notification', shapeCloud: 'Event Notification (CloudEvents)', shapeFeed: 'OData feed notification (old)',
@@ -73,6 +79,7 @@
     [/^WeChat API: subscription notice to (\S+)/, function (m) { return { key: 'subMessage', subs: { openid: m[1] } }; }],
     [/^C4C event → (\S+): (.+?) \((\S+)\) (\d+)$/, function (m) { return { key: 'c4cEvent', subs: { url: m[1], what: m[2], shape: m[3], status: m[4] } }; }],
     [/^C4C event → (\S+): (.+?) failed \((.*)\)$/, function (m) { return { key: 'c4cEventFailed', subs: { url: m[1], what: m[2], why: m[3] } }; }],
+    [/^C4C → mashup: reply to ticket (\S+)( \(private note\))? → HTTP (\d+)/, function (m) { return { key: 'mashupCall', subs: { ticket: m[1], note: m[2] ? { key: 'privateNote' } : '', status: m[3] } }; }],
     [/^C4C injected (.+)$/, function (m) { return { key: 'c4cInjected', subs: { what: m[1] } }; }],
     [/^C4C (.+)$/, function (m) { return T.en['c4c:' + m[1]] ? { key: 'c4cRequest', subs: { what: { key: 'c4c:' + m[1] } } } : { text: m[0] }; }],
     [/^消息加解密方式 → (\w+)：/, function (m) { return { key: 'modeSwitched', subs: { mode: m[1] } }; }]
@@ -233,6 +240,8 @@
     }).then(function () { buttons.forEach(function (b) { b.disabled = false; }); });
   }
 
+  // agent.js (the agent console and the phone's media buttons) shows its sends in this chat
+  window.sandboxPhone = { bubble: bubble, act: act };
   $('openid').textContent = openid;
   $('follow').addEventListener('click', function () { bubble('system', '', null, 'youFollowed'); act('follow'); });
   $('unfollow').addEventListener('click', function () { bubble('system', '', null, 'youUnfollowed'); act('unfollow'); });

@@ -1,0 +1,28 @@
+import { SocialService } from '../../lib/c4c/social';
+import type { C4CConfigNode } from '../c4c-config/c4c-config';
+
+/**
+ * One SocialService per c4c-config (per deploy), shared by c4c-social-message and c4c-agent-reply:
+ * the profile, OpenID and thread caches serve both directions. The per-follower lock is the
+ * tenant's shared one when the c4c-config has a store (one profile per follower across instances).
+ */
+const services = new WeakMap<C4CConfigNode, SocialService>();
+
+export function socialFor(system: C4CConfigNode | null | undefined, timeoutMs = 30000): SocialService | undefined {
+  if (!system?.client) return undefined;
+  let service = services.get(system);
+  if (!service) {
+    service = new SocialService(system.client, { locks: system.store ? system.store.locks(`c4c:${tenantHost(system.baseUrl)}`) : undefined, shared: system.store?.kind === 'redis', timeoutMs }); // memory: one process knows every thread
+    services.set(system, service);
+  }
+  return service;
+}
+
+/** The Tenant URL's host, lowercase: never the user:password@ a URL may carry (it goes into Redis key names). */
+export function tenantHost(baseUrl: string): string {
+  try {
+    return new URL(baseUrl).host.toLowerCase();
+  } catch {
+    return baseUrl;
+  }
+}
