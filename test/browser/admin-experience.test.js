@@ -5,22 +5,13 @@
 const assert = require('node:assert/strict');
 const { demo } = require('../helpers/demo');
 const { waitFor } = require('../helpers/wait');
-const { launch, screenshot } = require('../helpers/browser');
-const { needPrograms } = require('../helpers/programs');
+const { screenshot, useBrowserDemo } = require('../helpers/browser');
 
 describe('browser: the admin experience', function () {
   this.timeout(240000);
   let d;
   let browser;
-  before(async function () {
-    needPrograms(this, 'chromium');
-    d = await demo({ mode: 'safe' });
-    browser = await launch();
-  });
-  after(async () => {
-    if (browser) await browser.close();
-    if (d) await d.stop();
-  });
+  useBrowserDemo((dd, bb) => { d = dd; browser = bb; });
 
   async function openEditor(url, locale = 'en-US') {
     const context = await browser.newContext({ viewport: { width: 1600, height: 900 }, locale });

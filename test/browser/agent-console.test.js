@@ -3,23 +3,13 @@
 // ticket with its thread (media shown), the agent's reply reaches the phone, a private note does
 // not, and the console speaks both languages.
 const assert = require('node:assert/strict');
-const { demo } = require('../helpers/demo');
-const { launch, screenshot } = require('../helpers/browser');
-const { needPrograms } = require('../helpers/programs');
+const { screenshot, useBrowserDemo } = require('../helpers/browser');
 
 describe('browser: the sandbox agent console (Debian Chromium)', function () {
   this.timeout(180000);
   let d;
   let browser;
-  before(async function () {
-    needPrograms(this, 'chromium');
-    d = await demo({ mode: 'safe' });
-    browser = await launch();
-  });
-  after(async () => {
-    if (browser) await browser.close();
-    if (d) await d.stop();
-  });
+  useBrowserDemo((dd, bb) => { d = dd; browser = bb; });
 
   it('a message and an image make one ticket with its thread; the reply reaches the phone; a private note stays in C4C; 中文/EN', async () => {
     const context = await browser.newContext({ viewport: { width: 1300, height: 900 }, locale: 'en-US' });

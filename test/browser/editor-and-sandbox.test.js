@@ -1,10 +1,8 @@
 'use strict';
 // What a person sees: the Node-RED editor with the package, and the sandbox page.
 const assert = require('node:assert/strict');
-const { demo } = require('../helpers/demo');
 const { waitFor } = require('../helpers/wait');
-const { launch, screenshot } = require('../helpers/browser');
-const { needPrograms } = require('../helpers/programs');
+const { screenshot, useBrowserDemo } = require('../helpers/browser');
 
 const FLOW_TYPES = ['wechat-in', 'wechat-reply', 'token-refresh', 'wechat-push', 'c4c-create-customer'];
 const CONFIG_TYPES = ['wechat-config', 'c4c-config'];
@@ -13,15 +11,7 @@ describe('browser: the editor and the sandbox page (Debian Chromium)', function 
   this.timeout(180000);
   let d;
   let browser;
-  before(async function () {
-    needPrograms(this, 'chromium');
-    d = await demo({ mode: 'safe' });
-    browser = await launch();
-  });
-  after(async () => {
-    if (browser) await browser.close();
-    if (d) await d.stop();
-  });
+  useBrowserDemo((dd, bb) => { d = dd; browser = bb; });
 
   async function openEditor() {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

@@ -6,7 +6,7 @@
 // after its 202 leaves the event to another. No timing assertions: every wait is a bound.
 const assert = require('node:assert/strict');
 const http = require('node:http');
-const { demo } = require('../helpers/demo');
+const { useDemo } = require('../helpers/demo');
 const { startCluster } = require('../helpers/cluster');
 const { needPrograms } = require('../helpers/programs');
 const { sleep, waitFor } = require('../helpers/wait');
@@ -21,12 +21,7 @@ async function postEvent(url, body, auth) {
 describe('C4C change events → WeChat push, end to end (sandbox + real Node-RED)', function () {
   this.timeout(120000);
   let d;
-  before(async () => {
-    d = await demo({ mode: 'safe' });
-  });
-  after(async () => {
-    if (d) await d.stop();
-  });
+  useDemo({ mode: 'safe' }, (x) => { d = x; });
   afterEach(async () => {
     d.sandbox.c4c.faults.latencyMs = 0;
     await fetch(`${d.sandbox.url}/__sim/c4c/events`, { method: 'POST', body: JSON.stringify({ shape: 'event', repeat: 1, reorder: 0 }) });

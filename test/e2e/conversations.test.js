@@ -4,18 +4,13 @@
 // profiles, activities and tickets, and posts the agent's reply to the flow's mashup endpoint
 // exactly as C4C does (form content=<JSON>, Basic).
 const assert = require('node:assert/strict');
-const { demo } = require('../helpers/demo');
+const { useDemo } = require('../helpers/demo');
 const { sleep, waitFor } = require('../helpers/wait');
 
 describe('conversations end to end (sandbox + real Node-RED process)', function () {
   this.timeout(120000);
   let d;
-  before(async () => {
-    d = await demo({ mode: 'safe' });
-  });
-  after(async () => {
-    if (d) await d.stop();
-  });
+  useDemo({ mode: 'safe' }, (x) => { d = x; });
 
   const social = () => d.sandbox.c4c.social;
   const activitiesOf = (openid) => {

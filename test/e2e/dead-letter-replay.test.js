@@ -4,14 +4,13 @@
 // C4C is back; a second press sends nothing twice, and nothing is ever created twice.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const { demo } = require('../helpers/demo');
+const { useDemo } = require('../helpers/demo');
 const { waitFor, sleep } = require('../helpers/wait');
 
 describe('replay dead letters (the bundled flow\'s inject)', function () {
   this.timeout(120000);
   let d;
-  before(async () => { d = await demo({ mode: 'safe' }); });
-  after(async () => { if (d) await d.stop(); });
+  useDemo({ mode: 'safe' }, (x) => { d = x; });
 
   const customersOf = (openid) => d.sandbox.c4c.customers.filter((c) => c.LastName === openid);
   const pushesTo = (openid) => d.sandbox.wechatApi.messages.filter((m) => m.touser === openid);
@@ -58,8 +57,7 @@ describe('replay dead letters (the bundled flow\'s inject)', function () {
 describe('dead letters in the runtime\'s language (a Node-RED run with lang: \'zh-CN\' in settings.js)', function () {
   this.timeout(120000);
   let d;
-  before(async () => { d = await demo({ mode: 'safe', settings: { lang: 'zh-CN' } }); });
-  after(async () => { if (d) await d.stop(); });
+  useDemo({ mode: 'safe', settings: { lang: 'zh-CN' } }, (x) => { d = x; });
 
   it('the reason a Catch node and the dead-letter file get is Chinese; the English detail is kept beside it', async () => {
     const openid = 'oZhRuntimeDeadLetter00000000';

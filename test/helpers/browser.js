@@ -3,7 +3,7 @@
 // downloaded browser). Suites call needPrograms(this, 'chromium') first.
 const fs = require('node:fs');
 const path = require('node:path');
-const { programPath } = require('./programs');
+const { needPrograms, programPath } = require('./programs');
 
 const ARTIFACTS = path.join(__dirname, '..', 'artifacts');
 
@@ -20,4 +20,24 @@ async function screenshot(page, name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
 }
 
-module.exports = { launch, screenshot, ARTIFACTS };
+/**
+ * The set-up every browser suite shares: Chromium (skipped, or failed under CI=true, where it is
+ * missing: programs.js) and the pipeline as `npm start` runs it. `set(d, browser)` hands them over.
+ */
+function useBrowserDemo(set, opts = { mode: 'safe' }) {
+  const { demo } = require('./demo');
+  let d;
+  let browser;
+  before(async function () {
+    needPrograms(this, 'chromium');
+    d = await demo(opts);
+    browser = await launch();
+    set(d, browser);
+  });
+  after(async () => {
+    if (browser) await browser.close();
+    if (d) await d.stop();
+  });
+}
+
+module.exports = { launch, screenshot, useBrowserDemo, ARTIFACTS };

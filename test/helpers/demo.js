@@ -12,4 +12,14 @@ async function demo(opts = {}) {
   return d;
 }
 
-module.exports = { demo };
+/**
+ * The set-up most end-to-end suites share: one pipeline for the whole describe, started before its
+ * tests and stopped after them; `set(d)` hands it to the suite.
+ */
+function useDemo(opts, set) {
+  let d;
+  before(async () => { d = await demo(opts); set(d); });
+  after(async () => { if (d) await d.stop(); });
+}
+
+module.exports = { demo, useDemo };
