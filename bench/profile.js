@@ -40,7 +40,7 @@ async function main() {
   const port = await freePort();
   const nr = await startNodeRed({
     port, flows: webhookFlow(), credentials: { acc: { token: W.ACCOUNT.token, encodingAESKey: W.ACCOUNT.encodingAESKey } },
-    settings: { httpAdminRoot: false, disableEditor: true }, readyPath: '/bare',
+    settings: { httpAdminRoot: false, disableEditor: true, bodyLimit: { limit: 262144, paths: ['/wechat'] } }, readyPath: '/bare',
     nodeArgs: [...startNodeArgs(), '--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${dir}`],
   });
   // distinct requests (a repeated one would be a retry, answered from the cache)

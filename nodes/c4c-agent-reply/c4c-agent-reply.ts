@@ -3,7 +3,7 @@ import type { DeliveryStore } from '../../lib/store/types';
 import { TtlCache } from '../../lib/util/ttl-cache';
 import { configured, inboundCredentials, numberOr, SECRET_ENV } from '../shared/config';
 import { answer, rawResponse } from '../shared/http';
-import { socialFor, tenantHost } from '../shared/social';
+import { socialFor } from '../shared/social';
 import { C4CError } from '../../lib/c4c/errors';
 import { failureReporter } from '../shared/failure';
 import { fit } from '../shared/status';
@@ -28,7 +28,7 @@ module.exports = function (RED: NodeRED) {
     const t = (key: string, vars: Record<string, unknown>): string => fit(RED._(`c4c-agent-reply.status.${key}`, vars));
     const fixed = (key: string): string => `c4c-agent-reply.status.${key}`;
     const seen = new TtlCache<true>(100000);
-    const shared: DeliveryStore | undefined = system?.store ? system.store.deliveries(`c4c-agent-reply:${tenantHost(system.baseUrl)}`) : undefined;
+    const shared: DeliveryStore | undefined = system?.store ? system.store.deliveries(`c4c-agent-reply:${system.tenant}`) : undefined;
 
     const problem = !system ? 'no-system' : !social ? 'config' : !channelCode ? 'no-channel' : undefined;
     if (problem === 'config' && system?.missingStatus) node.status({ fill: 'red', shape: 'ring', text: system.missingStatus });

@@ -14,6 +14,8 @@ export interface C4CConfigNode extends NodeInstance {
   missingStatus: string | undefined;
   /** The Tenant URL as deployed (Test connection sends stored secrets only there). */
   baseUrl: string;
+  /** host[:port] of the Tenant URL, never a user:password@ it may carry: the scope of shared-store keys. */
+  tenant: string;
   /** The store: a wechat-c4c-redis node's, or this node's own memory store. */
   store: StoreProvider;
 }
@@ -43,6 +45,7 @@ module.exports = function (RED: NodeRED) {
     const language = configured(config.language).value || 'en';
     const baseUrl = base.value;
     this.baseUrl = baseUrl;
+    this.tenant = tenantOf(baseUrl);
     const chosen = storeOf(RED, config.store, 'c4c-config');
     this.store = chosen.provider;
     const missing = (auth === 'basic' ? [base.missing, user.missing, pass.missing] : [base.missing, cert.missing, key.missing]).filter(Boolean);
@@ -80,7 +83,7 @@ module.exports = function (RED: NodeRED) {
         });
         // The per-follower lock is per tenant: in Redis when several instances share the work.
         // (the URL's host: never credentials a `user:password@` URL might carry, which would end up in key names)
-        const tenant = tenantOf(baseUrl);
+        const tenant = this.tenant;
         this.customers = new CustomerService(this.client, { timeoutMs, onWarn: (text) => this.warn(text), locks: this.store.locks(`c4c:${tenant}`) });
       } catch (err) {
         // A key that does not match its certificate, a wrong passphrase: say so without the key.

@@ -9,15 +9,6 @@ import type { C4CConfigNode } from '../c4c-config/c4c-config';
 
 const TEXT = 'text/plain; charset=utf-8';
 
-/** host[:port] of a URL, lowercase (the scope of the dedupe claims and locks). */
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host.toLowerCase();
-  } catch {
-    return 'tenant';
-  }
-}
-
 module.exports = function (RED: NodeRED) {
   const reportFailure = failureReporter(RED);
   function C4CEventIn(this: NodeInstance, config: Record<string, any>) {
@@ -54,7 +45,7 @@ module.exports = function (RED: NodeRED) {
 
     // The dedupe claims, the queue and the per-object locks: the c4c-config's store, shared (Redis)
     // or its own memory (one process: an instance that stops loses what it had queued).
-    const scope = `c4c-events:${hostOf(system?.baseUrl ?? '')}:${node.id}`;
+    const scope = `c4c-events:${system?.tenant ?? 'tenant'}:${node.id}`;
     const pipeline = system && !problem
       ? new EventPipeline({
         queue: system.store.queue<C4CEvent>(`c4c-event-in:${node.id}`, { claimAfterMs }),

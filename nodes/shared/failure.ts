@@ -77,6 +77,8 @@ export function failureReporter(RED: { _: Translate }): ReportFailure {
     });
     const hint = hintText(RED, e);
     let message = opts.redact ? opts.redact(e.message) : e.message;
+    // the stack's first line is the original message: Node-RED hands `stack` on to Catch nodes too
+    if (opts.redact && typeof e.stack === 'string') e.stack = opts.redact(e.stack);
     if (runtimeIsEnglish(RED)) {
       if (hint && !message.includes(hint)) message = `${message} (${hint})`;
     } else {

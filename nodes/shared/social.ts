@@ -12,17 +12,8 @@ export function socialFor(system: C4CConfigNode | null | undefined, timeoutMs = 
   if (!system?.client) return undefined;
   let service = services.get(system);
   if (!service) {
-    service = new SocialService(system.client, { locks: system.store ? system.store.locks(`c4c:${tenantHost(system.baseUrl)}`) : undefined, shared: system.store?.kind === 'redis', timeoutMs }); // memory: one process knows every thread
+    service = new SocialService(system.client, { locks: system.store ? system.store.locks(`c4c:${system.tenant}`) : undefined, shared: system.store?.kind === 'redis', timeoutMs }); // memory: one process knows every thread
     services.set(system, service);
   }
   return service;
-}
-
-/** The Tenant URL's host, lowercase: never the user:password@ a URL may carry (it goes into Redis key names). */
-export function tenantHost(baseUrl: string): string {
-  try {
-    return new URL(baseUrl).host.toLowerCase();
-  } catch {
-    return baseUrl;
-  }
 }

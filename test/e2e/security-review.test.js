@@ -90,6 +90,7 @@ describe('the shipped set-up against the independent review\'s attacks', functio
     const bad = '{"a":';
     for (const [method, target] of [['GET', '/wechat'], ['DELETE', '/wechat'], ['POST', '/wechat#x'], ['POST', `http://127.0.0.1:${port}/wechat`], ['GET', '/wechat-c4c/health']]) {
       const out = await raw(port, `${method} ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${bad.length}\r\nConnection: close\r\n\r\n${bad}`);
+      assert.match(out, /^HTTP\/1\.1 \d{3}/, `${method} ${target}: answered at all (nothing would pass the next check too)`);
       assert.doesNotMatch(out, /at JSON\.parse|node_modules/, `${method} ${target}: ${out.slice(0, 300)}`);
     }
   });
