@@ -21,6 +21,7 @@ export * from './c4c/odata';
 export * from './c4c/metadata';
 export * from './c4c/customer';
 export * from './http/body-limit';
+export * from './http/basic-auth';
 export * from './store/memory-delivery';
 export * from './c4c/errors';
 export * from './util/http';

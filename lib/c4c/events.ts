@@ -16,7 +16,7 @@
  * queued in a WorkQueue (a Redis Stream with a shared store: an instance that dies after its 202
  * leaves nothing behind) and read back one at a time per object, in arrival order.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { DeliveryStore, Locks, WorkItem, WorkQueue } from '../store/types';
 import { KeyedSerializer } from '../util/limiter';
 import { C4CError } from './errors';
@@ -220,20 +220,6 @@ export function parseEvent(body: unknown, opts: ParseOptions): ParseResult {
       key: `id:${eventId}`,
     },
   };
-}
-
-/**
- * The Basic credentials C4C sends, compared in constant time (both sides hashed first, so the
- * length does not show either). No username and no password configured: every request passes.
- */
-export function checkBasic(header: unknown, username: string, password: string): boolean {
-  if (!username && !password) return true;
-  const h = typeof header === 'string' ? header : '';
-  const m = /^Basic\s+([A-Za-z0-9+/=]*)\s*$/i.exec(h);
-  const given = m ? Buffer.from(m[1], 'base64').toString('utf8') : '';
-  const a = createHash('sha256').update(`x${given}`).digest();
-  const b = createHash('sha256').update(`x${username}:${password}`).digest();
-  return timingSafeEqual(a, b) && !!m;
 }
 
 /** The part of C4CClient the read-back needs. */

@@ -13,10 +13,10 @@
  *   the follower: `original_id` → activity → profile → OpenID, or the ticket `service_req_no` →
  *   its document reference of type 1607 → the root activity → profile.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Locks } from '../store/types';
 import { MemoryLocks } from '../store/memory';
 import { sleep } from '../util/backoff';
+import { KeyedSerializer } from '../util/limiter';
 import { TtlCache } from '../util/ttl-cache';
 import { C4CClient } from './client';
 import { odataString } from './odata';
@@ -248,16 +248,6 @@ export function parseAgentReply(body: unknown, contentType = ''): AgentReply | {
   };
 }
 
-/** Basic credentials as the mashup sends them; both expected values empty = no check. Compared in constant time. */
-export function basicAuthOk(header: unknown, username: string, password: string): boolean {
-  if (!username && !password) return true;
-  const h = str(header);
-  if (!/^Basic\s+/i.test(h)) return false;
-  const given = Buffer.from(h.replace(/^Basic\s+/i, '').trim(), 'base64').toString('utf8');
-  const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
-  return timingSafeEqual(digest(given), digest(`${username}:${password}`));
-}
-
 // ---- the service ---------------------------------------------------------------------------
 
 /** The follower's previous message: when (ms) and its thread root. */
@@ -281,7 +271,7 @@ export class SocialService {
   private readonly openids = new TtlCache<string>(50000);
   private readonly threads = new TtlCache<Thread>(50000);
   /** per follower, in this process: messages go in the order they arrived */
-  private readonly turns = new Map<string, Promise<unknown>>();
+  private readonly turns = new KeyedSerializer();
   readonly stats = { profileLookups: 0, profilesCreated: 0, activitiesCreated: 0, activitiesFound: 0, settleLookups: 0, threadReads: 0 };
 
   constructor(private readonly client: C4CClient, opts: SocialServiceOptions = {}) {
@@ -333,13 +323,7 @@ export class SocialService {
    */
   storeMessage(input: MessageInput): Promise<MessageResult> {
     const key = `${input.channel.channelCode}\u0000${input.openid}`;
-    const previous = this.turns.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => this.locks.withLock(`social\u0000${key}`, () => this.store(input), { ttlMs: 30000, waitMs: this.settleMs * 3 + 120000, signal: this.client.signal }));
-    this.turns.set(key, run);
-    void run.catch(() => undefined).then(() => {
-      if (this.turns.get(key) === run) this.turns.delete(key);
-    });
-    return run;
+    return this.turns.run(key, () => this.locks.withLock(`social\u0000${key}`, () => this.store(input), { ttlMs: 30000, waitMs: this.settleMs * 3 + 120000, signal: this.client.signal }));
   }
 
   private async store(input: MessageInput): Promise<MessageResult> {

@@ -1,4 +1,5 @@
-import { basicAuthOk, parseAgentReply, type AgentReply } from '../../lib/c4c/social';
+import { basicAuthOk } from '../../lib/http/basic-auth';
+import { parseAgentReply, type AgentReply } from '../../lib/c4c/social';
 import type { DeliveryStore } from '../../lib/store/types';
 import { TtlCache } from '../../lib/util/ttl-cache';
 import { configured, inboundCredentials, numberOr, SECRET_ENV } from '../shared/config';

@@ -10,7 +10,6 @@ import { evaluate } from '../shared/evaluate';
 import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
 import type { C4CConfigNode } from '../c4c-config/c4c-config';
 import { TtlCache } from '../../lib/util/ttl-cache';
-import { fit } from '../shared/status';
 
 
 module.exports = function (RED: NodeRED) {
@@ -61,7 +60,7 @@ module.exports = function (RED: NodeRED) {
         msg.payload = result.entity;
         msg.c4c = { created: result.created, customerId: result.customerId, objectId: result.objectId, ...(recovered ? { recovered: true } : {}) };
         if (result.matches > 1) node.warn(RED._('c4c-create-customer.warn.duplicates', { field: lookupField, id: result.customerId ?? '?' }));
-        node.status({ fill: 'green', shape: 'dot', text: fit(RED._(result.created ? 'c4c-create-customer.status.created' : 'c4c-create-customer.status.found', { id: result.customerId ?? '?' })) });
+        node.status({ fill: 'green', shape: 'dot', text: RED._(result.created ? 'c4c-create-customer.status.created' : 'c4c-create-customer.status.found', { id: result.customerId ?? '?' }) });
         send(msg);
         done();
       }).catch((err: Error) => {

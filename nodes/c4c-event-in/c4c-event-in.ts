@@ -1,4 +1,5 @@
-import { checkBasic, EventPipeline, parseCollections, parseEvent, type C4CEvent, type EventOutput } from '../../lib/c4c/events';
+import { basicAuthOk } from '../../lib/http/basic-auth';
+import { EventPipeline, parseCollections, parseEvent, type C4CEvent, type EventOutput } from '../../lib/c4c/events';
 import { StoreError } from '../../lib/store/errors';
 import { inboundCredentials, numberOr, SECRET_ENV } from '../shared/config';
 import { failureReporter } from '../shared/failure';
@@ -78,7 +79,7 @@ module.exports = function (RED: NodeRED) {
         done();
         return;
       }
-      if (unset.length || !checkBasic(req.headers?.authorization, username, password)) {
+      if (unset.length || !basicAuthOk(req.headers?.authorization, username, password)) {
         res.setHeader('WWW-Authenticate', 'Basic realm="c4c-event-in"');
         answer(res, { statusCode: 401, contentType: TEXT, body: 'unauthorized' });
         node.status({ fill: 'yellow', shape: 'ring', text: t('refused', { status: 401 }) });

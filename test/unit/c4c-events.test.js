@@ -1,7 +1,8 @@
 'use strict';
 const assert = require('node:assert/strict');
 const samples = require('../fixtures/c4c/events-and-replies.samples.json');
-const { parseEvent, checkEndpoint, checkBasic, parseCollections, readBack, EventPipeline, changedFieldNames, DEFAULT_COLLECTIONS } = require('../../dist/lib/c4c/events');
+const { basicAuthOk: checkBasic } = require('../../dist/lib/http/basic-auth');
+const { parseEvent, checkEndpoint, parseCollections, readBack, EventPipeline, changedFieldNames, DEFAULT_COLLECTIONS } = require('../../dist/lib/c4c/events');
 const { C4CClient, C4CError, MemoryStoreProvider } = require('../../dist/lib');
 const { C4CSimulator } = require('../../dist/sandbox/c4c');
 const { useSimulator } = require('../helpers/sims');
