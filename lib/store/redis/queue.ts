@@ -44,7 +44,13 @@ export class RedisWorkQueue<T> implements WorkQueue<T> {
   /** The stream's epoch as this instance last saw it (see ensureGroup). */
   private epoch: string | undefined;
   private readonly epochKey: string;
-  private readonly onUp = (): void => { this.groupReady = undefined; };
+  private readonly onUp = (): void => {
+    this.groupReady = undefined;
+    // work whose re-add failed (Redis went away again meanwhile): add it now that Redis is back
+    if (this.readdLater.length && !this.closed) void this.ensureGroup().then(() => this.flushReaddLater(), () => undefined);
+  };
+  /** Lost work whose re-add failed: tried again when Redis is back ('up'). */
+  private readonly readdLater: T[] = [];
   private readonly readdTimers = new Set<NodeJS.Timeout>();
   private closed = false;
   private loop: Promise<void> | undefined;
@@ -156,11 +162,14 @@ export class RedisWorkQueue<T> implements WorkQueue<T> {
       this.mine.delete(id);
       if (!done.has(id)) lost.push(data);
     }
-    for (const data of lost) {
-      this.xadd(data, true).catch(() => {
-        // Redis went away again: keep it for the next time the stream is found lost
-        this.mine.set(`lost-${randomUUID()}`, data);
-      });
+    this.readdLater.push(...lost);
+    this.flushReaddLater();
+  }
+
+  private flushReaddLater(): void {
+    for (const data of this.readdLater.splice(0)) {
+      // Redis went away again: kept, and added when it is back
+      this.xadd(data, true).catch(() => { this.readdLater.push(data); });
     }
   }
 
