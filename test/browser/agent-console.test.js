@@ -52,6 +52,8 @@ describe('browser: the sandbox agent console (Debian Chromium)', function () {
     const en = await page.locator('#agentConsole').innerText();
     assert.match(en, /C4C agent console/);
     await page.click('#lang');
+    // the console re-renders on the next tick after the page switched its language
+    await page.locator('#agentConsole', { hasText: 'C4C 坐席控制台' }).waitFor({ timeout: 10000 });
     const zh = await page.locator('#agentConsole').innerText();
     assert.match(zh, /C4C 坐席控制台/);
     assert.match(zh, /内部备注/);
