@@ -2,7 +2,8 @@
  * Conversations through C4C's social media objects (SAP's WeChat accelerator path):
  * - a Social Media User Profile per follower and channel (`SocialMediaUserAccountID` = OpenID),
  *   found with the function import `GetSocialMediaUserProfile` (C4C's guidance: do not `$filter`
- *   profiles), created once under a per-follower lock (a Redis lock: once across instances);
+ *   profiles), created once under a per-follower lock (a Redis lock: once across instances), kept
+ *   in the tenant's key-value store (Redis: shared, so no instance reads a known profile again);
  * - one Social Media Activity per message, `SocialMediaMessageID` = the 64-bit `MsgId` as a
  *   string; a message within the thread window of the follower's previous one is a child of its
  *   root (C4C keeps it on the same ticket), otherwise a new root (a new ticket);
@@ -11,13 +12,13 @@
  *   `SocialMediaMessageID` over a settle period before anything is sent again;
  * - the agent's reply (the mashup's `content=<JSON>` form, or JSON) and the way back from it to
  *   the follower: `original_id` → activity → profile → OpenID, or the ticket `service_req_no` →
- *   its document reference of type 1607 → the root activity → profile.
+ *   its document reference of type 1607 → the root activity → profile; each step kept in the
+ *   key-value store (a stored message's ID and a ticket lead to the profile, a profile to its OpenID).
  */
-import type { Locks } from '../store/types';
-import { MemoryLocks } from '../store/memory';
+import type { KeyValueStore, Locks } from '../store/types';
+import { MemoryKeyValueStore, MemoryLocks } from '../store/memory';
 import { sleep } from '../util/backoff';
 import { KeyedSerializer } from '../util/limiter';
-import { TtlCache } from '../util/ttl-cache';
 import { C4CClient } from './client';
 import { odataString } from './odata';
 import { C4CError } from './errors';
@@ -96,14 +97,19 @@ export interface AgentReply {
 export interface SocialServiceOptions {
   /** the per-follower lock (per tenant); a Redis one serialises across instances */
   locks?: Locks;
-  /** several instances share the work: the thread is read from C4C for every message (no instance knows the others' last message) */
-  shared?: boolean;
+  /**
+   * The tenant's key-value store (default: this service's own memory): profiles, OpenIDs and each
+   * follower's thread. A shared one (Redis) serves every instance, and the thread it holds was
+   * written under the follower's lock, in send order.
+   */
+  cache?: KeyValueStore;
   /** how long to look for a create whose outcome is unknown before sending it again (default 2 × the client timeout) */
   settleMs?: number;
   timeoutMs?: number;
 }
 
 const str = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
+const DAY_MS = 24 * 3600 * 1000;
 
 /** 32 hex digits (C4C's ObjectID) as an 8-4-4-4-12 UUID; a UUID stays as it is. */
 export function toUuid(id: string): string {
@@ -265,26 +271,44 @@ type Row = Record<string, unknown>;
  */
 export class SocialService {
   private readonly locks: Locks;
-  private readonly shared: boolean;
   private readonly settleMs: number;
-  private readonly profiles = new TtlCache<Profile>(50000);
-  private readonly openids = new TtlCache<string>(50000);
-  private readonly threads = new TtlCache<Thread>(50000);
+  private readonly cache: KeyValueStore;
   /** per follower, in this process: messages go in the order they arrived */
   private readonly turns = new KeyedSerializer();
   readonly stats = { profileLookups: 0, profilesCreated: 0, activitiesCreated: 0, activitiesFound: 0, settleLookups: 0, threadReads: 0 };
 
+  /** A cached value; a store that cannot be reached is a miss (C4C is asked instead). */
+  private async recall(key: string): Promise<string | undefined> {
+    try {
+      return await this.cache.get(key);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Keep a value; a store that cannot be reached keeps nothing. */
+  private async remember(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.cache.set(key, value, ttlMs).catch(() => undefined);
+  }
+
+  /** The follower's profile and the profile's OpenID, kept for a day. */
+  private async rememberProfile(openid: string, channelCode: string, profileId: string): Promise<void> {
+    await Promise.all([
+      this.remember(`profile:${channelCode}:${openid}`, profileId, DAY_MS),
+      this.remember(`openid:${channelCode}:${toObjectId(profileId)}`, openid, DAY_MS),
+    ]);
+  }
+
   constructor(private readonly client: C4CClient, opts: SocialServiceOptions = {}) {
     this.locks = opts.locks ?? new MemoryLocks();
-    this.shared = opts.shared === true;
+    this.cache = opts.cache ?? new MemoryKeyValueStore();
     this.settleMs = opts.settleMs ?? 2 * (opts.timeoutMs ?? 30000);
   }
 
   /** The follower's profile on the channel (cached), or undefined. */
   async findProfile(openid: string, channelCode: string): Promise<Profile | undefined> {
-    const key = `${channelCode}\u0000${openid}`;
-    const hit = this.profiles.get(key);
-    if (hit) return hit;
+    const hit = await this.recall(`profile:${channelCode}:${openid}`);
+    if (hit) return { profileId: hit, uuid: toUuid(hit) };
     this.stats.profileLookups++;
     const res = await this.client.get(PROFILE_FUNCTION, { SocialMediaUserAccountID: odataString(openid) }, 'profile lookup');
     const rows = (Array.isArray(res.data) ? res.data : res.data && typeof res.data === 'object' ? [res.data] : []) as Row[];
@@ -293,10 +317,8 @@ export class SocialService {
       if (!id) continue;
       const info = await this.userInformation(row);
       if (info.some((i) => str(i.SocialMediaChannelCode) === channelCode && str(i.SocialMediaUserAccountID) === openid)) {
-        const profile = { profileId: id, uuid: toUuid(id) };
-        this.profiles.set(key, profile, 24 * 3600 * 1000);
-        this.openids.set(toObjectId(id), openid, 24 * 3600 * 1000);
-        return profile;
+        await this.rememberProfile(openid, channelCode, id);
+        return { profileId: id, uuid: toUuid(id) };
       }
     }
     return undefined;
@@ -347,7 +369,11 @@ export class SocialService {
     const body = activityBody({ message: input.message, openid: input.openid, channel: input.channel, profileUUID: profile.uuid, parentUUID: parent, attachment: media && !('note' in media) ? media : undefined, note });
     const entity = await this.create(ACTIVITY_SET, body, 'activity create', () => this.findActivity(messageId));
     const result = this.result(entity.row, profile, entity.created, profileCreated, note);
-    this.threads.set(profile.uuid, { at, root: result.rootActivityUUID }, Math.max(input.threadWindowMs, 60000) * 2);
+    const thread: Thread = { at, root: result.rootActivityUUID };
+    await Promise.all([
+      this.remember(`thread:${profile.uuid}`, JSON.stringify(thread), Math.max(input.threadWindowMs, 60000) * 2),
+      this.remember(`message:${messageId}`, profile.uuid, 7 * DAY_MS), // an agent's reply to it finds the follower
+    ]);
     return result;
   }
 
@@ -359,10 +385,13 @@ export class SocialService {
     return { profileId: profile.profileId, activityId: str(row.ID) || undefined, activityUUID, rootActivityUUID: toUuid(root), created, profileCreated, ...(note ? { note } : {}) };
   }
 
-  /** The follower's previous message: this process's memory, else (or with several instances always) C4C. */
+  /** The follower's previous message: the key-value store, else C4C. */
   private async thread(profile: Profile): Promise<Thread | undefined> {
-    const hit = this.threads.get(profile.uuid);
-    if (hit && !this.shared) return hit;
+    const hit = await this.recall(`thread:${profile.uuid}`);
+    try {
+      const t = hit ? (JSON.parse(hit) as Thread) : undefined;
+      if (t && typeof t.at === 'number' && typeof t.root === 'string') return t;
+    } catch { /* unreadable: read C4C */ }
     this.stats.threadReads++;
     const res = await this.client.get(ACTIVITY_SET, {
       $filter: `SocialMediaUserProfileUUID eq guid'${profile.uuid}'`,
@@ -385,10 +414,8 @@ export class SocialService {
     const id = str(entity.row.ObjectID);
     if (!id) throw new C4CError('C4C profile create failed: no ObjectID in the answer; check baseUrl and servicePath in c4c-config', 'C4C_NOT_ODATA');
     if (entity.created) this.stats.profilesCreated++;
-    const profile = { profileId: id, uuid: toUuid(id) };
-    this.profiles.set(`${input.channel.channelCode}\u0000${input.openid}`, profile, 24 * 3600 * 1000);
-    this.openids.set(toObjectId(id), input.openid, 24 * 3600 * 1000);
-    return profile;
+    await this.rememberProfile(input.openid, input.channel.channelCode, id);
+    return { profileId: id, uuid: toUuid(id) };
   }
 
   /**
@@ -427,12 +454,12 @@ export class SocialService {
   /** The OpenID behind a profile on the channel (cached). */
   async openidOf(profileUUID: string, channelCode: string): Promise<string | undefined> {
     const key = toObjectId(profileUUID);
-    const hit = this.openids.get(key);
+    const hit = await this.recall(`openid:${channelCode}:${key}`);
     if (hit) return hit;
     const info = await this.userInformation({ ObjectID: key });
     const row = info.find((i) => str(i.SocialMediaChannelCode) === channelCode && str(i.SocialMediaUserAccountID));
     const openid = row ? str(row.SocialMediaUserAccountID) : undefined;
-    if (openid) this.openids.set(key, openid, 24 * 3600 * 1000);
+    if (openid) await this.rememberProfile(openid, channelCode, key);
     return openid;
   }
 
@@ -448,11 +475,30 @@ export class SocialService {
     return (Array.isArray(acts.data) ? (acts.data as Row[]) : []).find((a) => str(a.ID) === str(ref.ID));
   }
 
+  /** The profile behind a reply: by `original_id`, else by the ticket (each kept once found). */
+  private async profileOf(reply: Pick<AgentReply, 'originalId' | 'ticketId'>): Promise<string> {
+    if (reply.originalId) {
+      const known = await this.recall(`message:${reply.originalId}`);
+      if (known) return known;
+      const activity = await this.findActivity(reply.originalId);
+      const profileUUID = activity ? str(activity.SocialMediaUserProfileUUID) : '';
+      if (profileUUID) {
+        await this.remember(`message:${reply.originalId}`, profileUUID, 7 * DAY_MS);
+        return profileUUID;
+      }
+    }
+    if (!reply.ticketId) return '';
+    const known = await this.recall(`ticket:${reply.ticketId}`);
+    if (known) return known;
+    const root = await this.rootActivityOfTicket(reply.ticketId);
+    const profileUUID = root ? str(root.SocialMediaUserProfileUUID) : '';
+    if (profileUUID) await this.remember(`ticket:${reply.ticketId}`, profileUUID, 7 * DAY_MS);
+    return profileUUID;
+  }
+
   /** The follower a reply is for: by `original_id`, else by the ticket. Fails with SOCIAL_UNKNOWN_FOLLOWER. */
   async followerOf(reply: Pick<AgentReply, 'originalId' | 'ticketId'>, channelCode: string): Promise<string> {
-    let activity = reply.originalId ? await this.findActivity(reply.originalId) : undefined;
-    if (!activity && reply.ticketId) activity = await this.rootActivityOfTicket(reply.ticketId);
-    const profileUUID = activity ? str(activity.SocialMediaUserProfileUUID) : '';
+    const profileUUID = await this.profileOf(reply);
     const openid = profileUUID ? await this.openidOf(profileUUID, channelCode) : undefined;
     if (!openid) {
       const which = [reply.originalId && `original_id ${reply.originalId}`, reply.ticketId && `ticket ${reply.ticketId}`].filter(Boolean).join(', ');

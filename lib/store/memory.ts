@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type {
   DeliveryStore,
+  KeyValueStore,
   LockHandle,
   LockOptions,
   Locks,
@@ -19,6 +20,7 @@ import type {
 import { StoreError } from './errors';
 import { runLocked } from './run-locked';
 import { drain } from '../util/backoff';
+import { TtlCache } from '../util/ttl-cache';
 
 interface Waiter {
   grant: () => void;
@@ -109,6 +111,29 @@ export class MemorySharedTokenStore<R extends { token: string }> implements Shar
   }
 }
 
+/** Values with a lifetime in this process (at most 100,000; past that the oldest go). */
+export class MemoryKeyValueStore implements KeyValueStore {
+  private readonly values = new TtlCache<string>(100000);
+
+  async get(key: string): Promise<string | undefined> {
+    return this.values.get(key);
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    this.values.set(key, value, ttlMs);
+  }
+
+  async add(key: string, value: string, ttlMs: number): Promise<boolean> {
+    if (this.values.get(key) !== undefined) return false;
+    this.values.set(key, value, ttlMs);
+    return true;
+  }
+
+  async delete(key: string): Promise<void> {
+    this.values.delete(key);
+  }
+}
+
 /**
  * Runs each added item at once in this process (no persistence: a dead process loses its work).
  * Items added before `consume` wait for it. `close()` waits for the running handlers, at most
@@ -175,6 +200,7 @@ export class MemoryStoreProvider extends EventEmitter implements StoreProvider {
   private readonly deliveryStores = new Map<string, DeliveryStore>();
   private readonly queues = new Map<string, MemoryWorkQueue<unknown>>();
   private readonly tokenStore = new MemorySharedTokenStore<{ token: string }>();
+  private readonly kvStores = new Map<string, MemoryKeyValueStore>();
   private readonly deliveryFactory: DeliveryStoreFactory | undefined;
   readonly instanceId = randomUUID();
 
@@ -207,6 +233,15 @@ export class MemoryStoreProvider extends EventEmitter implements StoreProvider {
 
   tokens<R extends { token: string }>(): SharedTokenStore<R> {
     return this.tokenStore as unknown as SharedTokenStore<R>;
+  }
+
+  kv(scope: string): KeyValueStore {
+    let s = this.kvStores.get(scope);
+    if (!s) {
+      s = new MemoryKeyValueStore();
+      this.kvStores.set(scope, s);
+    }
+    return s;
   }
 
   queue<T>(name: string, _opts: { claimAfterMs: number; addWaitMs?: number }): WorkQueue<T> {

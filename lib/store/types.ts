@@ -52,6 +52,18 @@ export interface SharedTokenStore<R extends { token: string }> {
   delete(appId: string, ifToken: string): Promise<boolean>;
 }
 
+/**
+ * Small values shared by the instances, each with a lifetime: caches (a follower's C4C profile) and
+ * once-only marks (an sma_id already forwarded). Memory: a TTL cache; Redis: GET / SET PX.
+ */
+export interface KeyValueStore {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Set only when the key is absent (SET NX PX): true when this call set it. */
+  add(key: string, value: string, ttlMs: number): Promise<boolean>;
+  delete(key: string): Promise<void>;
+}
+
 /** A held lock: renewed while held, released only by its owner (compare-and-delete). */
 export interface LockHandle {
   readonly key: string;
@@ -106,6 +118,7 @@ export interface StoreProvider {
   deliveries(scope: string): DeliveryStore;
   locks(scope: string): Locks;
   tokens<R extends { token: string }>(): SharedTokenStore<R>;
+  kv(scope: string): KeyValueStore;
   /** `addWaitMs`: how long `add` waits for an unreachable store to come back before it fails (Redis; default 5000). */
   queue<T>(name: string, opts: { claimAfterMs: number; addWaitMs?: number }): WorkQueue<T>;
   /** true while the store can be reached (memory: always). */

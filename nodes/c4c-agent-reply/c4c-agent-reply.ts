@@ -1,6 +1,6 @@
 import { basicAuthOk } from '../../lib/http/basic-auth';
 import { parseAgentReply, type AgentReply } from '../../lib/c4c/social';
-import type { DeliveryStore } from '../../lib/store/types';
+import type { KeyValueStore } from '../../lib/store/types';
 import { TtlCache } from '../../lib/util/ttl-cache';
 import { configured, inboundCredentials, numberOr, SECRET_ENV } from '../shared/config';
 import { answer, rawResponse } from '../shared/http';
@@ -28,8 +28,9 @@ module.exports = function (RED: NodeRED) {
     /** A status with values, in the runtime's language; fixed statuses go as keys the editor translates. */
     const t = (key: string, vars: Record<string, unknown>): string => fit(RED._(`c4c-agent-reply.status.${key}`, vars));
     const fixed = (key: string): string => `c4c-agent-reply.status.${key}`;
+    /** The sma_ids forwarded within the window: the c4c-config's store (Redis: across instances); this memory while it cannot be reached. */
+    const marks: KeyValueStore | undefined = system?.store ? system.store.kv(`c4c-agent-reply:${system.tenant}`) : undefined;
     const seen = new TtlCache<true>(100000);
-    const shared: DeliveryStore | undefined = system?.store ? system.store.deliveries(`c4c-agent-reply:${system.tenant}`) : undefined;
 
     const problem = !system ? 'no-system' : !social ? 'config' : !channelCode ? 'no-channel' : undefined;
     if (problem === 'config' && system?.missingStatus) node.status({ fill: 'red', shape: 'ring', text: system.missingStatus });
@@ -43,18 +44,36 @@ module.exports = function (RED: NodeRED) {
       reportFailure(node, err, msg, done, { redact: (s) => (client ? client.redact(s) : s) });
     };
 
-    /** true for the first call with this sma_id within the window (across instances with a store). */
+    /** true for the first call with this sma_id within the window (across instances with a shared store). */
     const firstTime = async (id: string): Promise<boolean> => {
       if (!id || dedupeMs <= 0) return true;
+      if (marks) {
+        try {
+          return await marks.add(`sma:${id}`, '1', dedupeMs);
+        } catch { /* the store cannot be reached: this instance's memory decides */ }
+      }
       if (seen.get(id)) return false;
       seen.set(id, true, dedupeMs);
-      if (!shared) return true;
-      try {
-        return (await shared.claim(`sma:${id}`, dedupeMs)).first;
-      } catch {
-        return true; // the store is down: this instance's memory decided
-      }
+      return true;
     };
+    /** A reply that was not forwarded: C4C's repeat of the call may go through (on any instance). */
+    const forget = (id: string): void => {
+      seen.delete(id);
+      marks?.delete(`sma:${id}`).catch(() => undefined);
+    };
+    /**
+     * The replies sent on (their _msgid → sma_id): when a node after this one fails one (wechat-push
+     * could not deliver it: Catch), its sma_id is forgotten too, so that C4C's repeat delivers it.
+     */
+    const sentOn = new TtlCache<string>(10000);
+    const hook = `onComplete.c4c-agent-reply-${node.id}`;
+    RED.hooks?.add(hook, (event) => {
+      const sma = event.error && event.node?.id !== node.id && event.msg?._msgid ? sentOn.get(String(event.msg._msgid)) : undefined;
+      if (sma === undefined) return;
+      sentOn.delete(String(event.msg!._msgid));
+      forget(sma);
+    });
+    node.on('close', () => RED.hooks?.remove(hook));
 
     node.on('input', (msg: NodeMessage, send, done) => {
       const res = rawResponse(msg);
@@ -101,10 +120,11 @@ module.exports = function (RED: NodeRED) {
         const openid = await social.followerOf(parsed, channelCode);
         Object.assign(out, toMsg(parsed, openid));
         node.status({ fill: 'green', shape: 'dot', text: t('forwarded', { id: parsed.ticketId || parsed.activityId }) });
+        if (parsed.activityId) sentOn.set(String(out._msgid), parsed.activityId, 10 * 60 * 1000);
         send(out);
         done();
       }).catch((err: Error) => {
-        seen.delete(parsed.activityId); // a repeat of a call that failed here may go through (this instance)
+        forget(parsed.activityId);
         Object.assign(out, toMsg(parsed, undefined));
         Object.assign(msg, out);
         fail(err, msg, done);

@@ -33,5 +33,10 @@ export interface NodeRED {
     generateId(): string;
   };
   settings: Record<string, any>;
+  /** Node-RED's messaging hooks (`onComplete.<label>`: a node settled a msg, with its error if it failed). */
+  hooks?: {
+    add(label: string, hook: (event: { msg?: NodeMessage; error?: unknown; node?: { id: string } }) => void): void;
+    remove(label: string): void;
+  };
   _: (key: string, substitutions?: Record<string, unknown>) => string;
 }

@@ -12,6 +12,15 @@ const fromNodeRed = (p) => require(require.resolve(p, { paths: [path.dirname(nod
 const nodeRedVersion = require(require.resolve('node-red/package.json', { paths: base })).version;
 
 const httpIn = fromNodeRed('@node-red/nodes/core/network/21-httpin.js');
+// The helper's runtime gives nodes no RED.hooks; the real runtime does (Node-RED's own hooks, the
+// ones its nodes trigger onComplete on): hand the same to the nodes under test.
+{
+  const registryInit = helper._registryUtil.init;
+  helper._registryUtil.init = function (runtime) {
+    if (!runtime.hooks) runtime.hooks = fromNodeRed('@node-red/util').hooks;
+    return registryInit.call(this, runtime);
+  };
+}
 const dist = path.join(__dirname, '..', '..', 'dist', 'nodes');
 const ours = (type) => require(path.join(dist, type, `${type}.js`));
 

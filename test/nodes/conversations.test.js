@@ -171,6 +171,28 @@ describe(`conversations: c4c-social-message and c4c-agent-reply (Node-RED ${node
     assert.match(lastStatus('reply').text, /repeated/);
   });
 
+  it('a reply whose send failed (WeChat unreachable) reaches the phone when C4C repeats the call, once', async () => {
+    await load();
+    await store([wechatMsg('oResend', 'text', { Content: 'q' })]);
+    wx.interact(APPID, 'oResend', 'message');
+    const caught = collect('caught');
+    const pushed = collect('pushed');
+    wx.faults.outageUntil = Date.now() + 60000;
+    const r = await c4c.social.agentReply({ ticketId: c4c.social.tickets[0].ID, text: 'second try', to: { url: replyUrl, ...MASHUP } });
+    assert.equal(r.status, 200);
+    await waitFor(() => caught.some((m) => m.error.source.id === 'push'), { what: 'the failed send in Catch' });
+    assert.equal(wx.messages.length, 0);
+    wx.faults.outageUntil = 0;
+    const form = `content=${encodeURIComponent(JSON.stringify(r.sent))}`;
+    assert.equal((await c4c.social.postForm({ url: replyUrl, ...MASHUP }, form)).status, 200);
+    await waitFor(() => pushed.length === 1, { what: 'the repeat sent' });
+    assert.equal((await c4c.social.postForm({ url: replyUrl, ...MASHUP }, form)).status, 200);
+    await sleep(300);
+    assert.equal(wx.messages.length, 1, 'sent once');
+    assert.equal(wx.messages[0].body.text.content, 'second try');
+    assert.match(lastStatus('reply').text, /repeated/);
+  });
+
   it('original_id empty: the ticket (document reference 1607) leads to the follower', async () => {
     await load();
     await store([wechatMsg('oTicket', 'text', { Content: 'ticket path' })]);

@@ -136,17 +136,32 @@ describe('conversations: SocialService against the C4C simulator', function () {
     assert.equal(sim.social.profiles.length, 1);
   });
 
-  it('two instances (two clients, one shared lock) racing on a follower\'s first messages: one profile, messages in order, one thread', async () => {
+  it('two instances (two clients, one shared lock and store) racing on a follower\'s first messages: one profile, messages in order, one thread', async () => {
     sim.faults.latencyMs = 15;
     const locks = new lib.MemoryLocks();
-    const one = service({ locks, shared: true });
-    const two = service({ locks, shared: true });
+    const cache = new lib.MemoryKeyValueStore();
+    const one = service({ locks, cache });
+    const two = service({ locks, cache });
     const msgs = Array.from({ length: 6 }, (_, i) => message('oRace', 'text', { Content: `m${i}` }, NOW + i));
     const results = await Promise.all(msgs.map((m, i) => store(i % 2 ? two : one, m)));
     assert.equal(sim.social.profiles.length, 1);
     assert.equal(sim.social.activities.length, 6);
     assert.equal(new Set(results.map((r) => r.rootActivityUUID)).size, 1);
     assert.equal(new Set(results.map((r) => r.profileId)).size, 1);
+  });
+
+  it('a shared store: a second instance reads neither the profile nor the thread from C4C again, and finds the follower of a reply without C4C', async () => {
+    const cache = new lib.MemoryKeyValueStore();
+    const m = message('oCached', 'text', { Content: 'one' });
+    const first = await store(service({ cache }), m);
+    const before = { ...sim.social.counters };
+    const other = service({ cache });
+    const second = await store(other, message('oCached', 'text', { Content: 'two' }, NOW + 60));
+    assert.equal(sim.social.counters.profileLookups, before.profileLookups, 'the profile came from the shared store');
+    assert.equal(sim.social.counters.activityQueries, before.activityQueries, 'the thread came from the shared store');
+    assert.equal(second.rootActivityUUID, first.rootActivityUUID);
+    assert.equal(await service({ cache }).followerOf({ originalId: m.MsgId, ticketId: '' }, '905'), 'oCached');
+    assert.equal(sim.social.counters.activityQueries, before.activityQueries, 'the reply\'s follower came from the shared store');
   });
 
   it('one follower\'s messages are stored in the order they were sent', async () => {

@@ -9,12 +9,13 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { createClient } from '@redis/client';
-import type { DeliveryStore, Locks, SharedTokenStore, StoreProvider, WorkQueue } from '../types';
+import type { DeliveryStore, KeyValueStore, Locks, SharedTokenStore, StoreProvider, WorkQueue } from '../types';
 import { redact } from '../../util/redact';
 import { StoreError } from '../errors';
 import { RedisDeliveryStore } from './deliveries';
 import { RedisLocks } from './locks';
 import { RedisTokenStore } from './tokens';
+import { RedisKeyValueStore } from './kv';
 import { RedisWorkQueue } from './queue';
 
 export type RedisClient = ReturnType<typeof createClient>;
@@ -271,6 +272,10 @@ export class RedisStoreProvider extends EventEmitter implements StoreProvider {
 
   tokens<R extends { token: string }>(): SharedTokenStore<R> {
     return new RedisTokenStore<R>(this);
+  }
+
+  kv(scope: string): KeyValueStore {
+    return new RedisKeyValueStore(this, scope);
   }
 
   queue<T>(name: string, opts: { claimAfterMs: number; addWaitMs?: number }): WorkQueue<T> {

@@ -104,6 +104,22 @@ function storeSuite(name, makePair) {
       assert.equal(await tb.get('wxapp'), undefined);
     });
 
+    it('kv: a value set on one instance is read on the other until its lifetime ends; add only when absent; delete', async () => {
+      const ka = a.kv('tenant');
+      const kb = b.kv('tenant');
+      await ka.set('profile:o1', '{"id":"P1"}', 60000);
+      assert.equal(await kb.get('profile:o1'), '{"id":"P1"}');
+      assert.equal(await kb.get('profile:o2'), undefined);
+      assert.equal(await b.kv('other-tenant').get('profile:o1'), undefined, 'a scope sees only its own keys');
+      assert.equal(await ka.add('sma:1', '1', 60000), true);
+      assert.equal(await kb.add('sma:1', '1', 60000), false);
+      await kb.delete('sma:1');
+      assert.equal(await ka.add('sma:1', '1', 60000), true, 'deleted: can be added again');
+      await ka.set('short', 'x', 50);
+      await sleep(120);
+      assert.equal(await kb.get('short'), undefined, 'outlived its lifetime');
+    });
+
     it('work queue: added items are handled once each, with their data, not recovered', async () => {
       const q = a.queue('wq-basic', { claimAfterMs: 60000 });
       const seen = [];
