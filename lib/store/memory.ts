@@ -21,6 +21,7 @@ import { StoreError } from './errors';
 import { runLocked } from './run-locked';
 import { drain } from '../util/backoff';
 import { TtlCache } from '../util/ttl-cache';
+import { KeyedSerializer } from '../util/limiter';
 
 interface Waiter {
   grant: () => void;
@@ -143,31 +144,33 @@ class MemoryWorkQueue<T> implements WorkQueue<T> {
   constructor(private readonly closeTimeoutMs: number) {}
 
   private handler: ((item: WorkItem<T>) => Promise<void>) | undefined;
-  private readonly pending: WorkItem<T>[] = [];
+  private readonly pending: { item: WorkItem<T>; orderKey?: string }[] = [];
+  /** Items with an order key: one at a time per key, in the order they were added. */
+  private readonly turns = new KeyedSerializer();
   private readonly running = new Set<Promise<void>>();
   /** Closed queues are not handed out again (a redeployed node gets a new one). */
   closed = false;
   private seq = 0;
 
-  async add(data: T): Promise<string> {
+  async add(data: T, opts: { orderKey?: string } = {}): Promise<string> {
     if (this.closed) throw new StoreError('STORE_UNAVAILABLE', 'work queue is closed');
     // JSON round trip: the same data a Redis stream would give back
     const item: WorkItem<T> = { id: `${Date.now()}-${this.seq++}`, data: JSON.parse(JSON.stringify(data)) as T, recovered: false };
-    if (this.handler) this.run(item);
-    else this.pending.push(item);
+    if (this.handler) this.run(item, opts.orderKey);
+    else this.pending.push({ item, orderKey: opts.orderKey });
     return item.id;
   }
 
   consume(handler: (item: WorkItem<T>) => Promise<void>): void {
     if (this.handler) throw new Error('consume() already called');
     this.handler = handler;
-    for (const item of this.pending.splice(0)) this.run(item);
+    for (const { item, orderKey } of this.pending.splice(0)) this.run(item, orderKey);
   }
 
-  private run(item: WorkItem<T>): void {
+  private run(item: WorkItem<T>, orderKey?: string): void {
     const handler = this.handler!;
-    const p: Promise<void> = Promise.resolve()
-      .then(() => handler(item))
+    const handle = (): Promise<void> => Promise.resolve().then(() => handler(item));
+    const p: Promise<void> = (orderKey ? this.turns.run(orderKey, handle) : handle())
       .catch(() => undefined)
       .finally(() => {
         this.running.delete(p);

@@ -100,8 +100,12 @@ export interface WorkItem<T> {
  * Stream with a consumer group (XADD, XREADGROUP, XACK, XAUTOCLAIM after `claimAfterMs`).
  */
 export interface WorkQueue<T> {
-  /** Enqueue; rejects with code STORE_UNAVAILABLE when the store cannot take it. */
-  add(data: T): Promise<string>;
+  /**
+   * Enqueue; rejects with code STORE_UNAVAILABLE when the store cannot take it. Items with the same
+   * `orderKey` are handled one after the other, in the order they were added — across instances
+   * (a follower's messages). An item whose handler failed counts as done: it never blocks the key.
+   */
+  add(data: T, opts?: { orderKey?: string }): Promise<string>;
   /** Start consuming. The handler's settlement acknowledges the item (resolve or reject alike). */
   consume(handler: (item: WorkItem<T>) => Promise<void>): void;
   /**

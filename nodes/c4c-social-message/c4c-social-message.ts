@@ -105,7 +105,9 @@ module.exports = function (RED: NodeRED) {
       const uid = randomUUID();
       const { req: _req, res: _res, ...kept } = msg;
       originals.set(uid, kept, 10 * 60 * 1000);
-      queue.add({ uid, msgid: msg._msgid, payload: msg.payload, topic: msg.topic, wechat: msg.wechat, c4c: msg.c4c }).then(() => done(), (err: Error) => {
+      // one follower's messages one after the other, in the order they came, on whichever instances
+      const openid = String((msg.wechat as { openid?: unknown } | undefined)?.openid ?? (msg.payload as { FromUserName?: unknown } | undefined)?.FromUserName ?? '');
+      queue.add({ uid, msgid: msg._msgid, payload: msg.payload, topic: msg.topic, wechat: msg.wechat, c4c: msg.c4c }, { orderKey: `${channel.channelCode}:${openid}` }).then(() => done(), (err: Error) => {
         originals.delete(uid);
         fail(new StoreError('STORE_UNAVAILABLE', RED._('c4c-social-message.errors.store', { message: err.message })), msg, done);
       });

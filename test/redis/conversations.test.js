@@ -75,6 +75,52 @@ describe('conversations on one Redis (two instances, real redis-server)', functi
     assert.deepEqual(sim.social.activities.map((x) => x.SocialMediaMessageID).sort(), [a.payload.MsgId, b.payload.MsgId].sort());
   });
 
+  it('two instances consuming one work queue: each follower\'s 5 messages are created in the order they were sent (one instance slower than the other)', async () => {
+    sim.faults.latencyMs = 10;
+    const instances = [0, 1].map(() => {
+      const store = new lib.RedisStoreProvider({ url: redis.url, prefix, commandTimeoutMs: 2000, closeTimeoutMs: 2000 });
+      const client = new lib.C4CClient({ baseUrl: base, username: USER, password: PASSWORD, retries: 2, backoffBaseMs: 10, timeoutMs: 5000 });
+      const social = new lib.SocialService(client, { locks: store.locks('c4c:tenant'), cache: store.kv('c4c:tenant'), settleMs: 400 });
+      return { store, client, social, queue: store.queue('c4c-social-message:social', { claimAfterMs: 5000 }) };
+    });
+    const stored = [];
+    const reading = new Set();
+    instances.forEach(({ social, queue }, n) => queue.consume(async ({ data }) => {
+      if (data.warmUp) { reading.add(n); return; }
+      if (n === 0) await new Promise((r) => setTimeout(r, 80)); // the media fetch, say: this instance is slower
+      await social.storeMessage({ message: data.payload, openid: data.payload.FromUserName, channel: { channelCode: '905', providerId: 'WECHAT_SANDBOX' }, threadWindowMs: 24 * 3600 * 1000 });
+      stored.push(data.payload.Content);
+    }));
+    try {
+      // both instances reading the stream before the messages come
+      await waitFor(async () => {
+        await instances[0].queue.add({ warmUp: true });
+        return reading.size === 2;
+      }, { what: 'both instances reading' });
+      const followers = ['oOrderA', 'oOrderB', 'oOrderC'];
+      const sent = new Map(followers.map((o) => [o, []]));
+      for (let i = 0; i < 5; i++) {
+        for (const [k, o] of followers.entries()) {
+          const m = message(o, `${o} m${i}`);
+          sent.get(o).push(m.payload.Content);
+          // what c4c-social-message adds: the follower (channel and OpenID) is the order key
+          await instances[(i + k) % 2].queue.add({ uid: `u-${o}-${i}`, payload: m.payload, topic: m.topic, wechat: m.wechat }, { orderKey: `905:${o}` });
+        }
+      }
+      await waitFor(() => stored.length === 15, { what: 'all stored' });
+      for (const o of followers) {
+        assert.deepEqual(sim.social.activities.filter((a) => a.SocialMediaMessageAuthor === o).map((a) => a.Text), sent.get(o), `${o}'s messages in send order`);
+      }
+      assert.equal(sim.social.profiles.length, 3);
+    } finally {
+      for (const i of instances) {
+        await i.queue.close();
+        i.client.close();
+        await i.store.close();
+      }
+    }
+  });
+
   it('work a dead instance took and never finished is stored by a living one (msg.c4c.recovered), once', async () => {
     const dead = new lib.RedisStoreProvider({ url: redis.url, prefix, commandTimeoutMs: 2000, closeTimeoutMs: 100 });
     await waitFor(() => dead.healthy, { what: 'the doomed instance connected' });

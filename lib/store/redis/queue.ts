@@ -1,7 +1,9 @@
 /**
  * The work queue in Redis: a Stream with a consumer group (XADD, XREADGROUP, XACK, XAUTOCLAIM
  * after `claimAfterMs`), a done channel and done marks, and the work this instance added kept
- * until someone reports it done, so that a Redis that came back empty loses nothing.
+ * until someone reports it done, so that a Redis that came back empty loses nothing. Items with an
+ * order key also go into that key's order list (one Lua step with the XADD); an instance runs such
+ * an item only when it heads the list, and waits for the done report of the head otherwise.
  */
 import { setMaxListeners } from 'node:events';
 import { randomUUID } from 'node:crypto';
@@ -9,9 +11,20 @@ import type { WorkItem, WorkQueue } from '../types';
 import { drain, sleep } from '../../util/backoff';
 import { StoreError } from '../errors';
 import type { RedisClient, RedisStoreProvider } from './provider';
-import { ACK } from './scripts';
+import { ACK, ADD_ORDERED, ORDER_HEAD } from './scripts';
 
 type StreamEntry = [string, string[] | null];
+
+/** An order list outlives its last add by this long (a list nobody cleans up goes by itself). */
+const ORDER_TTL_MS = 24 * 3600 * 1000;
+/** A wait for the item ahead asks Redis again after this long at most, done report or not. */
+const TURN_RECHECK_MS = 2000;
+
+/** What this instance added: the data and its order key. */
+interface Added<T> {
+  data: T;
+  orderKey?: string;
+}
 
 /**
  * The entries of an XREADGROUP reply. node-redis gives the RESP2 array `[[stream, entries]]` or,
@@ -34,13 +47,15 @@ export class RedisWorkQueue<T> implements WorkQueue<T> {
   private readonly consumer: string;
   private handler: ((item: WorkItem<T>) => Promise<void>) | undefined;
   private readonly running = new Map<string, Promise<void>>();
-  /** Handled, but the XACK did not reach Redis: acknowledged when it is back (kept claimed meanwhile). */
-  private readonly ackLater = new Set<string>();
+  /** Handled, but the XACK did not reach Redis: acknowledged when it is back (kept claimed meanwhile); id → order key. */
+  private readonly ackLater = new Map<string, string | undefined>();
+  /** Items waiting for their turn, by the id of the head they wait for: woken by its done report. */
+  private readonly turnWaiters = new Map<string, Set<() => void>>();
   /**
    * What this instance added and nobody has reported done (the done channel) yet. If Redis loses
    * the stream (restarted without persistence), these are added again: the work is not lost.
    */
-  private readonly mine = new Map<string, T>();
+  private readonly mine = new Map<string, Added<T>>();
   /** The stream's epoch as this instance last saw it (see ensureGroup). */
   private epoch: string | undefined;
   private readonly epochKey: string;
@@ -50,7 +65,7 @@ export class RedisWorkQueue<T> implements WorkQueue<T> {
     if (this.readdLater.length && !this.closed) void this.ensureGroup().then(() => this.flushReaddLater(), () => undefined);
   };
   /** Lost work whose re-add failed: tried again when Redis is back ('up'). */
-  private readonly readdLater: T[] = [];
+  private readonly readdLater: Added<T>[] = [];
   private readonly readdTimers = new Set<NodeJS.Timeout>();
   private closed = false;
   private loop: Promise<void> | undefined;
@@ -97,6 +112,8 @@ export class RedisWorkQueue<T> implements WorkQueue<T> {
   private listenDone(): void {
     if (this.unlisten) return;
     this.unlisten = this.p.listen(this.doneChannel, (id) => {
+      const waiters = this.turnWaiters.get(id);
+      if (waiters) for (const wake of waiters) wake();
       if (!this.mine.delete(id)) return;
       for (const l of this.doneListeners) l(id);
     }).catch(() => { this.unlisten = undefined; return undefined; });
@@ -108,22 +125,28 @@ export class RedisWorkQueue<T> implements WorkQueue<T> {
     return () => { this.doneListeners.delete(listener); };
   }
 
-  async add(data: T): Promise<string> {
+  async add(data: T, opts: { orderKey?: string } = {}): Promise<string> {
     if (this.closed) throw new StoreError('STORE_UNAVAILABLE', 'work queue is closed');
     // Redis away for a moment (a restart, a failover): wait for it rather than fail the work at once
     if (!(await this.p.waitForRedis(this.addWaitMs))) throw new StoreError('STORE_UNAVAILABLE', `Redis not reachable within ${this.addWaitMs} ms`);
     this.listenDone();
     await this.unlisten; // subscribed before the first add: no done report can pass unheard
     await this.ensureGroup();
-    const id = await this.xadd(data, false);
+    return this.xadd({ data, orderKey: opts.orderKey || undefined }, false);
+  }
+
+  private async xadd(added: Added<T>, readded: boolean): Promise<string> {
+    const data = JSON.stringify(added.data);
+    const id = added.orderKey !== undefined
+      ? await this.p.cmd<string>(['EVAL', ADD_ORDERED, '2', this.stream, this.orderList(added.orderKey), data, added.orderKey, String(ORDER_TTL_MS), readded ? '1' : '0'])
+      : await this.p.cmd<string>(['XADD', this.stream, 'MAXLEN', '~', '100000', '*', 'data', data, ...(readded ? ['readded', '1'] : [])]);
+    if (this.mine.size >= 100000) this.mine.delete(this.mine.keys().next().value as string);
+    this.mine.set(id, added);
     return id;
   }
 
-  private async xadd(data: T, readded: boolean): Promise<string> {
-    const id = await this.p.cmd<string>(['XADD', this.stream, 'MAXLEN', '~', '100000', '*', 'data', JSON.stringify(data), ...(readded ? ['readded', '1'] : [])]);
-    if (this.mine.size >= 100000) this.mine.delete(this.mine.keys().next().value as string);
-    this.mine.set(id, data);
-    return id;
+  private orderList(orderKey: string): string {
+    return `${this.stream}:order:${orderKey}`;
   }
 
   /**
@@ -155,21 +178,21 @@ export class RedisWorkQueue<T> implements WorkQueue<T> {
         chunk.forEach((id, j) => { if (marks?.[j]) done.add(id); });
       } catch { /* cannot tell: add it again (a second run finds the customer) */ }
     }
-    const lost: T[] = [];
+    const lost: Added<T>[] = [];
     for (const id of candidates) {
-      const data = this.mine.get(id);
-      if (data === undefined || this.running.has(id) || this.ackLater.has(id)) continue;
+      const added = this.mine.get(id);
+      if (added === undefined || this.running.has(id) || this.ackLater.has(id)) continue;
       this.mine.delete(id);
-      if (!done.has(id)) lost.push(data);
+      if (!done.has(id)) lost.push(added);
     }
     this.readdLater.push(...lost);
     this.flushReaddLater();
   }
 
   private flushReaddLater(): void {
-    for (const data of this.readdLater.splice(0)) {
+    for (const added of this.readdLater.splice(0)) {
       // Redis went away again: kept, and added when it is back
-      this.xadd(data, true).catch(() => { this.readdLater.push(data); });
+      this.xadd(added, true).catch(() => { this.readdLater.push(added); });
     }
   }
 
@@ -182,7 +205,7 @@ export class RedisWorkQueue<T> implements WorkQueue<T> {
     // Work in progress (and handled work not yet acknowledged) stays claimed by this instance:
     // XCLAIM to itself resets the idle time, so no other instance takes it while this one lives.
     this.keepAlive = setInterval(() => {
-      const ids = [...this.running.keys(), ...this.ackLater];
+      const ids = [...this.running.keys(), ...this.ackLater.keys()];
       if (!ids.length || !this.p.healthy) return;
       this.p.cmd(['XCLAIM', this.stream, this.group, this.consumer, '0', ...ids, 'JUSTID']).catch(() => undefined);
     }, Math.max(200, Math.floor(this.claimAfterMs / 3)));
@@ -196,8 +219,8 @@ export class RedisWorkQueue<T> implements WorkQueue<T> {
       try {
         if (!reader.isReady || !this.p.healthy) { await sleep(200, this.ac.signal); continue; }
         await this.ensureGroup();
-        for (const id of [...this.ackLater]) {
-          await this.ack(id);
+        for (const [id, orderKey] of [...this.ackLater]) {
+          await this.ack(id, orderKey);
           this.ackLater.delete(id);
         }
         if (Date.now() - lastClaim >= Math.min(this.claimAfterMs, 1000)) {
@@ -215,8 +238,46 @@ export class RedisWorkQueue<T> implements WorkQueue<T> {
     }
   }
 
-  private ack(id: string): Promise<unknown> {
-    return this.p.cmd(['EVAL', ACK, '3', this.stream, this.doneChannel, this.doneKey(id), this.group, id, String(this.claimAfterMs * 2 + 60000)]);
+  private ack(id: string, orderKey?: string): Promise<unknown> {
+    const keys = [this.stream, this.doneChannel, this.doneKey(id), ...(orderKey !== undefined ? [this.orderList(orderKey)] : [])];
+    return this.p.cmd(['EVAL', ACK, String(keys.length), ...keys, this.group, id, String(this.claimAfterMs * 2 + 60000)]);
+  }
+
+  /**
+   * Wait until `id` heads its order list: the items added before it with the same key are done, on
+   * whichever instance ran them. Woken by the done report of the item ahead, asking Redis again
+   * after TURN_RECHECK_MS at most (a report missed while the subscription reconnected). false when
+   * the queue closes first: the item stays pending, and another instance takes it.
+   */
+  private async awaitTurn(id: string, orderKey: string): Promise<boolean> {
+    while (!this.closed) {
+      let head: unknown;
+      try {
+        head = await this.p.cmd<unknown>(['EVAL', ORDER_HEAD, '2', this.stream, this.orderList(orderKey), id]);
+      } catch { /* Redis cannot be reached: ask again after the pause */ }
+      if (head === 1) return true;
+      await this.doneReport(typeof head === 'string' ? head : undefined, Math.min(this.claimAfterMs, TURN_RECHECK_MS));
+    }
+    return false;
+  }
+
+  /** Resolves on the done report of `id`, after `ms`, or on close. */
+  private doneReport(id: string | undefined, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const waiters = id === undefined ? undefined : this.turnWaiters.get(id) ?? new Set<() => void>();
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.ac.signal.removeEventListener('abort', wake);
+        if (id !== undefined && waiters?.delete(wake) && waiters.size === 0) this.turnWaiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.ac.signal.addEventListener('abort', wake, { once: true });
+      if (id !== undefined && waiters) {
+        waiters.add(wake);
+        this.turnWaiters.set(id, waiters);
+      }
+    });
   }
 
   private doneKey(id: string): string {
@@ -237,21 +298,22 @@ export class RedisWorkQueue<T> implements WorkQueue<T> {
       return;
     }
     const recovered = claimed || fields.includes('readded');
+    const at = fields.indexOf('order');
+    const orderKey = at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
     const handler = this.handler!;
-    const job: Promise<void> = Promise.resolve()
-      .then(() => handler({ id, data, recovered }))
-      .catch(() => undefined)
-      .then(async () => {
-        this.mine.delete(id);
-        for (let i = 0; i < 3; i++) {
-          try {
-            await this.ack(id);
-            return;
-          } catch { if (this.closed) break; await sleep(200, this.ac.signal); }
-        }
-        this.ackLater.add(id); // acknowledged when Redis answers again; kept claimed meanwhile
-      })
-      .finally(() => { this.running.delete(id); });
+    const job: Promise<void> = (async () => {
+      // closing while it waits for its turn: not run, not acknowledged (another instance takes it)
+      if (orderKey !== undefined && !(await this.awaitTurn(id, orderKey))) return;
+      await Promise.resolve().then(() => handler({ id, data, recovered })).catch(() => undefined);
+      this.mine.delete(id);
+      for (let i = 0; i < 3; i++) {
+        try {
+          await this.ack(id, orderKey);
+          return;
+        } catch { if (this.closed) break; await sleep(200, this.ac.signal); }
+      }
+      this.ackLater.set(id, orderKey); // acknowledged when Redis answers again; kept claimed meanwhile
+    })().finally(() => { this.running.delete(id); });
     this.running.set(id, job);
   }
 

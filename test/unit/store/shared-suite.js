@@ -5,7 +5,7 @@
  */
 const assert = require('node:assert/strict');
 
-const { sleep } = require('../../helpers/wait');
+const { sleep, waitFor } = require('../../helpers/wait');
 
 function storeSuite(name, makePair) {
   describe(`store suite: ${name}`, function () {
@@ -136,6 +136,26 @@ function storeSuite(name, makePair) {
       assert.equal(seen.every((s) => s.recovered === false), true);
       assert.deepEqual(seen.map((s) => s.id).sort(), [...ids].sort());
       assert.equal(seen[0].data.text, '中文');
+    });
+
+    it('work queue: items with one order key run one at a time in the order they were added, on either instance; a failed one does not hold up the next', async () => {
+      const qa = a.queue('wq-order', { claimAfterMs: 5000 });
+      const qb = b === a ? qa : b.queue('wq-order', { claimAfterMs: 5000 });
+      const log = [];
+      let running = 0;
+      const handler = (slow) => async ({ data }) => {
+        running++;
+        log.push({ key: data.key, n: data.n, overlap: running > 1 && data.key === 'k1' });
+        if (slow) await sleep(60);
+        running--;
+        if (data.fail) throw new Error('dead-lettered');
+      };
+      qa.consume(handler(true));
+      if (qb !== qa) qb.consume(handler(false));
+      for (let n = 0; n < 6; n++) await (n % 2 ? qb : qa).add({ key: 'k1', n, fail: n === 1 }, { orderKey: 'k1' });
+      await waitFor(() => log.length === 6, { what: 'all handled' });
+      assert.deepEqual(log.map((l) => l.n), [0, 1, 2, 3, 4, 5]);
+      assert.equal(log.some((l) => l.overlap), false, 'two items of one key ran at once');
     });
 
     it('work queue: close() waits for the running handler', async () => {
