@@ -1,4 +1,5 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
+import type { Readable } from 'node:stream';
 import type { AxiosInstance } from 'axios';
 import { backoffDelay } from '../util/backoff';
 import { createHttp, mayRepeat, networkErrorCode, withRetries, type RetryPolicy } from '../util/http';
@@ -8,10 +9,11 @@ import type { Locks, SharedTokenStore } from '../store/types';
 import { isStoreUnavailable } from '../store/errors';
 import { MemorySharedTokenStore } from '../store/memory';
 import { WeChatApiError, WeChatHttpError } from './errors';
+import { readMedia, type MediaFile } from './media';
 
 export type TokenMode = 'stable' | 'classic';
 
-export const TOKEN_ERRORS = new Set([40001, 40014, 42001]);
+const TOKEN_ERRORS = new Set([40001, 40014, 42001]);
 /** stable_token force_refresh: at most one every 30 s (WeChat's rule), never retried automatically. */
 const FORCE_REFRESH_INTERVAL_MS = 30000;
 
@@ -295,20 +297,55 @@ export class WeChatClient extends EventEmitter {
    */
   async call(api: string, path: string, body: unknown): Promise<Record<string, unknown>> {
     this.stats.calls++;
+    return this.withToken((token) => this.exchange(api, 'POST', path, { access_token: token }, body, false));
+  }
+
+  /** Run `request` with the token; a token error: the token dropped, a fresh one, one retry. The token never in an error. */
+  private async withToken<T>(request: (token: string) => Promise<T>): Promise<T> {
     const token = await this.getToken();
     try {
-      return await this.exchange(api, 'POST', path, { access_token: token }, body, false);
+      return await request(token);
     } catch (err) {
       if (!(err instanceof WeChatApiError) || !TOKEN_ERRORS.has(err.errcode)) throw this.scrub(err, token);
       this.stats.tokenRetries++;
       await this.invalidate(token);
       const fresh = await this.getToken();
       try {
-        return await this.exchange(api, 'POST', path, { access_token: fresh }, body, false);
+        return await request(fresh);
       } catch (again) {
         throw this.scrub(again, fresh);
       }
     }
+  }
+
+  /**
+   * Temporary media a follower sent (media/get; lib/wechat/media.ts reads the answer): the bytes,
+   * dropped past `maxBytes` (MediaTooBigError); a video through its video_url. Fails with
+   * WeChatApiError (40007: gone, see `mediaGone`) or WeChatHttpError; a token error as `call`.
+   */
+  getMedia(mediaId: string, opts: { maxBytes: number }): Promise<MediaFile> {
+    this.stats.calls++;
+    return this.withToken(async (token) => {
+      const answer = await this.mediaRequest('/cgi-bin/media/get', { access_token: token, media_id: mediaId }, mediaId, opts.maxBytes);
+      if (!('json' in answer)) return answer;
+      const errcode = answer.json.errcode === undefined ? 0 : Number(answer.json.errcode);
+      if (errcode !== 0) throw new WeChatApiError('media/get', errcode, this.redact(String(answer.json.errmsg ?? '')));
+      const videoUrl = typeof answer.json.video_url === 'string' ? answer.json.video_url : '';
+      if (!videoUrl) throw new WeChatHttpError('media/get', 'BAD_JSON', 'the answer has neither media nor a video_url');
+      const video = await this.mediaRequest(videoUrl, undefined, mediaId, opts.maxBytes);
+      if ('json' in video) throw new WeChatHttpError('media/get', 'BAD_JSON', 'the video_url answered JSON, not a video');
+      return { ...video, name: video.name.includes('.') ? video.name : `${mediaId.slice(0, 60)}.mp4` };
+    });
+  }
+
+  private async mediaRequest(url: string, params: Record<string, string> | undefined, mediaId: string, maxBytes: number): Promise<MediaFile | { json: Record<string, unknown> }> {
+    let res;
+    try {
+      res = await this.http.request<Readable>({ method: 'GET', url, params, responseType: 'stream' });
+    } catch (err) {
+      throw this.toHttpError('media/get', err);
+    }
+    return readMedia(res as unknown as { status: number; headers: Record<string, unknown>; data: Readable }, mediaId, maxBytes);
   }
 
   private scrub(err: unknown, token: string): unknown {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { C4CError } from '../../lib/c4c/errors';
 import { MEDIA_TYPES, USER_MESSAGE_TYPES, type Attachment, type MessageResult } from '../../lib/c4c/social';
-import { fetchMedia, mediaGone } from '../../lib/wechat/media';
+import { mediaGone } from '../../lib/wechat/media';
 import { StoreError } from '../../lib/store/errors';
 import type { WorkQueue } from '../../lib/store/types';
 import { TtlCache } from '../../lib/util/ttl-cache';
@@ -43,8 +43,8 @@ module.exports = function (RED: NodeRED) {
     const mediaOf = (payload: Record<string, unknown>): (() => Promise<Attachment | { note: string }>) | undefined => {
       const client = account?.client;
       const mediaId = String(payload.MediaId ?? '');
-      if (!attachMedia || !client || !account || !mediaId || !MEDIA_TYPES.has(String(payload.MsgType))) return undefined;
-      return () => fetchMedia({ apiBase: account.apiBase, getToken: () => client.getToken(), invalidate: (tk) => client.invalidate(tk), redact: (s) => client.redact(s) }, mediaId, { maxBytes: maxMediaBytes })
+      if (!attachMedia || !client || !mediaId || !MEDIA_TYPES.has(String(payload.MsgType))) return undefined;
+      return () => client.getMedia(mediaId, { maxBytes: maxMediaBytes })
         .catch((err: Error & { code?: unknown }) => {
           const note = mediaGone(err) ? RED._('c4c-social-message.note.gone') : err.code === 'MEDIA_TOO_BIG' ? RED._('c4c-social-message.note.too-big', { max: maxMediaBytes }) : RED._('c4c-social-message.note.failed', { code: String(err.code ?? '?') });
           node.warn(RED._('c4c-social-message.warn.media', { id: String(payload.MsgId ?? ''), note, error: client.redact(err.message) }));

@@ -214,7 +214,7 @@ describe('conversations: SocialService against the C4C simulator', function () {
   });
 });
 
-describe('conversations: media/get (lib/wechat/media)', function () {
+describe('conversations: media/get (WeChatClient.getMedia, lib/wechat/media)', function () {
   this.timeout(20000);
   let sim;
   let base;
@@ -224,13 +224,13 @@ describe('conversations: media/get (lib/wechat/media)', function () {
   function source() {
     const client = new lib.WeChatClient({ apiBase: base, appId: 'wx5ba5fad812f8e6fb', secret: 'sandbox-app-secret', backoffBaseMs: 5 });
     clients.push(client);
-    return { apiBase: base, getToken: () => client.getToken(), invalidate: (t) => client.invalidate(t), redact: (t) => client.redact(t) };
+    return client;
   }
   const bytes = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 256));
 
   it('image bytes exactly as served, with the MIME type and file name', async () => {
     const id = sim.addMedia('wx5ba5fad812f8e6fb', 'image', bytes, 'image/jpeg', 'photo.jpg');
-    const f = await lib.fetchMedia(source(), id, { maxBytes: 10000 });
+    const f = await source().getMedia(id, { maxBytes: 10000 });
     assert.deepEqual(f.bytes, bytes);
     assert.equal(f.mimeType, 'image/jpeg');
     assert.equal(f.name, 'photo.jpg');
@@ -238,7 +238,7 @@ describe('conversations: media/get (lib/wechat/media)', function () {
 
   it('a video through its video_url', async () => {
     const id = sim.addMedia('wx5ba5fad812f8e6fb', 'video', bytes, 'video/mp4', 'clip.mp4');
-    const f = await lib.fetchMedia(source(), id, { maxBytes: 10000 });
+    const f = await source().getMedia(id, { maxBytes: 10000 });
     assert.deepEqual(f.bytes, bytes);
     assert.equal(f.mimeType, 'video/mp4');
   });
@@ -247,10 +247,10 @@ describe('conversations: media/get (lib/wechat/media)', function () {
     const id = sim.addMedia('wx5ba5fad812f8e6fb', 'voice', bytes, 'audio/amr', 'v.amr');
     sim.expireMedia(id);
     const src = source();
-    const gone = await lib.fetchMedia(src, id, { maxBytes: 10000 }).catch((e) => e);
+    const gone = await src.getMedia(id, { maxBytes: 10000 }).catch((e) => e);
     assert.equal(lib.mediaGone(gone), true);
     const big = sim.addMedia('wx5ba5fad812f8e6fb', 'image', bytes, 'image/jpeg', 'big.jpg');
-    const tooBig = await lib.fetchMedia(src, big, { maxBytes: 1000 }).catch((e) => e);
+    const tooBig = await src.getMedia(big, { maxBytes: 1000 }).catch((e) => e);
     assert.equal(tooBig.code, 'MEDIA_TOO_BIG');
     const token = await src.getToken();
     for (const e of [gone, tooBig]) assert.ok(!e.message.includes(token));
@@ -261,7 +261,8 @@ describe('conversations: media/get (lib/wechat/media)', function () {
     await src.getToken();
     sim.revokeTokens();
     const id = sim.addMedia('wx5ba5fad812f8e6fb', 'image', bytes, 'image/jpeg', 'again.jpg');
-    const f = await lib.fetchMedia(src, id, { maxBytes: 10000 });
+    const f = await src.getMedia(id, { maxBytes: 10000 });
     assert.deepEqual(f.bytes, bytes);
+    assert.equal(src.stats.tokenRetries, 1);
   });
 });
