@@ -1,15 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { C4CError } from '../../lib/c4c/errors';
 import { codeOf } from '../../lib/errors';
 import { failureReporter } from '../shared/failure';
-import { StoreError } from '../../lib/store/errors';
-import type { WorkQueue } from '../../lib/store/types';
 import { numberOr } from '../shared/config';
 import type { CustomerResult } from '../../lib/c4c/customer';
 import { evaluate } from '../shared/evaluate';
 import type { NodeInstance, NodeMessage, NodeRED } from '../shared/types';
 import type { C4CConfigNode } from '../c4c-config/c4c-config';
-import { TtlCache } from '../../lib/util/ttl-cache';
+import { queuedWork, type Job } from '../shared/work';
 
 
 module.exports = function (RED: NodeRED) {
@@ -72,85 +69,28 @@ module.exports = function (RED: NodeRED) {
       });
     };
 
-    // Every input goes on the c4c-config's work queue. Memory: run at once in this process.
-    // Redis (c4c-config → wechat-c4c-redis): a Stream all instances running this flow share; each
-    // takes work from it, and work an instance took but never finished (it died) is claimed by a
-    // living one after `claimAfter` seconds.
-    type Job = { uid: string; msgid?: string; payload: unknown; topic?: unknown; wechat?: unknown };
+    // Every input goes on the c4c-config's work queue (nodes/shared/work.ts): memory runs it at
+    // once in this process; Redis shares it between the instances running this flow.
     const claimAfterMs = numberOr(config.claimAfter, 30, 1) * 1000;
-    const queue: WorkQueue<Job> | undefined = system?.customers ? system.store.queue<Job>(`c4c-create-customer:${node.id}`, { claimAfterMs }) : undefined;
-    /**
-     * The inputs this instance queued, with their send and done, so that its own work is sent on
-     * with every property of the msg and settles its input. Once an input is done while its work
-     * waits (it may run on another instance), its msg.req/msg.res go (the HTTP exchange is over).
-     * Work another instance takes leaves its entry here: entries go after ORIGINALS_MS, and past
-     * 10,000 the oldest.
-     */
-    type Original = { msg: NodeMessage; send: (m: NodeMessage) => void; done: ((err?: Error) => void) | undefined };
-    const ORIGINALS_MS = 10 * 60 * 1000;
-    const originals = new TtlCache<Original>(10000);
-    /**
-     * Work this instance only queued (its status says "queued"): when every piece of it is done —
-     * on whichever instance ran it — the status says so instead of staying "queued".
-     */
-    const waiting = new Set<string>();
-    const doneEarly = new TtlCache<true>(1000); // done reported before add() had answered here
-    const offDone = queue?.onDone((id) => {
-      if (!waiting.delete(id)) {
-        doneEarly.set(id, true, 60000);
-        return;
-      }
-      if (waiting.size === 0) node.status({ fill: 'green', shape: 'ring', text: 'c4c-create-customer.status.done-elsewhere' });
-    });
-    queue?.consume((item) => new Promise<void>((resolve) => {
-      waiting.delete(item.id); // taken here: this instance's own statuses follow
-      const job = item.data;
-      const original = originals.get(job.uid);
-      originals.delete(job.uid);
-      // another instance's input (or a dead one's): the properties the queue carries
-      const msg: NodeMessage = original?.msg ?? { _msgid: job.msgid || RED.util.generateId(), payload: job.payload, topic: job.topic, wechat: job.wechat };
-      const settle = original?.done;
-      handle(msg, original?.send ?? ((m) => node.send(m)), (err) => {
-        if (settle) settle(err);
-        else if (err) node.error(err, msg); // to Catch, with the msg
-        resolve();
-      }, item.recovered);
-    }));
+    const work = system?.customers ? queuedWork(RED, node, {
+      type: 'c4c-create-customer',
+      queue: system.store.queue<Job>(`c4c-create-customer:${node.id}`, { claimAfterMs }),
+      shared: system.store.kind === 'redis',
+      reportFailure,
+      job: (msg) => ({ payload: msg.payload, topic: msg.topic, wechat: msg.wechat }),
+      handle,
+    }) : undefined;
 
     node.on('input', (msg, send, done) => {
-      if (!queue) { // no usable c4c-config: handle() says so
+      if (!work) { // no usable c4c-config: handle() says so
         handle(msg, send, done);
         return;
       }
-      const uid = randomUUID();
-      const original: Original = { msg, send, done };
-      originals.set(uid, original, ORIGINALS_MS);
-      queue.add({ uid, msgid: msg._msgid, payload: msg.payload, topic: msg.topic, wechat: msg.wechat }).then((id) => {
-        // not taken here yet: the work may run on another instance, this one says only that it is
-        // queued (and its input is done; the output and errors come from whichever instance runs it)
-        if (originals.get(uid) !== undefined && !doneEarly.get(id)) {
-          waiting.add(id);
-          const { req: _req, res: _res, ...kept } = msg;
-          original.msg = kept;
-          original.done = undefined;
-          node.status({ fill: 'blue', shape: 'ring', text: 'c4c-create-customer.status.queued' });
-          done();
-        } else if (originals.get(uid) !== undefined) {
-          // done elsewhere before add() answered here: the input is settled, nothing stays queued
-          originals.delete(uid);
-          done();
-        }
-      }, (err: Error) => {
-        originals.delete(uid);
-        reportFailure(node, new StoreError('STORE_UNAVAILABLE', RED._('c4c-create-customer.errors.store', { message: err.message })), msg, done);
-      });
+      work.input(msg, send, done);
     });
 
     node.on('close', (_removed: boolean, closed: () => void) => {
-      offDone?.();
-      waiting.clear();
-      originals.clear();
-      Promise.resolve(queue?.close()).then(() => closed(), () => closed());
+      Promise.resolve(work?.close()).then(() => closed(), () => closed());
     });
   }
   RED.nodes.registerType('c4c-create-customer', C4CCreateCustomer);

@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { C4CError } from '../../lib/c4c/errors';
 import { MEDIA_TYPES, USER_MESSAGE_TYPES, type Attachment, type MessageResult } from '../../lib/c4c/social';
 import { mediaGone } from '../../lib/wechat/media';
-import { StoreError } from '../../lib/store/errors';
-import type { WorkQueue } from '../../lib/store/types';
-import { TtlCache } from '../../lib/util/ttl-cache';
+import { queuedWork, type Job } from '../shared/work';
 import { configured, numberOr } from '../shared/config';
 import { socialFor } from '../shared/social';
 import { failureReporter } from '../shared/failure';
@@ -52,18 +49,20 @@ module.exports = function (RED: NodeRED) {
         });
     };
 
+    /** The follower: msg.wechat.openid, else the message's FromUserName. */
+    const openidOf = (msg: NodeMessage): string => String((msg.wechat as { openid?: unknown } | undefined)?.openid ?? (msg.payload as { FromUserName?: unknown } | undefined)?.FromUserName ?? '');
+
     const handle = (msg: NodeMessage, send: (m: NodeMessage) => void, done: (err?: Error) => void, recovered = false): void => {
       if (!social || problem) {
         fail(new C4CError(problem === 'no-channel' ? RED._('c4c-social-message.errors.no-channel') : system?.problem || RED._('c4c-social-message.status.no-system'), 'C4C_CONFIG'), msg, done);
         return;
       }
       const payload = (msg.payload && typeof msg.payload === 'object' ? msg.payload : {}) as Record<string, unknown>;
-      const wechat = (msg.wechat && typeof msg.wechat === 'object' ? msg.wechat : {}) as { openid?: unknown };
       const c4c = (msg.c4c && typeof msg.c4c === 'object' ? msg.c4c : {}) as { customerUUID?: unknown; objectId?: unknown };
       node.status({ fill: 'blue', shape: 'dot', text: 'c4c-social-message.status.working' });
       social.storeMessage({
         message: payload,
-        openid: String(wechat.openid ?? payload.FromUserName ?? ''),
+        openid: openidOf(msg),
         channel,
         threadWindowMs,
         customerUUID: String(c4c.customerUUID ?? c4c.objectId ?? '') || undefined,
@@ -77,20 +76,18 @@ module.exports = function (RED: NodeRED) {
       }, (err: Error) => fail(err, msg, done));
     };
 
-    // With a shared store every message goes on a Redis Stream the instances share (as
-    // c4c-create-customer's inputs do): work a dead instance took is finished by a living one.
-    type Job = { uid: string; msgid?: string; payload: unknown; topic?: unknown; wechat?: unknown; c4c?: unknown };
-    const queue: WorkQueue<Job> | undefined = social && system?.store ? system.store.queue<Job>(`c4c-social-message:${node.id}`, { claimAfterMs: numberOr(config.claimAfter, 30, 1) * 1000 }) : undefined;
-    const originals = new TtlCache<NodeMessage>(10000);
-    queue?.consume((item) => new Promise<void>((resolve) => {
-      const job = item.data;
-      const msg: NodeMessage = originals.get(job.uid) ?? { _msgid: job.msgid || RED.util.generateId(), payload: job.payload, topic: job.topic, wechat: job.wechat, c4c: job.c4c };
-      originals.delete(job.uid);
-      handle(msg, (m) => node.send(m), (err) => {
-        if (err) node.error(err, msg);
-        resolve();
-      }, item.recovered);
-    }));
+    // Every message goes on the c4c-config's work queue, as c4c-create-customer's inputs do
+    // (nodes/shared/work.ts): with Redis, work a dead instance took is finished by a living one.
+    // One follower's messages one after the other, in the order they came, on whichever instances.
+    const work = social && system?.store ? queuedWork(RED, node, {
+      type: 'c4c-social-message',
+      queue: system.store.queue<Job>(`c4c-social-message:${node.id}`, { claimAfterMs: numberOr(config.claimAfter, 30, 1) * 1000 }),
+      shared: system.store.kind === 'redis',
+      reportFailure,
+      job: (msg) => ({ payload: msg.payload, topic: msg.topic, wechat: msg.wechat, c4c: msg.c4c }),
+      orderKey: (msg) => `${channel.channelCode}:${openidOf(msg)}`,
+      handle,
+    }) : undefined;
 
     node.on('input', (msg, send, done) => {
       const topic = String((msg.payload as { MsgType?: unknown } | undefined)?.MsgType ?? msg.topic ?? '');
@@ -98,25 +95,15 @@ module.exports = function (RED: NodeRED) {
         done(); // events (follow, menu clicks) are not conversation
         return;
       }
-      if (!queue) {
+      if (!work) {
         handle(msg, send, done);
         return;
       }
-      const uid = randomUUID();
-      const { req: _req, res: _res, ...kept } = msg;
-      originals.set(uid, kept, 10 * 60 * 1000);
-      // one follower's messages one after the other, in the order they came, on whichever instances
-      const openid = String((msg.wechat as { openid?: unknown } | undefined)?.openid ?? (msg.payload as { FromUserName?: unknown } | undefined)?.FromUserName ?? '');
-      queue.add({ uid, msgid: msg._msgid, payload: msg.payload, topic: msg.topic, wechat: msg.wechat, c4c: msg.c4c }, { orderKey: `${channel.channelCode}:${openid}` }).then(() => done(), (err: Error) => {
-        originals.delete(uid);
-        fail(new StoreError('STORE_UNAVAILABLE', RED._('c4c-social-message.errors.store', { message: err.message })), msg, done);
-      });
+      work.input(msg, send, done);
     });
 
     node.on('close', (_removed: boolean, closed: () => void) => {
-      originals.clear();
-      if (!queue) { closed(); return; }
-      queue.close().then(() => closed(), () => closed());
+      Promise.resolve(work?.close()).then(() => closed(), () => closed());
     });
   }
   RED.nodes.registerType('c4c-social-message', C4CSocialMessage);

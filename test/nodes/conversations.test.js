@@ -113,6 +113,18 @@ describe(`conversations: c4c-social-message and c4c-agent-reply (Node-RED ${node
     assert.equal(lastStatus('social').fill, 'green');
   });
 
+  it('the input settles when its message is stored, as c4c-create-customer\'s (a complete node hears it after the activity exists)', async () => {
+    const nodes = flow({ attachMedia: false });
+    nodes.push({ id: 'ncomplete', z: 'f1', type: 'complete', scope: ['social'], uncaught: false, wires: [['completed']] }, { id: 'completed', z: 'f1', type: 'helper', wires: [] });
+    await helper.load(NODES, nodes, CREDS);
+    const activitiesAtCompletion = [];
+    helper.getNode('completed').on('input', () => activitiesAtCompletion.push(c4c.social.activities.length));
+    c4c.faults.latencyMs = 100;
+    await store([wechatMsg('oSettle', 'text', { Content: 'q' })]);
+    await waitFor(() => activitiesAtCompletion.length === 1, { what: 'the completion' });
+    assert.deepEqual(activitiesAtCompletion, [1]);
+  });
+
   it('a message after the thread window starts a new ticket; events are not stored', async () => {
     await load({ threadWindow: 1 });
     const [a, b] = await store([wechatMsg('oWindow', 'text', { Content: 'one' }, NOW - 2 * 3600), wechatMsg('oWindow', 'text', { Content: 'two' }, NOW)]);
