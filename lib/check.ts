@@ -19,6 +19,8 @@ export interface CheckResult {
   hintVars?: Record<string, string>;
   /** WeChat: the token's lifetime in seconds */
   expiresIn?: number;
+  /** C4C: the tenant did not answer `$metadata?$filter=` (the full $metadata was read) */
+  fullMetadata?: boolean;
 }
 
 function failure(err: unknown, secrets: string[]): CheckResult {
@@ -74,7 +76,7 @@ export async function checkC4C(opts: {
     const md = await client.metadata(['IndividualCustomerCollection', 'IndividualCustomerIdentificationCollection']);
     if (!md.entitySets.has('IndividualCustomerCollection')) return { ok: false, code: 'NO_ENTITY', message: '$metadata has no IndividualCustomerCollection: is this the c4codataapi service?', hint: 'SY/530' };
     const how = client.stats.fullMetadata ? 'the full $metadata (the tenant did not answer $metadata?$filter= with the entity types)' : '$metadata?$filter=IndividualCustomer,IndividualCustomerIdentification';
-    return { ok: true, code: '', message: `service document, session and ${how} read` };
+    return { ok: true, code: '', message: `service document, session and ${how} read`, ...(client.stats.fullMetadata ? { fullMetadata: true } : {}) };
   } catch (err) {
     const e = err as { code?: string; message?: string };
     return { ok: false, code: String(e.code ?? 'ERROR'), message: redact(client.redact(e.message ?? String(err)), secrets), hint: hintKeyOf(err) };
