@@ -81,14 +81,18 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 
 /**
  * Find-or-create on top of the OData client, per tenant:
- * - validation against the tenant's live $metadata (read once, re-read after a 400 naming an
- *   unknown property; the shipped excerpt if it cannot be read) before any request;
- * - one follower at a time per key (the lock), lookup before create, rows re-checked for exact,
- *   case-sensitive equality (C4C's `*` wildcard and case rules never hand over another
- *   follower's customer), obsolete customers (LifeCycleStatusCode 4) ignored, `$select` only
- *   what is needed;
- * - lookups on a property and creates may be combined by the client when they wait for a slot
- *   (an or-filter GET, a $batch); lookups by identification always go alone;
+ * - validation against the tenant's live $metadata (C4CClient.metadata: `$filter=<EntityType>,…`,
+ *   the full one when that is not enough; re-read after a 400 naming an unknown property; the
+ *   shipped excerpt if it cannot be read) before any request;
+ * - one follower at a time per key (the lock), lookup before create with the literal of the
+ *   field's Edm type (odataValue), rows re-checked for exact equality of that type (C4C's `*`
+ *   wildcard and case rules never hand over another follower's customer; GUIDs without case),
+ *   obsolete customers (LifeCycleStatusCode 4) ignored, `$select` only what is needed, the next
+ *   page (`__next`) read while none is the follower's;
+ * - lookups on a text property and creates may be combined by the client when they wait for a slot
+ *   (an or-filter GET on that one property, a $batch); lookups by identification (the
+ *   identification collection, then the parents by ObjectID: no $expand, no navigation path in
+ *   $select) and on typed properties go alone;
  * - a create whose outcome is unknown (timeout, reset, 502/504) is followed by lookups over a
  *   settle period (growing pauses, at least twice the timeout) before it is sent again; a
  *   customer that appears is the result, `created: true`.
