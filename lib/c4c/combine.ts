@@ -152,7 +152,7 @@ export class Combiner {
       if (!a) {
         // C4C stopped the $batch at an earlier changeset's error before this create. Not answered:
         // its outcome counts as unknown (the settle rule: looked up before it is sent again).
-        const e = new C4CError(`C4C ${c.req.what} failed: the $batch answer ended before this create (C4C stopped at an earlier create's error)`, 'C4C_UNANSWERED', undefined, true);
+        const e = new C4CError(`C4C ${c.req.what} failed: the $batch answer ended before this create (C4C stops a $batch at a failed changeset)`, 'C4C_UNANSWERED', undefined, true);
         e.ambiguous = true;
         c.reject(e);
         return;
