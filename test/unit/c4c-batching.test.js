@@ -31,6 +31,12 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
     return { client, svc, start: sim.stats().requests };
   }
 
+  /** A UUID that another customer already has: C4C refuses a create that sends it (400). */
+  function occupied(uuid) {
+    sim.customers.push({ ObjectID: 'F'.repeat(32), CustomerID: '999', UUID: uuid, LastName: 'someone else', LifeCycleStatusCode: '2' });
+    return uuid;
+  }
+
   /** Occupy every slot with a slow read, so that the followers queue behind a busy C4C. */
   function busy(client, slots) {
     return Array.from({ length: slots }, () => client.get('IndividualCustomerCollection', { $top: '1' }, 'busy'));
@@ -80,8 +86,7 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
 
   it('one create refused inside a $batch fails alone with C4C\'s message; the other 49 are created', async () => {
     const { client, svc } = await warm({ maxConcurrency: 2 });
-    const taken = '0a1b2c3d-0000-4000-8000-000000000001';
-    sim.customers.push({ ObjectID: 'F'.repeat(32), CustomerID: '999', UUID: taken, LastName: 'someone else', LifeCycleStatusCode: '2' });
+    const taken = occupied('0a1b2c3d-0000-4000-8000-000000000001');
     sim.faults.latencyMs = 100;
     const blockers = busy(client, 2);
     const outcomes = await Promise.all(names.map((n, i) => svc.createOrFind(request(n, i === 17 ? { UUID: taken } : {})).then((r) => r, (e) => e)));
@@ -120,8 +125,7 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
 
   it('a $batch that C4C stops after changeset 2 of 3: follower 1 created, follower 2 gets C4C\'s message, follower 3 settled by lookup and created once', async () => {
     const { client, svc } = await warm({ maxConcurrency: 1 });
-    const taken = '0a1b2c3d-0000-4000-8000-000000000002';
-    sim.customers.push({ ObjectID: 'D'.repeat(32), CustomerID: '998', UUID: taken, LastName: 'someone else', LifeCycleStatusCode: '2' });
+    const taken = occupied('0a1b2c3d-0000-4000-8000-000000000002');
     sim.faults.latencyMs = 50;
     const blockers = busy(client, 1);
     const outcomes = await Promise.all(['oStop1', 'oStop2', 'oStop3'].map((n, i) => svc.createOrFind(idempotent(n, i === 1 ? { UUID: taken } : {})).then((r) => r, (e) => e)));
