@@ -1,11 +1,10 @@
 /**
  * "Test connection" for the config dialogs: one token fetch for a WeChat account, one look at a
- * C4C tenant (service document with a CSRF token fetch, then $metadata). No Node-RED here; the
+ * C4C tenant (service document with a CSRF token fetch, then $metadata as the nodes read it). No Node-RED here; the
  * admin endpoints (nodes/shared/check.ts) translate the answer. Nothing secret is returned.
  */
 import { WeChatClient, type TokenMode } from './wechat/api';
 import { C4CClient } from './c4c/client';
-import { parseMetadata } from './c4c/metadata';
 import { hintKeyOf, hintVarsOf } from './hints';
 import { redact } from './util/redact';
 
@@ -20,6 +19,8 @@ export interface CheckResult {
   hintVars?: Record<string, string>;
   /** WeChat: the token's lifetime in seconds */
   expiresIn?: number;
+  /** C4C: the tenant did not answer `$metadata?$filter=` (the full $metadata was read) */
+  fullMetadata?: boolean;
 }
 
 function failure(err: unknown, secrets: string[]): CheckResult {
@@ -71,9 +72,11 @@ export async function checkC4C(opts: {
   });
   try {
     await client.fetchCsrf();
-    const md = parseMetadata(await client.metadata(['IndividualCustomerCollection']));
+    // As the nodes read it: $metadata?$filter=IndividualCustomer,IndividualCustomerIdentification, the full one if that is not enough.
+    const md = await client.metadata(['IndividualCustomerCollection', 'IndividualCustomerIdentificationCollection']);
     if (!md.entitySets.has('IndividualCustomerCollection')) return { ok: false, code: 'NO_ENTITY', message: '$metadata has no IndividualCustomerCollection: is this the c4codataapi service?', hint: 'SY/530' };
-    return { ok: true, code: '', message: 'service document, session and $metadata read' };
+    const how = client.stats.fullMetadata ? 'the full $metadata (the tenant did not answer $metadata?$filter= with the entity types)' : '$metadata?$filter=IndividualCustomer,IndividualCustomerIdentification';
+    return { ok: true, code: '', message: `service document, session and ${how} read`, ...(client.stats.fullMetadata ? { fullMetadata: true } : {}) };
   } catch (err) {
     const e = err as { code?: string; message?: string };
     return { ok: false, code: String(e.code ?? 'ERROR'), message: redact(client.redact(e.message ?? String(err)), secrets), hint: hintKeyOf(err) };

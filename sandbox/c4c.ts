@@ -1,9 +1,14 @@
 /**
- * An offline SAP C4C OData service for /sap/c4c/odata/v1/c4codataapi/: Basic auth, service
- * document and $metadata (the real excerpt plus extension fields given on the command line),
- * CSRF tokens bound to a session cookie (SAP's cookie names), IndividualCustomerCollection and
- * IndividualCustomerIdentificationCollection GET ($filter eq/and/or, $top, $skip, $select, $expand,
- * $format=json) and POST with deep insert, validated against its OWN reading of the metadata
+ * An offline SAP C4C OData service for /sap/c4c/odata/v1/c4codataapi/, as strict as SAP's C4C
+ * OData guide: Basic auth, service document and $metadata (the real excerpt plus extension fields
+ * given on the command line and typed ones, SIM_TYPED_EXTENSION_FIELDS; `$filter=<EntityType>,…`
+ * answers those types, any other query option is a 400; a tenant that ignores or refuses the
+ * filter on request), CSRF tokens bound to a session cookie (SAP's cookie names),
+ * IndividualCustomerCollection and IndividualCustomerIdentificationCollection GET ($filter `eq`
+ * with the literal of the property's Edm type, `and`, `or` only on one property; $top, $skip,
+ * $select without navigation paths, $expand; 1,000 rows a page, 100 with $expand, the rest behind
+ * `__next`; Atom XML unless JSON is asked for, sandbox/c4c-atom.ts; GUIDs answered in upper case)
+ * and POST with deep insert, validated against its OWN reading of the metadata
  * (required, creatable, MaxLength in UTF-16 units as ABAP counts), C4C's quirks (`*` is a
  * wildcard inside `eq`, name fields compare without case), {"d":{"results":...}} wrapping, 201 +
  * location + etag, and a control API for tests (/__sim/c4c/...) with the faults a real tenant
@@ -20,6 +25,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { URL } from 'node:url';
+import { simAtom } from './c4c-atom';
 import { answerBatch } from './c4c-batch';
 import { C4CSocialSim } from './c4c-social';
 import { C4CEventNotifier, type FieldChange } from './c4c-events';
@@ -31,6 +37,8 @@ export const C4C_SERVICE = '/sap/c4c/odata/v1/c4codataapi';
 
 interface SimProperty {
   name: string;
+  /** Edm.String, Edm.Guid, Edm.Boolean, Edm.DateTime, … */
+  type: string;
   maxLength?: number;
   nullable: boolean;
   creatable: boolean;
@@ -59,7 +67,7 @@ export function simReadMetadata(xml: string): Map<string, SimType> {
     const properties = new Map<string, SimProperty>();
     for (const p of m[2].matchAll(/<Property\s([^>]*?)\/?>/g)) {
       const a = simAttrs(p[1]);
-      properties.set(a.Name, { name: a.Name, maxLength: a.MaxLength ? Number(a.MaxLength) : undefined, nullable: a.Nullable !== 'false', creatable: a['sap:creatable'] !== 'false', filterable: a['sap:filterable'] !== 'false' });
+      properties.set(a.Name, { name: a.Name, type: a.Type ?? 'Edm.String', maxLength: a.MaxLength ? Number(a.MaxLength) : undefined, nullable: a.Nullable !== 'false', creatable: a['sap:creatable'] !== 'false', filterable: a['sap:filterable'] !== 'false' });
     }
     const navigation = new Map<string, string>();
     for (const n of m[2].matchAll(/<NavigationProperty\s([^>]*?)\/?>/g)) {
@@ -71,12 +79,36 @@ export function simReadMetadata(xml: string): Map<string, SimType> {
   return types;
 }
 
-/** The served document: the excerpt with the tenant's extension fields added to IndividualCustomer. */
+/**
+ * Typed extension fields every simulated tenant has (real tenants' `$metadata` carries Edm.Guid,
+ * Edm.Boolean and Edm.DateTime extension fields): lookups on them need typed literals.
+ */
+export const SIM_TYPED_EXTENSION_FIELDS = ['FollowerUUID_KUT:Edm.Guid', 'WeChatFollower_KUT:Edm.Boolean', 'FollowedOn_KUT:Edm.DateTime'];
+
+/** `Name` (Edm.String) or `Name:Edm.Type`. */
+function extensionProperty(field: string): string {
+  const [name, type = 'Edm.String'] = field.split(':');
+  const facets = type === 'Edm.String' ? ' MaxLength="60" FixedLength="true"' : type === 'Edm.DateTime' ? ' Precision="0"' : '';
+  return `<Property Name="${name}" Type="${type}" Nullable="true"${facets} sap:creatable="true" sap:updatable="true" sap:filterable="true" c4c:extension-field="true" sap:label="${name}"/>\n                `;
+}
+
+/** The served document: the excerpt with the tenant's extension fields (and the typed ones) added to IndividualCustomer. */
 export function simMetadataXml(extensionFields: string[] = []): string {
   const xml = readFileSync(join(__dirname, 'c4c-metadata.xml'), 'utf8');
-  if (!extensionFields.length) return xml;
-  const props = extensionFields.map((f) => `<Property Name="${f}" Type="Edm.String" Nullable="true" MaxLength="60" FixedLength="true" sap:creatable="true" sap:updatable="true" sap:filterable="true" c4c:extension-field="true" sap:label="${f}"/>\n                `).join('');
+  const props = [...SIM_TYPED_EXTENSION_FIELDS, ...extensionFields].map(extensionProperty).join('');
   return xml.replace(/(<EntityType Name="IndividualCustomer"[^>]*>[\s\S]*?)(<NavigationProperty)/, `$1${props}$2`);
+}
+
+/**
+ * `$metadata?$filter=A,B` as C4C answers it: only those entity types and their entity sets
+ * (the rest of the document as it is). Types are named without or with the namespace.
+ */
+export function simMetadataSubset(xml: string, types: string[]): string {
+  const wanted = new Set(types.map((t) => t.trim().replace(/^.*\./, '')).filter(Boolean));
+  return xml
+    .replace(/\s*<EntityType\s([^>]*)>[\s\S]*?<\/EntityType>/g, (whole, attrs: string) => (wanted.has(simAttrs(attrs).Name) ? whole : ''))
+    .replace(/\s*<EntitySet\s([^>]*?)\/>/g, (whole, attrs: string) => (wanted.has(String(simAttrs(attrs).EntityType).replace(/^.*\./, '')) ? whole : ''))
+    .replace(/\s*<FunctionImport\s[^>]*?\/>|\s*<FunctionImport\s[^>]*>[\s\S]*?<\/FunctionImport>/g, '');
 }
 
 /** Fields C4C compares without regard to case (names). */
@@ -88,6 +120,38 @@ export function simMatches(field: string, actual: string, literal: string): bool
   if (!literal.includes('*')) return fold ? actual.toUpperCase() === literal.toUpperCase() : actual === literal;
   const re = new RegExp('^' + literal.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$', fold ? 'is' : 's');
   return re.test(actual);
+}
+
+/** Milliseconds of a stored date: `/Date(ms)/` or ISO 8601 (no zone = UTC). */
+function simDateMs(v: unknown): number {
+  const text = String(v ?? '');
+  const json = /^\/Date\((-?\d+)/.exec(text);
+  if (json) return Number(json[1]);
+  return Date.parse(/(Z|[+-]\d{2}:\d{2})$/.test(text) ? text : `${text}Z`);
+}
+
+/** The test a `$filter` literal of `kind` makes on a property of Edm `type`, or why C4C refuses it. */
+function simLiteral(type: string, kind: string, field: string, value: string): ((v: unknown) => boolean) | string {
+  const expected: Record<string, string> = { 'Edm.String': 'string', 'Edm.Guid': 'guid', 'Edm.Boolean': 'boolean', 'Edm.DateTime': 'datetime', 'Edm.DateTimeOffset': 'datetimeoffset' };
+  const want = expected[type] ?? (/^Edm\.(Byte|SByte|Int16|Int32|Int64|Decimal|Double|Single)$/.test(type) ? 'number' : 'string');
+  if (kind !== want) return `the literal for ${field} must be of type ${type} (got a ${kind} literal)`;
+  switch (kind) {
+    case 'guid':
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) return `invalid GUID literal for ${field}`;
+      return (v) => String(v ?? '').toLowerCase() === value.toLowerCase();
+    case 'boolean':
+      return (v) => String(v ?? '').toLowerCase() === value;
+    case 'datetime':
+    case 'datetimeoffset': {
+      const ms = simDateMs(value);
+      if (!Number.isFinite(ms)) return `invalid ${kind} literal for ${field}`;
+      return (v) => v !== undefined && v !== null && v !== '' && simDateMs(v) === ms;
+    }
+    case 'number':
+      return (v) => v !== undefined && v !== null && v !== '' && Number(v) === Number(value);
+    default:
+      return (v) => simMatches(field, v === undefined || v === null ? '' : String(v), value);
+  }
 }
 
 const EMPTY_CODE_TEXT: Record<string, (status: number) => string> = {
@@ -104,7 +168,18 @@ export interface C4CSimOptions {
   csrfLifetime?: number;
   /** public base URL used in __metadata.uri and location (default: from the Host header) */
   publicBase?: string;
+  /**
+   * How the tenant answers `$metadata?$filter=<EntityType>,…`: 'subset' (those types, as SAP's
+   * guide documents; default), 'ignore' (the whole document), 'refuse' (400), 'partial' (only the
+   * first type named).
+   */
+  metadataFilter?: MetadataFilterMode;
 }
+
+export type MetadataFilterMode = 'subset' | 'ignore' | 'refuse' | 'partial';
+const METADATA_FILTER_MODES: MetadataFilterMode[] = ['subset', 'ignore', 'refuse', 'partial'];
+/** The query options C4C's `$metadata` takes; any other is a 400. */
+const METADATA_OPTIONS = new Set(['$filter', 'sap-label', 'sap-language']);
 
 interface Session {
   id: string;
@@ -169,9 +244,12 @@ export class C4CSimulator {
   private types!: Map<string, SimType>;
   private metadataXml!: string;
   private extensionFields: string[] = [];
+  private readonly metadataFilterAsBuilt: MetadataFilterMode;
   private server: Server | undefined;
   readonly faults = { latencyMs: 0, perOperationMs: null as number | null, outageUntil: 0, errors: [] as InjectedError[], slowCommits: [] as SlowCommit[], technicalUser: false };
   counters = C4CSimulator.zero();
+  /** The query of every `$metadata` request (tests: what the client asked for). */
+  metadataQueries: string[] = [];
   readonly onChange = new Set<(c: Customer) => void>();
   /** Social media profiles, activities, tickets and the agent's reply (sandbox/c4c-social.ts). */
   readonly social = new C4CSocialSim();
@@ -191,13 +269,14 @@ export class C4CSimulator {
   }
 
   constructor(opts: C4CSimOptions = {}) {
-    this.opts = { users: opts.users ?? { SANDBOX_USER: 'sandbox-password' }, csrfLifetime: opts.csrfLifetime ?? 1800, publicBase: opts.publicBase, extensionFields: opts.extensionFields ?? [] };
+    this.opts = { users: opts.users ?? { SANDBOX_USER: 'sandbox-password' }, csrfLifetime: opts.csrfLifetime ?? 1800, publicBase: opts.publicBase, extensionFields: opts.extensionFields ?? [], metadataFilter: opts.metadataFilter ?? 'subset' };
+    this.metadataFilterAsBuilt = this.opts.metadataFilter;
     this.setExtensionFields(opts.extensionFields ?? []);
   }
 
   /** Add the tenant's own fields (names ending _KUT / _SDK in a real tenant). */
   setExtensionFields(fields: string[]): void {
-    for (const f of fields) if (!/^[A-Za-z_][A-Za-z0-9_]{0,59}$/.test(f)) throw new Error(`invalid extension field name ${f}`);
+    for (const f of fields) if (!/^[A-Za-z_][A-Za-z0-9_]{0,59}(:Edm\.(String|Guid|Boolean|DateTime|DateTimeOffset|Int32|Decimal))?$/.test(f)) throw new Error(`invalid extension field ${f} (Name or Name:Edm.Type)`);
     this.extensionFields = fields.slice();
     this.metadataXml = simMetadataXml(this.extensionFields);
     this.types = simReadMetadata(this.metadataXml);
@@ -375,10 +454,21 @@ export class C4CSimulator {
       return;
     }
     if (rest === '$metadata' && method === 'GET') {
-      this.kind('metadata');
       this.counters.metadata++;
+      this.metadataQueries.push(url.search);
       for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-      sendText(res, 200, this.metadataXml, 'application/xml');
+      const unknown = [...url.searchParams.keys()].find((k) => !METADATA_OPTIONS.has(k));
+      const filter = url.searchParams.get('$filter');
+      const mode = this.opts.metadataFilter;
+      if (unknown !== undefined || (filter !== null && mode === 'refuse')) {
+        this.kind('metadata: 400');
+        const r = this.errorResult(400, 'SY/530', `Invalid query option '${unknown ?? '$filter'}' for $metadata`);
+        sendText(res, r.status, r.body, 'application/json; charset=utf-8');
+        return;
+      }
+      this.kind(filter === null ? 'metadata' : `metadata $filter=${filter}`);
+      const types = filter === null || mode === 'ignore' ? undefined : filter.split(',').slice(0, mode === 'partial' ? 1 : undefined);
+      sendText(res, 200, types ? simMetadataSubset(this.metadataXml, types) : this.metadataXml, 'application/xml');
       return;
     }
     if (rest === '$batch' && method === 'POST') {
@@ -410,8 +500,9 @@ export class C4CSimulator {
       return;
     }
     if (res.destroyed || req.socket.destroyed) return;
-    for (const [k, v] of Object.entries({ ...headers, ...(r.headers ?? {}) })) res.setHeader(k, v);
-    sendText(res, r.status, r.body, 'application/json; charset=utf-8');
+    const { 'Content-Type': contentType = 'application/json; charset=utf-8', ...extra } = r.headers ?? {};
+    for (const [k, v] of Object.entries({ ...headers, ...extra })) res.setHeader(k, v);
+    sendText(res, r.status, r.body, contentType);
   }
 
   private errorResult(status: number, code: string, message: string): OperationResult {
@@ -425,8 +516,15 @@ export class C4CSimulator {
    */
   private async operation(method: string, relUrl: string, opHeaders: Record<string, string>, bodyText: string, req: IncomingMessage): Promise<OperationResult> {
     const url = new URL(relUrl.replace(/^\/+/, ''), `http://sim${C4C_SERVICE}/`);
-    const rest = url.pathname.slice(C4C_SERVICE.length).replace(/^\/+/, '');
+    const r = await this.operationAsJson(method, url, bodyText, req);
+    // Atom XML unless JSON is asked for, as C4C answers.
     const json = url.searchParams.get('$format') === 'json' || String(opHeaders.accept || '').includes('application/json');
+    const atom = json ? undefined : simAtom(r.body);
+    return atom ? { ...r, headers: { ...(r.headers ?? {}), 'Content-Type': atom.contentType }, body: atom.body } : r;
+  }
+
+  private async operationAsJson(method: string, url: URL, bodyText: string, req: IncomingMessage): Promise<OperationResult> {
+    const rest = url.pathname.slice(C4C_SERVICE.length).replace(/^\/+/, '');
     const ok = (status: number, body: unknown, extra: Record<string, string> = {}): OperationResult => ({ status, headers: extra, body: JSON.stringify(body) });
     const social = this.social.operation(method, rest, url, bodyText, `${this.base(req)}${C4C_SERVICE}`);
     if (social) {
@@ -447,7 +545,6 @@ export class C4CSimulator {
     const coll = collections[rest];
     if (coll && method === 'GET') {
       this.kind(rest === 'IndividualCustomerCollection' ? 'query' : 'query identification');
-      if (!json) return this.errorResult(406, 'SIM_FORMAT', 'the simulator answers JSON only: use $format=json or Accept: application/json');
       const type = this.types.get(coll.type) as SimType;
       let list = coll.rows().slice();
       const filter = url.searchParams.get('$filter');
@@ -456,15 +553,28 @@ export class C4CSimulator {
         if (typeof pred === 'string') return this.errorResult(400, 'SY/530', `Invalid filter: ${pred}`);
         list = list.filter(pred);
       }
-      const skip = Number(url.searchParams.get('$skip') ?? 0);
-      const top = url.searchParams.has('$top') ? Number(url.searchParams.get('$top')) : 1000;
-      if (!Number.isInteger(skip) || skip < 0 || !Number.isInteger(top) || top < 0) return this.errorResult(400, 'SY/530', 'Invalid $top/$skip');
-      list = list.slice(skip, skip + Math.min(top, 1000));
       const expand = (url.searchParams.get('$expand') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
       for (const e of expand) if (!type.navigation.has(e)) return this.errorResult(400, 'SY/530', `Invalid $expand: ${e}`);
       const select = url.searchParams.get('$select');
       const fields = select ? select.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-      return ok(200, { d: { results: list.map((row) => (rest === 'IndividualCustomerCollection' ? this.present(row as Customer, req, fields) : this.presentIdentification(row as Identification, req, expand, fields))) } });
+      const path = fields?.find((f) => f.includes('/'));
+      if (path) return this.errorResult(400, 'SY/530', `Invalid $select: '${path}' is a navigation path`);
+      // Server paging as the guide describes it: 1,000 rows a page, 100 with $expand; the rest behind __next ($skiptoken).
+      const skip = Number(url.searchParams.get('$skip') ?? 0);
+      const token = Number(url.searchParams.get('$skiptoken') ?? 0);
+      const top = url.searchParams.has('$top') ? Number(url.searchParams.get('$top')) : Infinity;
+      if (![skip, token].every((n) => Number.isInteger(n) && n >= 0) || !(top === Infinity || (Number.isInteger(top) && top >= 0))) return this.errorResult(400, 'SY/530', 'Invalid $top/$skip/$skiptoken');
+      const start = skip + token;
+      const end = Math.min(list.length, skip + top);
+      const page = list.slice(start, Math.min(end, start + (expand.length ? 100 : 1000)));
+      let next: string | undefined;
+      if (start + page.length < end) {
+        const params = new URLSearchParams(url.searchParams);
+        params.set('$skiptoken', String(token + page.length));
+        next = `${this.base(req)}${C4C_SERVICE}/${rest}?${params.toString().replace(/\+/g, '%20')}`;
+      }
+      const results = page.map((row) => (rest === 'IndividualCustomerCollection' ? this.present(row as Customer, req, fields) : this.presentIdentification(row as Identification, req, expand, fields)));
+      return ok(200, { d: next ? { results, __next: next } : { results } });
     }
     if (rest === 'IndividualCustomerCollection' && method === 'POST') {
       this.kind('create');
@@ -575,6 +685,8 @@ export class C4CSimulator {
       IndividualCustomerAddress: { __deferred: { uri: `${uri}/IndividualCustomerAddress` } },
       IndividualCustomerIdentification: { __deferred: { uri: `${uri}/IndividualCustomerIdentification` } },
     };
+    // C4C answers GUIDs in upper case, whatever case they were created in.
+    for (const p of this.type.properties.values()) if (p.type === 'Edm.Guid' && typeof full[p.name] === 'string') full[p.name] = (full[p.name] as string).toUpperCase();
     if (!fields) return full;
     const out: Record<string, unknown> = { __metadata: full.__metadata };
     for (const f of fields) if (f in full) out[f] = full[f];
@@ -594,10 +706,14 @@ export class C4CSimulator {
     return out;
   }
 
-  /** $filter: `Field eq 'literal'` ('' inside = ') or `Field eq guid'…'`, joined by `and` / `or` (and binds tighter); C4C's `eq` rules. */
+  /**
+   * $filter: `Field eq <literal>` joined by `and` / `or` (and binds tighter), the literal of the
+   * field's Edm type ('text', guid'…', true/false, datetime'…', datetimeoffset'…', a number; any
+   * other literal is a 400), `or` only between terms on one property (the guide); C4C's `eq` rules.
+   */
   private parseFilter(filter: string, type: SimType): ((c: Record<string, unknown>) => boolean) | string {
     // `or` binds weaker than `and`: a list of and-groups, any of which may match.
-    const groups: { field: string; value: string; guid: boolean }[][] = [[]];
+    const groups: { field: string; test: (v: unknown) => boolean }[][] = [[]];
     let clauses = groups[0];
     let i = 0;
     const s = filter;
@@ -606,28 +722,42 @@ export class C4CSimulator {
     };
     for (;;) {
       ws();
-      const m = /^([A-Za-z_][A-Za-z0-9_]*)\s+eq\s+(guid)?'/.exec(s.slice(i));
-      if (!m) return `expected <Property> eq '<value>' at position ${i}`;
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)\s+eq\s+/.exec(s.slice(i));
+      if (!m) return `expected <Property> eq <literal> at position ${i}`;
       const field = m[1];
       const p = type.properties.get(field);
       if (!p) return `property ${field} does not exist`;
       if (!p.filterable) return `property ${field} is not filterable`;
       i += m[0].length;
+      const lit = /^(guid|datetime|datetimeoffset)?'/.exec(s.slice(i));
+      let kind: string;
       let value = '';
-      for (;;) {
-        if (i >= s.length) return 'unterminated string literal';
-        if (s[i] === "'") {
-          if (s[i + 1] === "'") {
-            value += "'";
-            i += 2;
-            continue;
+      if (lit) {
+        kind = lit[1] ?? 'string';
+        i += lit[0].length;
+        for (;;) {
+          if (i >= s.length) return 'unterminated string literal';
+          if (s[i] === "'") {
+            if (s[i + 1] === "'") {
+              value += "'";
+              i += 2;
+              continue;
+            }
+            i++;
+            break;
           }
-          i++;
-          break;
+          value += s[i++];
         }
-        value += s[i++];
+      } else {
+        const bare = /^(true|false|[+-]?\d+(\.\d+)?([eE][+-]?\d+)?[LMDFlmdf]?)(?=\s|$)/.exec(s.slice(i));
+        if (!bare) return `expected a literal for ${field} at position ${i}`;
+        kind = bare[1] === 'true' || bare[1] === 'false' ? 'boolean' : 'number';
+        value = bare[1].replace(/[LMDFlmdf]$/, '');
+        i += bare[0].length;
       }
-      clauses.push({ field, value, guid: !!m[2] });
+      const test = simLiteral(p.type, kind, field, value);
+      if (typeof test === 'string') return test;
+      clauses.push({ field, test });
       ws();
       if (i >= s.length) break;
       const join = /^(and|or)\s+/.exec(s.slice(i));
@@ -635,10 +765,9 @@ export class C4CSimulator {
       if (join[1] === 'or') groups.push((clauses = []));
       i += join[0].length;
     }
-    return (c: Record<string, unknown>) => groups.some((g) => g.every(({ field, value, guid }) => {
-      const v = c[field] === undefined || c[field] === null ? '' : String(c[field]);
-      return guid ? v.toLowerCase() === value.toLowerCase() : simMatches(field, v, value);
-    }));
+    const fields = new Set(groups.flat().map((c) => c.field));
+    if (groups.length > 1 && fields.size > 1) return `'or' is supported only between conditions on one property (${[...fields].join(', ')})`;
+    return (c: Record<string, unknown>) => groups.some((g) => g.every(({ field, test }) => test(c[field])));
   }
 
   // ---- control ------------------------------------------------------------------------------
@@ -689,6 +818,8 @@ export class C4CSimulator {
     this.faults.slowCommits = [];
     this.faults.technicalUser = false;
     this.counters = C4CSimulator.zero();
+    this.metadataQueries = [];
+    this.opts.metadataFilter = this.metadataFilterAsBuilt;
     this.events.reset();
   }
 
@@ -722,7 +853,8 @@ export class C4CSimulator {
       case 'POST config':
         if (body.csrfLifetime !== undefined) this.opts.csrfLifetime = Number(body.csrfLifetime);
         if (Array.isArray(body.extensionFields)) this.setExtensionFields(body.extensionFields.map(String));
-        return sendJson(res, 200, { csrfLifetime: this.opts.csrfLifetime, extensionFields: this.extensionFields });
+        if (METADATA_FILTER_MODES.includes(body.metadataFilter)) this.opts.metadataFilter = body.metadataFilter;
+        return sendJson(res, 200, { csrfLifetime: this.opts.csrfLifetime, extensionFields: this.extensionFields, metadataFilter: this.opts.metadataFilter });
       case 'GET identifications':
         return sendJson(res, 200, this.identifications);
       case 'POST update': {

@@ -16,6 +16,7 @@ const HELP = `Usage: wechat-c4c-sandbox [options]
   --c4c-user U        the C4C user (default ${SANDBOX_DEFAULTS.c4cUser})
   --c4c-password P    the C4C password (default ${SANDBOX_DEFAULTS.c4cPassword})
   --extension-field F a C4C extension field on IndividualCustomer (repeatable), e.g. WeChatOpenID_KUT
+                      or a typed one, Since_KUT:Edm.DateTime (Edm.Guid, Edm.Boolean, Edm.Int32, …)
   --event-url URL     where C4C posts change events (default /c4c/events beside the webhook)
   --event-user U      the Basic user C4C sends with them (default ${SANDBOX_DEFAULTS.eventUser})
   --event-password P  its password (default ${SANDBOX_DEFAULTS.eventPassword})

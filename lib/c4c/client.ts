@@ -6,7 +6,8 @@ import { redact } from '../util/redact';
 import { AMBIGUOUS_STATUS, createHttp, isTransientNetworkCode, networkErrorCode, retryAfterMs, sendState, withRetries, type RetryPolicy } from '../util/http';
 import { Combiner } from './combine';
 import { C4CError, notODataError, odataError, redirectError } from './errors';
-import { unwrapOData, type ODataRequest, type ODataResult } from './odata';
+import { entityTypeOf, parseMetadata, type ServiceMetadata } from './metadata';
+import { nextLink, unwrapOData, type ODataRequest, type ODataResult } from './odata';
 
 export interface C4CClientOptions {
   /** e.g. https://my000000.crm.ondemand.com */
@@ -70,10 +71,14 @@ export class C4CClient {
   /** Changes whenever the session is dropped or a new one opened: stale answers cannot touch the jar. */
   private sessionGen = 0;
   private csrfFetch: Promise<void> | undefined;
+  /** `$metadata?$filter=` still worth asking (false once the tenant refused or ignored it) */
+  private metadataFilter = true;
+  /** the full `$metadata`, once the subset was not enough */
+  private fullMetadata: Promise<ServiceMetadata> | undefined;
   private closed = false;
   /** Aborted on close: a pause between retries ends at once and the request fails as stopped. */
   private readonly stopping = new AbortController();
-  readonly stats = { requests: 0, gets: 0, posts: 0, csrfFetches: 0, csrfRetries: 0, retries: 0, metadata: 0, combinedLookups: 0, batches: 0, batchedCreates: 0, wholeFailures: 0 };
+  readonly stats = { requests: 0, gets: 0, posts: 0, csrfFetches: 0, csrfRetries: 0, retries: 0, metadata: 0, fullMetadata: 0, combinedLookups: 0, batches: 0, batchedCreates: 0, wholeFailures: 0 };
 
   constructor(opts: C4CClientOptions) {
     this.servicePath = '/' + String(opts.servicePath || '/sap/c4c/odata/v1/c4codataapi').replace(/^\/+|\/+$/g, '');
@@ -112,15 +117,74 @@ export class C4CClient {
     return this.retrying({ method: 'GET', path, query: [...Object.entries(query), ['$format', 'json']], what, lookup: opts.lookup });
   }
 
+  /**
+   * The next page of a collection (an answer's `next`, C4C's `__next`): the link's path and query
+   * under this service, sent to the configured tenant (never to a host the link names).
+   */
+  async getNext(link: string, what = 'query'): Promise<ODataResult> {
+    const prefix = `${this.servicePath}/`;
+    let url: URL | undefined;
+    try {
+      url = new URL(link, `http://tenant${prefix}`);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !url.pathname.startsWith(prefix)) throw new C4CError(this.redact(`C4C ${what} failed: the next page link "${link.slice(0, 200)}" is not under ${this.servicePath}`), 'C4C_NOT_ODATA');
+    const query = [...url.searchParams.entries()].filter(([k]) => k !== '$format');
+    return this.retrying({ method: 'GET', path: url.pathname.slice(prefix.length), query: [...query, ['$format', 'json']], what });
+  }
+
   /** POST an entity; needs the session (and its CSRF token, if C4C gives one). */
   async post(path: string, body: unknown, what = 'create', opts: { combine?: boolean } = {}): Promise<ODataResult> {
     return this.retrying({ method: 'POST', path, body, what, combine: opts.combine });
   }
 
-  /** The tenant's $metadata (only the given entity sets, as C4C allows with ?entityset=), as text. */
-  async metadata(entitySets: string[] = []): Promise<string> {
+  /**
+   * The tenant's $metadata for these entity sets, parsed: `$metadata?$filter=<EntityType>,…` (the
+   * subset SAP's C4C OData guide documents; an entity set's type is its name without `Collection`).
+   * When the tenant refuses the parameter (a 4xx) or its answer lacks one of the sets (it ignored
+   * the filter, or answered another subset), the full `$metadata` is read instead — once per
+   * client (deploy), then kept and used for every later read (`fresh` reads it again).
+   */
+  async metadata(entitySets: string[], opts: { fresh?: boolean } = {}): Promise<ServiceMetadata> {
+    if (this.fullMetadata && !opts.fresh) return this.fullMetadata;
+    const types = [...new Set(entitySets.map((s) => s.replace(/Collection$/, '')))];
+    if (!this.metadataFilter || !types.length) return this.readFullMetadata();
+    let md: ServiceMetadata | undefined;
+    try {
+      md = parseMetadata(await this.readMetadata([['$filter', types.join(',')]]));
+    } catch (err) {
+      // A logon page, a timeout, 401/403/429 would fail the full read the same way: only a refused parameter falls back.
+      const status = err instanceof C4CError ? err.statusCode : undefined;
+      if (err instanceof C4CError && (status === undefined || status < 400 || status >= 500 || [401, 403, 408, 429].includes(status))) throw err;
+    }
+    if (md && entitySets.every((s) => !!entityTypeOf(md, s))) {
+      // A tenant that ignores $filter answered the whole service: that is the full document, kept.
+      if ([...md.entityTypes.keys()].some((t) => !types.includes(t))) {
+        this.metadataFilter = false;
+        this.fullMetadata = Promise.resolve(md);
+      }
+      return md;
+    }
+    this.metadataFilter = false;
+    return this.fullMetadata ?? this.readFullMetadata();
+  }
+
+  /** The full `$metadata`, read now and kept for the client's life (a failed read is not kept). */
+  private readFullMetadata(): Promise<ServiceMetadata> {
+    this.stats.fullMetadata++;
+    const read = this.readMetadata([]).then(parseMetadata);
+    this.fullMetadata = read;
+    read.catch(() => {
+      if (this.fullMetadata === read) this.fullMetadata = undefined;
+    });
+    return read;
+  }
+
+  /** One `$metadata` GET, as text. */
+  private async readMetadata(query: [string, string][]): Promise<string> {
     this.stats.metadata++;
-    const res = await this.retrying({ method: 'GET', path: '$metadata', query: entitySets.map((s) => ['entityset', s] as [string, string]), what: '$metadata read', xml: true });
+    const res = await this.retrying({ method: 'GET', path: '$metadata', query, what: '$metadata read', xml: true });
     return String(res.data ?? '');
   }
 
@@ -281,7 +345,7 @@ export class C4CClient {
       } catch {
         throw notODataError(res.status, contentType, body, req.what);
       }
-      return { status: res.status, headers: headersOut, data: unwrapOData(parsed) };
+      return { status: res.status, headers: headersOut, data: unwrapOData(parsed), next: nextLink(parsed) };
     })();
   }
 

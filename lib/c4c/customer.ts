@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Locks } from '../store/types';
 import { sleep } from '../util/backoff';
 import { C4CClient } from './client';
-import { odataString } from './odata';
+import { buildOrFilters } from './batch';
+import { odataString, odataValue, type TypedValue } from './odata';
 import { C4CError, C4CInputError } from './errors';
 import { MemoryLocks } from '../store/memory';
-import { builtInMetadata, describeProblems, entityTypeOf, parseMetadata, validateCreate, type ServiceMetadata } from './metadata';
+import { builtInMetadata, describeProblems, entityTypeOf, validateCreate, type ServiceMetadata } from './metadata';
 
 /** The special lookupField: the OpenID kept as an IndividualCustomerIdentification. */
 const IDENTIFICATION = 'identification';
@@ -71,7 +72,7 @@ export interface CustomerServiceOptions {
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-const PAGE = 50;
+/** Pages (C4C's `__next`, 1,000 rows each) a lookup reads at most while no row is the follower's. */
 const MAX_PAGES = 10;
 /** After a failed $metadata read, the fallback serves this long before the next try. */
 const METADATA_RETRY_MS = 60000;
@@ -80,14 +81,18 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 
 /**
  * Find-or-create on top of the OData client, per tenant:
- * - validation against the tenant's live $metadata (read once, re-read after a 400 naming an
- *   unknown property; the shipped excerpt if it cannot be read) before any request;
- * - one follower at a time per key (the lock), lookup before create, rows re-checked for exact,
- *   case-sensitive equality (C4C's `*` wildcard and case rules never hand over another
- *   follower's customer), obsolete customers (LifeCycleStatusCode 4) ignored, `$select` only
- *   what is needed;
- * - lookups on a property and creates may be combined by the client when they wait for a slot
- *   (an or-filter GET, a $batch); lookups by identification always go alone;
+ * - validation against the tenant's live $metadata (C4CClient.metadata: `$filter=<EntityType>,…`,
+ *   the full one when that is not enough; re-read after a 400 naming an unknown property; the
+ *   shipped excerpt if it cannot be read) before any request;
+ * - one follower at a time per key (the lock), lookup before create with the literal of the
+ *   field's Edm type (odataValue), rows re-checked for exact equality of that type (C4C's `*`
+ *   wildcard and case rules never hand over another follower's customer; GUIDs without case),
+ *   obsolete customers (LifeCycleStatusCode 4) ignored, `$select` only what is needed, the next
+ *   page (`__next`) read while none is the follower's;
+ * - lookups on a text property and creates may be combined by the client when they wait for a slot
+ *   (an or-filter GET on that one property, a $batch); lookups by identification (the
+ *   identification collection, then the parents by ObjectID: no $expand, no navigation path in
+ *   $select) and on typed properties go alone;
  * - a create whose outcome is unknown (timeout, reset, 502/504) is followed by lookups over a
  *   settle period (growing pauses, at least twice the timeout) before it is sent again; a
  *   customer that appears is the result, `created: true`.
@@ -99,6 +104,9 @@ export class CustomerService {
   private readonly ambiguousRetries: number;
   private readonly onWarn: (message: string) => void;
   private readonly cache = new Map<string, { md: Promise<ServiceMetadata>; until: number }>();
+  /** entity sets whose metadata was invalidated: read again from the tenant, not from the client's copy */
+  private readonly stale = new Set<string>();
+  private allStale = false;
   readonly stats = { settleLookups: 0, settleFound: 0, metadataFallbacks: 0 };
 
   constructor(private readonly client: C4CClient, opts: CustomerServiceOptions = {}) {
@@ -116,7 +124,9 @@ export class CustomerService {
     if (hit && hit.until > Date.now()) return hit.md;
     const sets = entitySet === 'IndividualCustomerCollection' ? [entitySet, IDENTIFICATION_SET] : [entitySet];
     const entry = { until: Infinity, md: undefined as unknown as Promise<ServiceMetadata> };
-    entry.md = this.client.metadata(sets).then(parseMetadata).then((md) => {
+    const fresh = this.allStale || this.stale.delete(entitySet);
+    this.allStale = false;
+    entry.md = this.client.metadata(sets, { fresh }).then((md) => {
       if (!entityTypeOf(md, entitySet)) throw new Error(`the tenant's $metadata has no entity set ${entitySet}`);
       return md;
     }).catch((err: Error) => {
@@ -132,8 +142,13 @@ export class CustomerService {
 
   /** Forget the cached $metadata: the next create reads it again. */
   invalidateMetadata(entitySet?: string): void {
-    if (entitySet) this.cache.delete(entitySet);
-    else this.cache.clear();
+    if (entitySet) {
+      this.cache.delete(entitySet);
+      this.stale.add(entitySet);
+    } else {
+      this.cache.clear();
+      this.allStale = true;
+    }
   }
 
   /** Turn evaluated node properties into a request; C4C_INPUT for anything C4C would refuse. */
@@ -183,6 +198,7 @@ export class CustomerService {
         const p = type.properties.get(req.lookupField);
         if (!p) throw new C4CInputError(`the lookup field ${req.lookupField} is not a property of ${type.name} in the tenant's $metadata`);
         if (!p.filterable) throw new C4CInputError(`the lookup field ${req.lookupField} is not filterable in C4C`);
+        this.keyValue(req, md); // a key that cannot be of the field's type: refused now
       }
     }
     if (type) {
@@ -191,48 +207,82 @@ export class CustomerService {
     }
   }
 
-  /** Look a follower up: only exact, case-sensitive matches of active customers count. */
-  async find(req: CustomerRequest, md?: ServiceMetadata): Promise<{ entity: Record<string, unknown> | undefined; matches: number }> {
-    const value = this.keyOf(req);
-    if (req.lookupField === IDENTIFICATION) {
-      const rows = await this.pages(IDENTIFICATION_SET, {
-        $filter: `IDTypeCode eq ${odataString(req.identificationType ?? '')} and IDNumber eq ${odataString(value)}`,
-        $expand: 'IndividualCustomer',
-        $select: 'IDTypeCode,IDNumber,ParentObjectID,IndividualCustomer/ObjectID,IndividualCustomer/CustomerID,IndividualCustomer/LifeCycleStatusCode',
-      }, (row) => row.IDNumber === value && row.IDTypeCode === req.identificationType);
-      const parents = rows.map((r) => {
-        const p = r.IndividualCustomer as Record<string, unknown> | { results?: unknown } | undefined;
-        const entity = p && typeof p === 'object' && 'results' in p ? (p.results as Record<string, unknown>) : (p as Record<string, unknown> | undefined);
-        return entity && typeof entity === 'object' ? entity : { ObjectID: r.ParentObjectID };
-      }).filter((e) => e.LifeCycleStatusCode !== OBSOLETE);
-      return { entity: parents[0], matches: parents.length };
-    }
+  /** The key as a literal of the lookup field's Edm type (Edm.String when the metadata does not know the field). */
+  private keyValue(req: CustomerRequest, md: ServiceMetadata | undefined): TypedValue {
     const type = md ? entityTypeOf(md, req.entitySet) : undefined;
-    const wanted = ['ObjectID', 'CustomerID', 'LifeCycleStatusCode', req.lookupField].filter((f, i, a) => a.indexOf(f) === i && (!type || type.properties.has(f)));
-    const rows = await this.pages(req.entitySet, { $filter: `${req.lookupField} eq ${odataString(value)}`, $select: wanted.join(',') },
-      (row) => row[req.lookupField] !== undefined && row[req.lookupField] !== null && String(row[req.lookupField]) === value && row.LifeCycleStatusCode !== OBSOLETE,
-      { property: req.lookupField, value });
+    return odataValue(type?.properties.get(req.lookupField)?.type, this.keyOf(req), `the ${req.lookupField} key`);
+  }
+
+  /** Look a follower up: only exact matches (typed: case-sensitive text, GUIDs without case, dates and numbers by value) of active customers count. */
+  async find(req: CustomerRequest, md?: ServiceMetadata): Promise<{ entity: Record<string, unknown> | undefined; matches: number }> {
+    if (req.lookupField === IDENTIFICATION) return this.findByIdentification(req);
+    const type = md ? entityTypeOf(md, req.entitySet) : undefined;
+    const field = req.lookupField;
+    const key = this.keyValue(req, md);
+    const wanted = ['ObjectID', 'CustomerID', 'LifeCycleStatusCode', field].filter((f, i, a) => a.indexOf(f) === i && (!type || type.properties.has(f)));
+    // Only text keys may be combined with other followers' (`P eq 'a' or P eq 'b'`, matched back as text).
+    const text = (type?.properties.get(field)?.type ?? 'Edm.String') === 'Edm.String';
+    const rows: Record<string, unknown>[] = [];
+    await this.pages(req.entitySet, { $filter: `${field} eq ${key.literal}`, $select: wanted.join(',') }, (page) => {
+      rows.push(...page.filter((row) => key.same(row[field]) && row.LifeCycleStatusCode !== OBSOLETE));
+      return rows.length > 0;
+    }, text ? { property: field, value: this.keyOf(req) } : undefined);
     return { entity: rows[0], matches: rows.length };
   }
 
-  /** Rows that pass `exact`; pages on only while a full page had none (wildcard matches crowding it). */
-  private async pages(entitySet: string, query: Record<string, string>, exact: (row: Record<string, unknown>) => boolean, lookup?: { property: string; value: string }): Promise<Record<string, unknown>[]> {
-    const out: Record<string, unknown>[] = [];
-    for (let page = 0; page < MAX_PAGES; page++) {
-      // The first page of a property lookup may be combined with other followers' (only when they wait for a slot).
-      const res = await this.client.get(entitySet, { ...query, $top: String(PAGE), ...(page ? { $skip: String(page * PAGE) } : {}) }, 'lookup', { lookup: page ? undefined : lookup });
-      if (!Array.isArray(res.data)) throw new C4CError(`C4C lookup failed: the answer has no result list`, 'C4C_NOT_ODATA', res.status);
-      const list = res.data as Record<string, unknown>[];
-      out.push(...list.filter((r) => r && typeof r === 'object' && exact(r)));
-      if (out.length || list.length < PAGE) break;
+  /**
+   * The identification collection filtered on IDTypeCode and IDNumber, only its own properties
+   * (ParentObjectID included; no navigation path, no $expand), then the parent customers read by
+   * ObjectID (`ObjectID eq 'a' or ObjectID eq 'b'`: one property); page after page until an
+   * active parent is found.
+   */
+  private async findByIdentification(req: CustomerRequest): Promise<{ entity: Record<string, unknown> | undefined; matches: number }> {
+    const value = this.keyOf(req);
+    const idType = req.identificationType ?? '';
+    const parents: Record<string, unknown>[] = [];
+    await this.pages(IDENTIFICATION_SET, {
+      $filter: `IDTypeCode eq ${odataString(idType)} and IDNumber eq ${odataString(value)}`,
+      $select: 'ObjectID,ParentObjectID,IDTypeCode,IDNumber',
+    }, async (page) => {
+      const ids = [...new Set(page.filter((r) => r.IDNumber === value && r.IDTypeCode === idType).map((r) => str(r.ParentObjectID)).filter((id): id is string => !!id))];
+      parents.push(...(await this.customersById(req.entitySet, ids)).filter((c) => c.LifeCycleStatusCode !== OBSOLETE));
+      return parents.length > 0;
+    });
+    return { entity: parents[0], matches: parents.length };
+  }
+
+  /** Customers by ObjectID, in the order of `ids` (or-filters on ObjectID, under the URL limit). */
+  private async customersById(entitySet: string, ids: string[]): Promise<Record<string, unknown>[]> {
+    const byId = new Map<string, Record<string, unknown>>();
+    for (const chunk of ids.length ? buildOrFilters('ObjectID', ids) : []) {
+      await this.pages(entitySet, { $filter: chunk.filter, $select: 'ObjectID,CustomerID,LifeCycleStatusCode' }, (page) => {
+        for (const c of page) if (typeof c.ObjectID === 'string' && ids.includes(c.ObjectID)) byId.set(c.ObjectID, c);
+        return false;
+      });
     }
-    return out;
+    return ids.map((id) => byId.get(id)).filter((c): c is Record<string, unknown> => !!c);
+  }
+
+  /**
+   * A query page after page (C4C's `__next`, up to MAX_PAGES): `take` gets each page's rows and
+   * says whether that is enough. The first page may be combined with other followers' lookups
+   * (`lookup`, only when they wait for a slot).
+   */
+  private async pages(entitySet: string, query: Record<string, string>, take: (rows: Record<string, unknown>[]) => boolean | Promise<boolean>, lookup?: { property: string; value: string }): Promise<void> {
+    let res = await this.client.get(entitySet, query, 'lookup', { lookup });
+    for (let page = 1; ; page++) {
+      if (!Array.isArray(res.data)) throw new C4CError(`C4C lookup failed: the answer has no result list`, 'C4C_NOT_ODATA', res.status);
+      if (await take((res.data as unknown[]).filter((r): r is Record<string, unknown> => !!r && typeof r === 'object'))) return;
+      if (!res.next || page >= MAX_PAGES) return;
+      res = await this.client.getNext(res.next, 'lookup');
+    }
   }
 
   private async findByUuid(req: CustomerRequest, uuid: string): Promise<Record<string, unknown> | undefined> {
-    const res = await this.client.get(req.entitySet, { $filter: `UUID eq guid'${uuid}'`, $select: 'ObjectID,CustomerID,UUID', $top: '2' }, 'lookup');
+    const key = odataValue('Edm.Guid', uuid, 'UUID');
+    const res = await this.client.get(req.entitySet, { $filter: `UUID eq ${key.literal}`, $select: 'ObjectID,CustomerID,UUID', $top: '2' }, 'lookup');
     const list = Array.isArray(res.data) ? (res.data as Record<string, unknown>[]) : [];
-    return list.find((r) => String(r.UUID ?? '').toLowerCase() === uuid.toLowerCase());
+    return list.find((r) => key.same(r.UUID));
   }
 
   async createOrFind(req: CustomerRequest): Promise<CustomerResult> {

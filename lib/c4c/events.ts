@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import type { DeliveryStore, Locks, WorkItem, WorkQueue } from '../store/types';
 import { KeyedSerializer } from '../util/limiter';
 import { C4CError } from './errors';
-import type { ODataResult } from './odata';
+import { odataString, type ODataResult } from './odata';
 
 /** Business object (as in the event type) → OData entity set. */
 export const DEFAULT_COLLECTIONS: Readonly<Record<string, string>> = Object.freeze({
@@ -240,7 +240,7 @@ export interface ReadBack {
  */
 export async function readBack(reader: ODataReader, entitySet: string, objectId: string): Promise<ReadBack> {
   try {
-    const res = await reader.get(entitySet, { $filter: `ObjectID eq '${objectId.replace(/'/g, "''")}'` }, 'event read-back', { lookup: { property: 'ObjectID', value: objectId } });
+    const res = await reader.get(entitySet, { $filter: `ObjectID eq ${odataString(objectId)}` }, 'event read-back', { lookup: { property: 'ObjectID', value: objectId } });
     const rows = Array.isArray(res.data) ? res.data : res.data === undefined || res.data === null ? [] : [res.data];
     const row = rows.find((r) => isObject(r) && String(r.ObjectID ?? objectId) === objectId);
     return row ? { entity: row, gone: false } : { entity: null, gone: true };

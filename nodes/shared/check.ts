@@ -100,7 +100,7 @@ export function registerChecks(RED: NodeRED): void {
     let hint = r.hint && t(key, lng, r.hintVars) !== key ? t(key, lng, r.hintVars) : '';
     const english = !/^zh/i.test(lng);
     let message: string;
-    if (r.ok) message = t(`${type}.check.ok`, lng, { expires: r.expiresIn ?? '' });
+    if (r.ok) message = t(`${type}.check.${r.fullMetadata ? 'ok-full-metadata' : 'ok'}`, lng, { expires: r.expiresIn ?? '' });
     else if (english) message = t(`${type}.check.failed`, lng, { message: r.message });
     else {
       message = t(`${type}.check.failed-code`, lng, { code: r.code });

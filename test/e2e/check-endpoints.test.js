@@ -132,6 +132,23 @@ describe('Test connection endpoints (POST /wechat-c4c/check/*)', function () {
     }
   });
 
+  it('c4c: $metadata read as the nodes read it ($filter=<EntityType>,…); a tenant that refuses it passes with the full $metadata', async () => {
+    const config = (body) => fetch(`${d.sandboxUrl}__sim/c4c/config`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const filtered = await (await post('c4c', { ...c4c(), password: d.env.C4C_PASSWORD })).json();
+    assert.equal(filtered.ok, true, JSON.stringify(filtered));
+    assert.match(filtered.message, /^Connected: service document, \$metadata and CSRF token OK$/);
+    await config({ metadataFilter: 'refuse' });
+    try {
+      const full = await (await post('c4c', { ...c4c(), password: d.env.C4C_PASSWORD })).json();
+      assert.equal(full.ok, true, JSON.stringify(full));
+      assert.match(full.message, /the tenant did not answer \$metadata\?\$filter=, so the nodes read the full \$metadata once per deploy/);
+      const zh = await (await post('c4c', { ...c4c(), password: d.env.C4C_PASSWORD }, 'admin', 'zh-CN')).json();
+      assert.match(zh.message, /完整的 \$metadata/);
+    } finally {
+      await config({ metadataFilter: 'subset' });
+    }
+  });
+
   it('c4c: a technical user (no CSRF token) passes, as it does for the nodes; a login page does not', async () => {
     const faults = (body) => fetch(`${d.sandboxUrl}__sim/c4c/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     await faults({ technicalUser: true });

@@ -63,4 +63,34 @@ describe('c4c-create-customer on a real tenant: redirects, logon pages, identifi
     assert.equal(sim.identifications[0].IDNumber, 'oNodeIdent');
     assert.ok(sim.stats().languages.zh > 0, 'language zh sent');
   });
+
+  it('a GUID extension-field key: the follower C4C answered in upper case is found, no second customer', async () => {
+    const guid = '0a1b2c3d-0000-4000-8000-00000000abcd';
+    await helper.load(NODES, flow({ lookupField: 'FollowerUUID_KUT', fields: `{"FollowerUUID_KUT":"${guid}"}`, fieldsType: 'json' }), creds);
+    const got = [];
+    const two = new Promise((resolve) => helper.getNode('out').on('input', (m) => { got.push(m); if (got.length === 2) resolve(); }));
+    helper.getNode('cust').receive({ wechat: { openid: 'oNodeGuid' } });
+    await sleep(300);
+    helper.getNode('cust').receive({ wechat: { openid: 'oNodeGuid' } });
+    await two;
+    assert.deepEqual(got.map((m) => m.c4c.created), [true, false]);
+    assert.equal(got[1].payload.FollowerUUID_KUT, guid.toUpperCase());
+    assert.equal(sim.customers.length, 1);
+  });
+
+  it('a tenant that refuses $metadata?$filter=: the full $metadata once per deploy, every follower created', async () => {
+    sim.opts.metadataFilter = 'refuse';
+    const FILTERED = '?$filter=IndividualCustomer%2CIndividualCustomerIdentification';
+    for (const deploy of [1, 2]) {
+      await helper.load(NODES, flow({ lookupField: 'identification', identificationType: 'WX01' }), creds);
+      const got = [];
+      const three = new Promise((resolve) => helper.getNode('out').on('input', (m) => { got.push(m); if (got.length === 3) resolve(); }));
+      for (const o of ['oA', 'oB', 'oC']) helper.getNode('cust').receive({ wechat: { openid: `${o}${deploy}` } });
+      await three;
+      assert.deepEqual(got.map((m) => m.c4c.created), [true, true, true]);
+      assert.deepEqual(sim.metadataQueries, Array(deploy).fill([FILTERED, '']).flat(), `deploy ${deploy}`);
+      await helper.unload();
+    }
+    assert.equal(sim.customers.length, 6);
+  });
 });

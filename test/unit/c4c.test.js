@@ -128,7 +128,7 @@ describe('C4CClient and CustomerService against the C4C simulator', function () 
     assert.equal(noCookie.headers.get('x-csrf-token'), 'Required');
     const noToken = await fetch(`${base}${C4C_SERVICE}/IndividualCustomerCollection`, { method: 'POST', headers: { authorization: auth, cookie, 'content-type': 'application/json' }, body });
     assert.equal(noToken.status, 403);
-    const ok = await fetch(`${base}${C4C_SERVICE}/IndividualCustomerCollection`, { method: 'POST', headers: { authorization: auth, cookie, 'x-csrf-token': token, 'content-type': 'application/json' }, body });
+    const ok = await fetch(`${base}${C4C_SERVICE}/IndividualCustomerCollection`, { method: 'POST', headers: { authorization: auth, cookie, 'x-csrf-token': token, 'content-type': 'application/json', accept: 'application/json' }, body });
     assert.equal(ok.status, 201);
     assert.match(ok.headers.get('location'), /IndividualCustomerCollection\('[0-9A-F]{32}'\)$/);
     assert.ok(ok.headers.get('etag'));
