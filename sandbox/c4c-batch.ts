@@ -1,18 +1,18 @@
 /**
  * OData V2 `$batch` for the C4C simulator: its own multipart/mixed parser (no lib/ import: the
  * simulator must not share the client's bugs), changesets, one HTTP answer per operation, and a
- * cost model — `perOperationMs` for every operation inside a batch, on top of the `latency` the
- * simulator already charges per HTTP request. The wire format is C4C's (see
- * test/fixtures/c4c/batch.sample.txt): CRLF or LF lines, `Content-Type: application/http` parts,
- * changesets as nested multipart/mixed, the answer in request order; a changeset whose operation
- * fails is answered by that one error response (OData V2: the changeset is all or nothing).
+ * cost model — `perOperationMs` for every operation inside a batch, on top of the latency the
+ * simulator charges per HTTP request (sandbox/c4c.ts: by default an operation costs inside a batch
+ * what it costs alone). The wire format is C4C's (see test/fixtures/c4c/batch.sample.txt): CRLF or
+ * LF lines, `Content-Type: application/http` parts, changesets as nested multipart/mixed, the
+ * answer in request order; a changeset whose operation fails is answered by that one error
+ * response (the changeset is all or nothing), and processing STOPS there: the answer holds the
+ * parts up to and including the failed changeset, nothing after it is run (OData's default
+ * without the `odata.continue-on-error` preference, OData 4.0 Part 1 "Batch Requests"; SAP does
+ * not publish what C4C does).
  *
- * Wiring (sandbox/c4c.ts, in serve(), after auth + CSRF, for POST `<service>/$batch`):
- *   const raw = await readBody(req);
- *   const answer = await answerBatch(String(req.headers['content-type']), raw, (op) => this.operation(op, req, session), { perOperationMs: this.faults.perOperationMs });
- *   res.writeHead(answer.status, { 'Content-Type': answer.contentType, dataserviceversion: '2.0' }); res.end(answer.body);
- * where `this.operation` runs the existing GET query / POST create logic for a relative URL and
- * returns `{status, headers, body}` instead of writing to `res`.
+ * Wiring: sandbox/c4c.ts's serve() calls answerBatch after auth + CSRF for POST `<service>/$batch`,
+ * with its operation() (the GET query / POST create logic for a relative URL) as the handler.
  */
 import { randomBytes } from 'node:crypto';
 import { delay } from './http-util';
@@ -135,7 +135,8 @@ export interface BatchAnswer {
 
 /**
  * Answer a `$batch`: each part in order through `handler`, `perOperationMs` charged per
- * operation. A malformed batch is one 400 (nothing run).
+ * operation, up to and including the first failed changeset. A malformed batch is one 400
+ * (nothing run).
  */
 export async function answerBatch(contentType: string, raw: string, handler: SimOperationHandler, opts: { perOperationMs?: number } = {}): Promise<BatchAnswer> {
   let request: SimBatchPart[];
@@ -163,6 +164,7 @@ export async function answerBatch(contentType: string, raw: string, handler: Sim
     }
     if (!part.changeset || failed) {
       out.push(`--${b}\r\n${httpAnswer(failed ?? answers[0])}\r\n`);
+      if (failed) break;
     } else {
       const cs = `changeset_${randomBytes(8).toString('hex')}`;
       out.push(`--${b}\r\nContent-Type: multipart/mixed; boundary=${cs}\r\n\r\n${answers.map((a) => `--${cs}\r\n${httpAnswer(a)}\r\n`).join('')}--${cs}--\r\n`);

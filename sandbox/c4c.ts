@@ -14,7 +14,9 @@
  * location + etag, and a control API for tests (/__sim/c4c/...) with the faults a real tenant
  * shows: commit-then-delay, commit-then-drop, 307, an HTML logon page with 200, a technical user
  * (no CSRF token), errors with an empty code in the logon language. `POST $batch` (sandbox/c4c-batch.ts)
- * runs the same operations, charging `perOperationMs` per operation on top of the request latency.
+ * runs the same operations, stops after the first failed changeset, and charges `perOperationMs`
+ * per operation on top of the request latency — by default (null) `latencyMs`: an operation costs
+ * inside a batch what it costs alone, so a $batch of 20 creates takes about 21 × `latencyMs`.
  *
  * It imports nothing from lib/: a simulator that shares the client's code shares its bugs.
  */
@@ -244,7 +246,7 @@ export class C4CSimulator {
   private extensionFields: string[] = [];
   private readonly metadataFilterAsBuilt: MetadataFilterMode;
   private server: Server | undefined;
-  readonly faults = { latencyMs: 0, perOperationMs: 0, outageUntil: 0, errors: [] as InjectedError[], slowCommits: [] as SlowCommit[], technicalUser: false };
+  readonly faults = { latencyMs: 0, perOperationMs: null as number | null, outageUntil: 0, errors: [] as InjectedError[], slowCommits: [] as SlowCommit[], technicalUser: false };
   counters = C4CSimulator.zero();
   /** The query of every `$metadata` request (tests: what the client asked for). */
   metadataQueries: string[] = [];
@@ -478,7 +480,7 @@ export class C4CSimulator {
         const r = await this.operation(op.method, op.url, op.headers, op.body, req);
         if (r.drop) drop = true;
         return { status: r.status, headers: r.headers, body: r.body };
-      }, { perOperationMs: this.faults.perOperationMs });
+      }, { perOperationMs: this.faults.perOperationMs ?? this.faults.latencyMs });
       this.counters.batchOperations += answer.operations;
       if (drop) {
         req.socket.destroy();
@@ -810,7 +812,7 @@ export class C4CSimulator {
     this.social.reset();
     this.nextCustomerId = 1000000;
     this.faults.latencyMs = 0;
-    this.faults.perOperationMs = 0;
+    this.faults.perOperationMs = null;
     this.faults.outageUntil = 0;
     this.faults.errors = [];
     this.faults.slowCommits = [];
@@ -836,10 +838,10 @@ export class C4CSimulator {
       case 'GET customers':
         return sendJson(res, 200, this.customers);
       case 'POST faults':
-        // {latencyMs, perOperationMs (per operation inside a $batch), outageMs, errors: [{status, count, kind, retryAfter, mode: status|redirect|login|empty-code, lang: de|zh}],
+        // {latencyMs, perOperationMs (per operation inside a $batch; null: latencyMs, what the operation costs alone), outageMs, errors: [{status, count, kind, retryAfter, mode: status|redirect|login|empty-code, lang: de|zh}],
         //  slowCommit: {count, commitAfterMs, answerAfterMs, drop}, technicalUser: true|false}
         if (body.latencyMs !== undefined) this.faults.latencyMs = Number(body.latencyMs);
-        if (body.perOperationMs !== undefined) this.faults.perOperationMs = Number(body.perOperationMs);
+        if (body.perOperationMs !== undefined) this.faults.perOperationMs = body.perOperationMs === null ? null : Number(body.perOperationMs);
         if (body.slowCommit) this.slowCommit(body.slowCommit);
         if (body.technicalUser !== undefined) this.faults.technicalUser = body.technicalUser === true;
         if (body.outageMs !== undefined) this.faults.outageUntil = Date.now() + Number(body.outageMs);

@@ -170,11 +170,15 @@ export function parseBatchResponse(contentType: string | undefined, body: string
 /**
  * One response per operation of `ops`, from the parsed answer. A changeset that failed as a whole
  * comes back as one response: it stands for every operation of the changeset (here: one).
+ * OData stops processing a `$batch` at the first failed changeset: the answer then ends with that
+ * changeset's error, and the operations after it have no answer (`undefined` here).
  */
-export function batchResults(ops: BatchOperation[], items: BatchItem[]): BatchPartResponse[] {
-  if (items.length !== ops.length) throw new BatchFormatError(`${items.length} answers for ${ops.length} operations`);
-  return items.map((item, i) => {
-    const isWrite = ops[i].method !== 'GET';
+export function batchResults(ops: BatchOperation[], items: BatchItem[]): (BatchPartResponse | undefined)[] {
+  if (items.length > ops.length) throw new BatchFormatError(`${items.length} answers for ${ops.length} operations`);
+  return ops.map((op, i) => {
+    const item = items[i];
+    if (!item) return undefined;
+    const isWrite = op.method !== 'GET';
     if (item.kind === 'response') return item.response; // a read, or a changeset that failed as a whole
     if (!isWrite) throw new BatchFormatError(`answer ${i + 1} is a changeset for a read`);
     if (item.responses.length !== 1) throw new BatchFormatError(`changeset ${i + 1} has ${item.responses.length} answers`);

@@ -33,7 +33,7 @@ export interface C4CClientOptions {
    * one GET (`P eq 'a' or P eq 'b'`), creates in one `$batch` (one changeset each). 1 = off; default 20.
    */
   batchSize?: number;
-  /** ms per request (default 30000) */
+  /** ms per request (default 30000); a `$batch` of n creates gets n times this */
   timeoutMs?: number;
   /** transient failures: retries (default 3) and backoff (default 1 s .. 30 s) */
   retry?: Partial<Omit<RetryPolicy, 'signal'>>;
@@ -58,6 +58,7 @@ export class C4CClient {
   readonly servicePath: string;
   readonly language: string;
   private readonly http: AxiosInstance;
+  private readonly timeoutMs: number;
   private readonly combiner: Combiner;
   readonly batchSize: number;
   private readonly retry: RetryPolicy;
@@ -103,7 +104,8 @@ export class C4CClient {
     const agent = certificate || opts.ca
       ? new HttpsAgent({ keepAlive: true, cert: certificate ? opts.certificate : undefined, key: certificate ? opts.privateKey : undefined, passphrase: certificate ? opts.passphrase || undefined : undefined, ca: opts.ca || undefined })
       : undefined;
-    this.http = createHttp({ baseURL: opts.baseUrl, timeoutMs: opts.timeoutMs ?? 30000, httpsAgent: agent });
+    this.timeoutMs = opts.timeoutMs ?? 30000;
+    this.http = createHttp({ baseURL: opts.baseUrl, timeoutMs: this.timeoutMs, httpsAgent: agent });
   }
 
   redact(text: unknown): string {
@@ -292,7 +294,7 @@ export class C4CClient {
       const url = `${this.servicePath}/${req.path}${qs}`;
       let res: AxiosResponse<string>;
       try {
-        res = await this.http.request<string>({ method: req.method, url, headers, data });
+        res = await this.http.request<string>({ method: req.method, url, headers, data, timeout: this.timeoutMs * Math.max(1, req.operations ?? 1) });
       } catch (err) {
         const e = err as { message?: string };
         const code = networkErrorCode(err);

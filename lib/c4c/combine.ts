@@ -3,7 +3,10 @@
  * `maxConcurrency` in flight, a change before new lookups), and only what has to wait is combined:
  * lookups on one set + property into one GET (`P eq 'a' or P eq 'b'`), creates on one set into one
  * `$batch` (a changeset each), up to `batchSize`. A combined request that fails as a whole is
- * retried as its parts, each alone (the retry layer above does that).
+ * retried as its parts, each alone (the retry layer above does that). A `$batch` of n creates
+ * gets n times the request timeout (C4C runs its changesets one after another: each create gets
+ * the time it would get alone); an answer that stops early (at a failed changeset) keeps every
+ * part that arrived, and only the creates without an answer have an unknown outcome.
  */
 import { Limiter } from '../util/limiter';
 import { AMBIGUOUS_STATUS } from '../util/http';
@@ -134,7 +137,7 @@ export class Combiner {
     const batch = buildBatchRequest(ops);
     this.o.stats.batches++;
     this.o.stats.batchedCreates += take.length;
-    const res = await this.o.http({ method: 'POST', path: '$batch', what: `$batch of ${take.length} creates`, raw: { contentType: batch.headers['Content-Type'], text: batch.body } }, false);
+    const res = await this.o.http({ method: 'POST', path: '$batch', what: `$batch of ${take.length} creates`, raw: { contentType: batch.headers['Content-Type'], text: batch.body }, operations: take.length }, false);
     let answers;
     try {
       answers = batchResults(ops, parseBatchResponse(res.headers['content-type'], String(res.data ?? '')));
@@ -146,6 +149,14 @@ export class Combiner {
     }
     take.forEach((c, i) => {
       const a = answers[i];
+      if (!a) {
+        // C4C stopped the $batch at an earlier changeset's error before this create. Not answered:
+        // its outcome counts as unknown (the settle rule: looked up before it is sent again).
+        const e = new C4CError(`C4C ${c.req.what} failed: the $batch answer ended before this create (C4C stops a $batch at a failed changeset)`, 'C4C_UNANSWERED', undefined, true);
+        e.ambiguous = true;
+        c.reject(e);
+        return;
+      }
       if (a.status >= 400) {
         const e = odataError(a.status, a.body, c.req.what);
         e.message = this.o.redact(e.message);

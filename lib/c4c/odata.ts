@@ -16,6 +16,8 @@ export interface ODataRequest {
   combine?: boolean;
   /** a raw body (the $batch) and its Content-Type; the answer's text is returned as it is */
   raw?: { contentType: string; text: string };
+  /** the operations a $batch carries: it gets that many times the request timeout */
+  operations?: number;
   /** never combine again (a combined request failed as a whole: retried as its parts) */
   alone?: boolean;
 }

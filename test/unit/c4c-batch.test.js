@@ -60,28 +60,55 @@ describe('OData $batch wire format', () => {
     assert.equal(JSON.parse(parsed[1].operations[1].body).ProductID, '10000760');
   });
 
-  it('round trip through the simulator: a refused create fails alone, the others are 201', async () => {
+  it('round trip through the simulator: it stops at the refused create; the create before it is 201, the one after has no answer and was not run', async () => {
     const ops = ['o1', '', 'o3'].map((ln) => ({ method: 'POST', url: 'IndividualCustomerCollection', body: { LastName: ln } }));
     const req = buildBatchRequest(ops);
+    const run = [];
     const handler = async (op) => {
       const b = JSON.parse(op.body);
+      run.push(b.LastName);
       return b.LastName ? { status: 201, headers: { 'Content-Type': 'application/json', location: `X('${b.LastName}')` }, body: JSON.stringify({ d: { results: { LastName: b.LastName } } }) }
         : { status: 400, headers: { 'Content-Type': 'application/json' }, body: '{"error":{"code":"X","message":{"value":"LastName is required"}}}' };
     };
     const answer = await answerBatch(req.headers['Content-Type'], req.body, handler);
+    assert.equal(answer.operations, 2);
+    assert.deepEqual(run, ['o1', '']);
     const results = batchResults(ops, parseBatchResponse(answer.contentType, answer.body));
-    assert.deepEqual(results.map((r) => r.status), [201, 400, 201]);
-    assert.equal(JSON.parse(results[2].body).d.results.LastName, 'o3');
+    assert.equal(results.length, 3);
+    assert.deepEqual(results.map((r) => r && r.status), [201, 400, undefined]);
+    assert.equal(JSON.parse(results[0].body).d.results.LastName, 'o1');
     assert.match(results[1].body, /LastName is required/);
   });
 
-  it('a changeset that failed as a whole (one error response) stands for its operation', () => {
-    const body = '--b0\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nHTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n\r\n{"error":{}}\r\n--b0--\r\n';
+  it('a changeset that failed as a whole (one error response) stands for its operation; an answer that stops there leaves the rest unanswered', () => {
+    const part = (status, text, body) => `--b0\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nHTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\n\r\n${body}\r\n`;
+    const body = `${part(400, 'Bad Request', '{"error":{}}')}--b0--\r\n`;
     const r = batchResults([{ method: 'POST', url: 'X' }], parseBatchResponse('multipart/mixed; boundary=b0', body));
     assert.equal(r[0].status, 400);
     assert.equal(r[0].body, '{"error":{}}');
-    assert.throws(() => batchResults([{ method: 'POST', url: 'X' }, { method: 'POST', url: 'Y' }], parseBatchResponse('multipart/mixed; boundary=b0', body)), /1 answers for 2/);
+    assert.deepEqual(batchResults([{ method: 'POST', url: 'X' }, { method: 'POST', url: 'Y' }], parseBatchResponse('multipart/mixed; boundary=b0', body)).map((x) => x && x.status), [400, undefined]);
+    assert.throws(() => batchResults([{ method: 'POST', url: 'X' }], parseBatchResponse('multipart/mixed; boundary=b0', `${part(201, 'Created', '{}')}${part(201, 'Created', '{}')}--b0--\r\n`)), /2 answers for 1/);
     assert.throws(() => parseBatchResponse('application/json', '{}'), /not multipart/);
+  });
+
+  it('a partial answer in C4C\'s shape: changeset 1 (201 in its own changeset), changeset 2 failed as one response, nothing for changeset 3', () => {
+    const body = [
+      '--batch_r1', 'Content-Type: multipart/mixed; boundary=changeset_a', '',
+      '--changeset_a', 'Content-Type: application/http', 'Content-Transfer-Encoding: binary', '',
+      'HTTP/1.1 201 Created', 'Content-Type: application/json', "location: https://my000000.crm.ondemand.com/sap/c4c/odata/v1/c4codataapi/IndividualCustomerCollection('00163E03A0701EE8')", '',
+      '{"d":{"results":{"ObjectID":"00163E03A0701EE8","CustomerID":"1000001"}}}', '--changeset_a--',
+      '--batch_r1', 'Content-Type: application/http', 'Content-Transfer-Encoding: binary', '',
+      'HTTP/1.1 400 Bad Request', 'Content-Type: application/json', '',
+      '{"error":{"code":"SY/530","message":{"lang":"en","value":"Instance with UUID 0A1B already exists"}}}',
+      '--batch_r1--', '',
+    ].join('\r\n');
+    const ops = [1, 2, 3].map(() => ({ method: 'POST', url: 'IndividualCustomerCollection', body: {} }));
+    const [one, two, three] = batchResults(ops, parseBatchResponse('multipart/mixed; boundary=batch_r1', body));
+    assert.equal(one.status, 201);
+    assert.equal(JSON.parse(one.body).d.results.CustomerID, '1000001');
+    assert.equal(two.status, 400);
+    assert.match(JSON.parse(two.body).error.message.value, /already exists/);
+    assert.equal(three, undefined);
   });
 });
 

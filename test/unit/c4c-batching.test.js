@@ -31,6 +31,12 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
     return { client, svc, start: sim.stats().requests };
   }
 
+  /** A UUID that another customer already has: C4C refuses a create that sends it (400). */
+  function occupied(uuid) {
+    sim.customers.push({ ObjectID: 'F'.repeat(32), CustomerID: '999', UUID: uuid, LastName: 'someone else', LifeCycleStatusCode: '2' });
+    return uuid;
+  }
+
   /** Occupy every slot with a slow read, so that the followers queue behind a busy C4C. */
   function busy(client, slots) {
     return Array.from({ length: slots }, () => client.get('IndividualCustomerCollection', { $top: '1' }, 'busy'));
@@ -80,8 +86,7 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
 
   it('one create refused inside a $batch fails alone with C4C\'s message; the other 49 are created', async () => {
     const { client, svc } = await warm({ maxConcurrency: 2 });
-    const taken = '0a1b2c3d-0000-4000-8000-000000000001';
-    sim.customers.push({ ObjectID: 'F'.repeat(32), CustomerID: '999', UUID: taken, LastName: 'someone else', LifeCycleStatusCode: '2' });
+    const taken = occupied('0a1b2c3d-0000-4000-8000-000000000001');
     sim.faults.latencyMs = 100;
     const blockers = busy(client, 2);
     const outcomes = await Promise.all(names.map((n, i) => svc.createOrFind(request(n, i === 17 ? { UUID: taken } : {})).then((r) => r, (e) => e)));
@@ -94,6 +99,51 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
     assert.equal(failed[0].statusCode, 400);
     assert.equal(outcomes.filter((o) => !(o instanceof Error) && o.created).length, 49);
     assert.equal(sim.customers.length, 50, '49 new + the one that was there');
+  });
+
+  // Creates without a lookup, each with its own UUID (idempotentCreate): every one waiting behind
+  // the blocking read joins the same $batch, and an unknown outcome settles by a UUID lookup.
+  const idempotent = (lastName, extra = {}) => ({ ...request(lastName, extra), lookup: false, idempotentCreate: true });
+
+  it('a $batch of 20 creates at 150 ms per create, 2 s timeout: it gets 20 × 2 s, all 20 created, no settle lookups, no duplicates', async () => {
+    const { client, svc } = await warm({ maxConcurrency: 1, timeoutMs: 2000 });
+    sim.faults.latencyMs = 150; // per request, and per create inside a $batch (what a create costs alone): the $batch takes ~3 s
+    const blockers = busy(client, 1);
+    const twenty = names.slice(0, 20);
+    const results = await Promise.all(twenty.map((n) => svc.createOrFind(idempotent(n))));
+    await Promise.all(blockers);
+    assert.equal(sim.stats().batches, 1, JSON.stringify(sim.stats().byKind));
+    assert.equal(sim.stats().batchOperations, 20, 'one $batch of 20 creates');
+    assert.equal(client.stats.wholeFailures, 0, 'the $batch did not time out');
+    assert.equal(svc.stats.settleLookups, 0, 'no outcome unknown');
+    assert.equal(sim.customers.length, 20, 'no duplicates');
+    results.forEach((r, i) => {
+      assert.equal(r.created, true);
+      assert.equal(sim.customers.find((c) => c.CustomerID === r.customerId).LastName, twenty[i]);
+    });
+  });
+
+  it('a $batch that C4C stops after changeset 2 of 3: follower 1 created, follower 2 gets C4C\'s message, follower 3 settled by lookup and created once', async () => {
+    const { client, svc } = await warm({ maxConcurrency: 1 });
+    const taken = occupied('0a1b2c3d-0000-4000-8000-000000000002');
+    sim.faults.latencyMs = 50;
+    const blockers = busy(client, 1);
+    const outcomes = await Promise.all(['oStop1', 'oStop2', 'oStop3'].map((n, i) => svc.createOrFind(idempotent(n, i === 1 ? { UUID: taken } : {})).then((r) => r, (e) => e)));
+    await Promise.all(blockers);
+    assert.equal(sim.stats().batches, 1, 'the three creates went in one $batch');
+    assert.equal(client.stats.wholeFailures, 0, 'not a failure of the whole $batch');
+    const [one, two, three] = outcomes;
+    assert.equal(one.created, true);
+    assert.equal(sim.customers.find((c) => c.CustomerID === one.customerId).LastName, 'oStop1');
+    assert.ok(two instanceof Error);
+    assert.equal(two.statusCode, 400);
+    assert.notEqual(two.ambiguous, true, 'a definite refusal');
+    assert.match(two.message, /Instance with UUID 0a1b2c3d-0000-4000-8000-000000000002 already exists/);
+    assert.equal(three.created, true);
+    assert.ok(svc.stats.settleLookups >= 1, 'the unanswered create was looked up before it was sent again');
+    assert.equal(sim.customers.filter((c) => c.LastName === 'oStop3').length, 1, 'follower 3 created exactly once');
+    assert.equal(sim.customers.filter((c) => c.LastName === 'oStop1').length, 1, 'follower 1 not sent again');
+    assert.equal(sim.customers.length, 3, 'followers 1 and 3 + the one that was there');
   });
 
   it('batchSize 1 never combines', async () => {

@@ -1,6 +1,7 @@
 'use strict';
 // The C4C simulator's $batch, spoken to with raw HTTP (no lib/ code): CSRF applies, reads and
-// changesets are answered in order, a refused create fails alone, perOperationMs is on the control API.
+// changesets are answered in order, a refused create fails alone and processing stops after it,
+// perOperationMs is on the control API.
 const assert = require('node:assert/strict');
 const { C4CSimulator, C4C_SERVICE } = require('../../dist/sandbox/c4c');
 const { useSimulator } = require('../helpers/sims');
@@ -72,12 +73,30 @@ describe('C4C simulator: $batch over HTTP', function () {
     assert.equal(sim.customers.length, 0);
   });
 
-  it('takes perOperationMs on the control API and forgets it on reset', async () => {
+  it('stops after the first failed changeset: the parts up to it are answered, the changesets after it are not run', async () => {
+    const { token, cookie } = await session();
+    // read, create, refused create, then a create that must not run
+    const b = 'batch_t2';
+    const extra = ['--changeset_three', 'Content-Type: application/http', 'Content-Transfer-Encoding: binary', '', 'POST IndividualCustomerCollection HTTP/1.1', 'Content-Type: application/json', '', JSON.stringify({ RoleCode: 'CRM000', LastName: 'o-after' }), '--changeset_three--'];
+    const body = batchBody(b).replace(`--${b}--`, [`--${b}`, 'Content-Type: multipart/mixed; boundary=changeset_three', '', ...extra, `--${b}--`].join(CRLF));
+    const res = await fetch(`${base}${C4C_SERVICE}/$batch`, { method: 'POST', headers: { authorization: AUTH, cookie, 'x-csrf-token': token, 'content-type': `multipart/mixed; boundary=${b}` }, body });
+    assert.equal(res.status, 202);
+    const text = await res.text();
+    assert.deepEqual([...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1])), [200, 201, 400]);
+    assert.doesNotMatch(text, /o-after/);
+    assert.deepEqual(sim.customers.map((c) => c.LastName), ['o-new']);
+    assert.equal(sim.stats().batchOperations, 3, 'the fourth part was not run');
+  });
+
+  it('takes perOperationMs on the control API (null: what the operation costs alone, latencyMs) and forgets it on reset', async () => {
     const set = await (await fetch(`${base}/__sim/c4c/faults`, { method: 'POST', body: JSON.stringify({ perOperationMs: 5, latencyMs: 1 }) })).json();
     assert.equal(set.perOperationMs, 5);
     assert.equal(sim.faults.perOperationMs, 5);
+    const back = await (await fetch(`${base}/__sim/c4c/faults`, { method: 'POST', body: JSON.stringify({ perOperationMs: null }) })).json();
+    assert.equal(back.perOperationMs, null);
+    await fetch(`${base}/__sim/c4c/faults`, { method: 'POST', body: JSON.stringify({ perOperationMs: 5 }) });
     await fetch(`${base}/__sim/c4c/reset`, { method: 'POST' });
-    assert.equal(sim.faults.perOperationMs, 0);
+    assert.equal(sim.faults.perOperationMs, null, 'reset: the default, an operation costs in a batch what it costs alone');
   });
 
   it('plain requests still work through the shared operation code (query, create, 404)', async () => {
