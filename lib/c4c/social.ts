@@ -20,7 +20,7 @@ import { MemoryKeyValueStore, MemoryLocks } from '../store/memory';
 import { sleep } from '../util/backoff';
 import { KeyedSerializer } from '../util/limiter';
 import { C4CClient } from './client';
-import { odataString } from './odata';
+import { odataString, odataValue } from './odata';
 import { C4CError } from './errors';
 
 const PROFILE_SET = 'SocialMediaUserProfileCollection';
@@ -394,7 +394,7 @@ export class SocialService {
     } catch { /* unreadable: read C4C */ }
     this.stats.threadReads++;
     const res = await this.client.get(ACTIVITY_SET, {
-      $filter: `SocialMediaUserProfileUUID eq guid'${profile.uuid}'`,
+      $filter: `SocialMediaUserProfileUUID eq ${odataValue('Edm.Guid', profile.uuid, 'the profile UUID').literal}`,
       $orderby: 'CreationDateTime desc',
       $top: '1',
       $select: 'ObjectID,RootSocialMediaActivityUUID,ParentSocialMediaActivityUUID,CreationDateTime',
