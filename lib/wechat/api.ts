@@ -345,7 +345,8 @@ export class WeChatClient extends EventEmitter {
     } catch (err) {
       throw this.toHttpError('media/get', err);
     }
-    return readMedia(res as unknown as { status: number; headers: Record<string, unknown>; data: Readable }, mediaId, maxBytes);
+    // the request's timeout ends with the headers: the body gets the same time between its chunks
+    return readMedia(res as unknown as { status: number; headers: Record<string, unknown>; data: Readable }, mediaId, maxBytes, this.http.defaults.timeout || 10000);
   }
 
   private scrub(err: unknown, token: string): unknown {

@@ -42,31 +42,54 @@ function mediaName(disposition: string | undefined, mimeType: string, mediaId: s
   return `${mediaId.slice(0, 60)}.${EXTENSIONS[mimeType] ?? 'bin'}`;
 }
 
-/** Read a stream up to `maxBytes`; more destroys it and fails with MediaTooBigError. */
-function readCapped(stream: Readable, maxBytes: number): Promise<Buffer> {
+/**
+ * Read a stream up to `maxBytes`; more destroys it and fails with MediaTooBigError. A body that
+ * stops for `idleMs` (the request timeout: it covers only the answer's headers) fails with
+ * ETIMEDOUT, one that ends early (the connection closed) with ECONNRESET: the follower's turn never
+ * waits for it forever.
+ */
+function readCapped(stream: Readable, maxBytes: number, idleMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let settled = false;
+    const fail = (err: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      stream.destroy();
+      reject(err);
+    };
+    const stalled = (): void => fail(new WeChatHttpError('media/get', 'ETIMEDOUT', `the media stopped arriving for ${idleMs} ms`));
+    let timer = setTimeout(stalled, idleMs);
     stream.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes) {
-        stream.destroy();
-        reject(new MediaTooBigError(maxBytes));
+        fail(new MediaTooBigError(maxBytes));
         return;
       }
       chunks.push(chunk);
+      clearTimeout(timer);
+      timer = setTimeout(stalled, idleMs);
     });
-    stream.once('end', () => resolve(Buffer.concat(chunks)));
-    stream.once('error', reject);
+    stream.once('end', () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    stream.once('error', (err: Error) => fail(err));
+    stream.once('close', () => fail(new WeChatHttpError('media/get', 'ECONNRESET', 'the connection closed before the media ended')));
   });
 }
 
 /**
  * One media/get answer (or a video_url's): the bytes with their MIME type and name, or `{json}` for
  * an answer in JSON (an error, or a video's URL) — never media. Fails with WeChatHttpError (an HTTP
- * status, unreadable JSON) or MediaTooBigError; the stream is destroyed whenever it is not read.
+ * status, unreadable JSON, a body silent for `idleMs` or cut short) or MediaTooBigError; the stream
+ * is destroyed whenever it is not read.
  */
-export async function readMedia(res: { status: number; headers: Record<string, unknown>; data: Readable }, mediaId: string, maxBytes: number): Promise<MediaFile | { json: Record<string, unknown> }> {
+export async function readMedia(res: { status: number; headers: Record<string, unknown>; data: Readable }, mediaId: string, maxBytes: number, idleMs: number): Promise<MediaFile | { json: Record<string, unknown> }> {
   const stream = res.data;
   if (res.status !== 200) {
     stream.destroy();
@@ -80,13 +103,13 @@ export async function readMedia(res: { status: number; headers: Record<string, u
   }
   // An answer in JSON (or plain text that is JSON) is an error or a video's URL, never media.
   if (/json|text\/plain/.test(mimeType)) {
-    const text = (await readCapped(stream, 64 * 1024)).toString('utf8');
+    const text = (await readCapped(stream, 64 * 1024, idleMs)).toString('utf8');
     try {
       return { json: parseJsonExact(text) as Record<string, unknown> };
     } catch {
       throw new WeChatHttpError('media/get', 'BAD_JSON', 'the answer is not JSON', res.status);
     }
   }
-  const bytes = await readCapped(stream, maxBytes);
+  const bytes = await readCapped(stream, maxBytes, idleMs);
   return { bytes, mimeType, name: mediaName(res.headers['content-disposition'] as string | undefined, mimeType, mediaId) };
 }

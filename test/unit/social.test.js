@@ -220,7 +220,11 @@ describe('conversations: media/get (WeChatClient.getMedia, lib/wechat/media)', f
   let base;
   useSimulator(() => new WeChatApiSimulator(), (s, b) => { sim = s; base = b; });
   const clients = [];
-  afterEach(() => { while (clients.length) clients.pop().close(); });
+  const servers = [];
+  afterEach(() => {
+    while (clients.length) clients.pop().close();
+    for (const s of servers.splice(0)) { s.closeAllConnections(); s.close(); }
+  });
   function source() {
     const client = new lib.WeChatClient({ apiBase: base, appId: 'wx5ba5fad812f8e6fb', secret: 'sandbox-app-secret', backoffBaseMs: 5 });
     clients.push(client);
@@ -254,6 +258,28 @@ describe('conversations: media/get (WeChatClient.getMedia, lib/wechat/media)', f
     assert.equal(tooBig.code, 'MEDIA_TOO_BIG');
     const token = await src.getToken();
     for (const e of [gone, tooBig]) assert.ok(!e.message.includes(token));
+  });
+
+  it('media that stops arriving after its headers fails (ETIMEDOUT) instead of holding the follower\'s turn for ever', async () => {
+    // WeChat's media server answers the headers and part of the bytes, then nothing more
+    const http = require('node:http');
+    const stalling = http.createServer((req, res) => {
+      if (req.url.startsWith('/cgi-bin/media/get')) {
+        res.writeHead(200, { 'Content-Type': 'image/jpeg' });
+        res.write(bytes.subarray(0, 100));
+        return;
+      }
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ access_token: 'STALL_TOKEN_0123456789', expires_in: 7200 }));
+    });
+    await new Promise((r) => stalling.listen(0, '127.0.0.1', r));
+    servers.push(stalling);
+    const src = new lib.WeChatClient({ apiBase: `http://127.0.0.1:${stalling.address().port}`, appId: 'wx5ba5fad812f8e6fb', secret: 'sandbox-app-secret', timeoutMs: 300 });
+    clients.push(src);
+    const err = await src.getMedia('stalled', { maxBytes: 10000 }).then(() => undefined, (e) => e);
+    assert.equal(err?.code, 'ETIMEDOUT');
+    assert.equal(err.transient, true);
+    assert.ok(!err.message.includes('STALL_TOKEN'));
   });
 
   it('a revoked token: one refresh and one retry', async () => {
