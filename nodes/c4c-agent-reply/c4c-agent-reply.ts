@@ -66,7 +66,9 @@ module.exports = function (RED: NodeRED) {
      * could not deliver it: Catch), its sma_id is forgotten too, so that C4C's repeat delivers it.
      */
     const sentOn = new TtlCache<string>(10000);
-    const hook = `onComplete.c4c-agent-reply-${node.id}`;
+    // `<hook>.<label>`: Node-RED cuts the name at its dots, and node ids may have them (the bundled
+    // flow's `wc.reply`): the id in hex, so that no two nodes share a label
+    const hook = `onComplete.c4c-agent-reply-${Buffer.from(node.id).toString('hex')}`;
     RED.hooks?.add(hook, (event) => {
       const sma = event.error && event.node?.id !== node.id && event.msg?._msgid ? sentOn.get(String(event.msg._msgid)) : undefined;
       if (sma === undefined) return;

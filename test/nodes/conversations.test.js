@@ -205,6 +205,29 @@ describe(`conversations: c4c-social-message and c4c-agent-reply (Node-RED ${node
     assert.match(lastStatus('reply').text, /repeated/);
   });
 
+  it('node ids with dots (the bundled flow\'s wc.reply): two c4c-agent-reply nodes both start, and a failed send is released for C4C\'s repeat', async () => {
+    const dotted = flow().filter((n) => !['in', 'reply'].includes(n.id));
+    for (const [id, url] of [['wc.reply', '/c4c/agent-reply'], ['wc.reply2', '/c4c/agent-reply-2']]) {
+      dotted.push({ id: `${id}.in`, z: 'f1', type: 'http in', url, method: 'post', wires: [[id]] });
+      dotted.push({ id, z: 'f1', type: 'c4c-agent-reply', system: 'sys', channelCode: '905', dedupeWindow: 86400, wires: [['push']] });
+    }
+    await helper.load(NODES, dotted, { ...CREDS, 'wc.reply': MASHUP, 'wc.reply2': MASHUP });
+    assert.ok(helper.getNode('wc.reply'), 'the first agent reply node started');
+    assert.ok(helper.getNode('wc.reply2'), 'the second agent reply node started');
+    await store([wechatMsg('oDotted', 'text', { Content: 'q' })]);
+    wx.interact(APPID, 'oDotted', 'message');
+    const caught = collect('caught');
+    const pushed = collect('pushed');
+    wx.faults.outageUntil = Date.now() + 60000;
+    const r = await c4c.social.agentReply({ ticketId: c4c.social.tickets[0].ID, text: 'dotted', to: { url: replyUrl, ...MASHUP } });
+    assert.equal(r.status, 200);
+    await waitFor(() => caught.some((m) => m.error.source.id === 'push'), { what: 'the failed send in Catch' });
+    wx.faults.outageUntil = 0;
+    assert.equal((await c4c.social.postForm({ url: replyUrl, ...MASHUP }, `content=${encodeURIComponent(JSON.stringify(r.sent))}`)).status, 200);
+    await waitFor(() => pushed.length === 1, { what: 'the repeat sent' });
+    assert.equal(wx.messages[0].body.text.content, 'dotted');
+  });
+
   it('original_id empty: the ticket (document reference 1607) leads to the follower', async () => {
     await load();
     await store([wechatMsg('oTicket', 'text', { Content: 'ticket path' })]);
