@@ -307,8 +307,13 @@ export class SocialService {
 
   /** The follower's profile on the channel (cached), or undefined. */
   async findProfile(openid: string, channelCode: string): Promise<Profile | undefined> {
-    const hit = await this.recall(`profile:${channelCode}:${openid}`);
-    if (hit) return { profileId: hit, uuid: toUuid(hit) };
+    return (await this.profileFor(openid, channelCode))?.profile;
+  }
+
+  /** The profile, and whether it came from the key-value store (`fresh`: ask C4C in any case). */
+  private async profileFor(openid: string, channelCode: string, fresh = false): Promise<{ profile: Profile; cached: boolean } | undefined> {
+    const hit = fresh ? undefined : await this.recall(`profile:${channelCode}:${openid}`);
+    if (hit) return { profile: { profileId: hit, uuid: toUuid(hit) }, cached: true };
     this.stats.profileLookups++;
     const res = await this.client.get(PROFILE_FUNCTION, { SocialMediaUserAccountID: odataString(openid) }, 'profile lookup');
     const rows = (Array.isArray(res.data) ? res.data : res.data && typeof res.data === 'object' ? [res.data] : []) as Row[];
@@ -318,7 +323,7 @@ export class SocialService {
       const info = await this.userInformation(row);
       if (info.some((i) => str(i.SocialMediaChannelCode) === channelCode && str(i.SocialMediaUserAccountID) === openid)) {
         await this.rememberProfile(openid, channelCode, id);
-        return { profileId: id, uuid: toUuid(id) };
+        return { profile: { profileId: id, uuid: toUuid(id) }, cached: false };
       }
     }
     return undefined;
@@ -345,15 +350,25 @@ export class SocialService {
    */
   storeMessage(input: MessageInput): Promise<MessageResult> {
     const key = `${input.channel.channelCode}\u0000${input.openid}`;
-    return this.turns.run(key, () => this.locks.withLock(`social\u0000${key}`, () => this.store(input), { ttlMs: 30000, waitMs: this.settleMs * 3 + 120000, signal: this.client.signal }));
+    // the media is fetched once, also when the create goes again (stale: see store)
+    let media: ReturnType<NonNullable<MessageInput['attachment']>> | undefined;
+    const once = input.attachment ? { ...input, attachment: () => (media ??= input.attachment!()) } : input;
+    return this.turns.run(key, () => this.locks.withLock(`social\u0000${key}`, () => this.store(once), { ttlMs: 30000, waitMs: this.settleMs * 3 + 120000, signal: this.client.signal }));
   }
 
-  private async store(input: MessageInput): Promise<MessageResult> {
+  /**
+   * `fresh`: profile and thread read from C4C, not the key-value store. A create C4C refuses (400,
+   * 404) with a kept profile or thread root goes once more that way: the kept one may be gone in
+   * C4C (a profile deleted or merged, a root activity deleted), and would fail every message of the
+   * follower, on every instance, until it expires.
+   */
+  private async store(input: MessageInput, fresh = false): Promise<MessageResult> {
     if (!input.openid.trim()) throw new C4CError('c4c-social-message needs the OpenID (msg.wechat.openid or payload.FromUserName)', 'C4C_INPUT');
     if (!input.channel.channelCode) throw new C4CError('c4c-social-message needs the WeChat channel code of the tenant (channelCode)', 'C4C_INPUT');
     const messageId = messageIdOf(input.message);
     let profileCreated = false;
-    let profile = await this.findProfile(input.openid, input.channel.channelCode);
+    const found = await this.profileFor(input.openid, input.channel.channelCode, fresh);
+    let profile = found?.profile;
     if (!profile) {
       profile = await this.createProfile(input);
       profileCreated = true;
@@ -363,11 +378,19 @@ export class SocialService {
       if (existing) return this.result(existing, profile, false, profileCreated);
     }
     const at = Number(input.message.CreateTime) > 0 ? Number(input.message.CreateTime) * 1000 : Date.now();
-    const parent = profileCreated ? undefined : threadParent(await this.thread(profile), at, input.threadWindowMs);
+    const previous = profileCreated ? undefined : await this.thread(profile, fresh);
+    const parent = threadParent(previous, at, input.threadWindowMs);
     const media = input.attachment ? await input.attachment() : undefined;
     const note = media && 'note' in media ? media.note : undefined;
     const body = activityBody({ message: input.message, openid: input.openid, channel: input.channel, profileUUID: profile.uuid, parentUUID: parent, attachment: media && !('note' in media) ? media : undefined, note });
-    const entity = await this.create(ACTIVITY_SET, body, 'activity create', () => this.findActivity(messageId));
+    let entity: { row: Row; created: boolean };
+    try {
+      entity = await this.create(ACTIVITY_SET, body, 'activity create', () => this.findActivity(messageId));
+    } catch (err) {
+      const refused = err instanceof C4CError && !err.ambiguous && (err.statusCode === 400 || err.statusCode === 404);
+      if (fresh || !refused || !(found?.cached || (parent && previous?.cached))) throw err;
+      return this.store(input, true);
+    }
     const result = this.result(entity.row, profile, entity.created, profileCreated, note);
     const thread: Thread = { at, root: result.rootActivityUUID };
     await Promise.all([
@@ -385,12 +408,12 @@ export class SocialService {
     return { profileId: profile.profileId, activityId: str(row.ID) || undefined, activityUUID, rootActivityUUID: toUuid(root), created, profileCreated, ...(note ? { note } : {}) };
   }
 
-  /** The follower's previous message: the key-value store, else C4C. */
-  private async thread(profile: Profile): Promise<Thread | undefined> {
-    const hit = await this.recall(`thread:${profile.uuid}`);
+  /** The follower's previous message: the key-value store (`cached`), else C4C (also when `fresh`). */
+  private async thread(profile: Profile, fresh = false): Promise<(Thread & { cached?: boolean }) | undefined> {
+    const hit = fresh ? undefined : await this.recall(`thread:${profile.uuid}`);
     try {
       const t = hit ? (JSON.parse(hit) as Thread) : undefined;
-      if (t && typeof t.at === 'number' && typeof t.root === 'string') return t;
+      if (t && typeof t.at === 'number' && typeof t.root === 'string') return { at: t.at, root: t.root, cached: true };
     } catch { /* unreadable: read C4C */ }
     this.stats.threadReads++;
     const res = await this.client.get(ACTIVITY_SET, {

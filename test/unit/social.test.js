@@ -164,6 +164,26 @@ describe('conversations: SocialService against the C4C simulator', function () {
     assert.equal(sim.social.counters.activityQueries, before.activityQueries, 'the reply\'s follower came from the shared store');
   });
 
+  it('a profile deleted in C4C after it was kept (shared store): the next message gets a new profile and is stored, its media fetched once', async () => {
+    const cache = new lib.MemoryKeyValueStore();
+    await store(service({ cache }), message('oDeleted', 'text', { Content: 'before' }));
+    sim.social.profiles.splice(0); // deleted (or merged away) in C4C; the store still holds it for a day
+    let fetched = 0;
+    const bytes = Buffer.from('after-bytes');
+    const r = await store(service({ cache }), message('oDeleted', 'image', { MediaId: 'm9' }), { attachment: async () => { fetched++; return { bytes, mimeType: 'image/png', name: 'a.png' }; } });
+    assert.equal(r.created, true);
+    assert.equal(r.profileCreated, true);
+    assert.equal(sim.social.profiles.length, 1);
+    assert.equal(r.profileId, sim.social.profiles[0].ObjectID);
+    assert.equal(sim.social.activities.length, 2);
+    assert.deepEqual(Buffer.from(sim.social.activities[1].attachments[0].Binary, 'base64'), bytes);
+    assert.equal(fetched, 1);
+    // and the store now holds the new one: the message after needs no second try
+    const next = await store(service({ cache }), message('oDeleted', 'text', { Content: 'later' }, NOW + 5));
+    assert.equal(next.profileCreated, false);
+    assert.equal(next.rootActivityUUID, r.rootActivityUUID);
+  });
+
   it('one follower\'s messages are stored in the order they were sent', async () => {
     sim.faults.latencyMs = 5;
     const svc = service();
