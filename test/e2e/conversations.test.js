@@ -4,6 +4,7 @@
 // profiles, activities and tickets, and posts the agent's reply to the flow's mashup endpoint
 // exactly as C4C does (form content=<JSON>, Basic).
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const { useDemo } = require('../helpers/demo');
 const { sleep, waitFor } = require('../helpers/wait');
 
@@ -77,6 +78,29 @@ describe('conversations end to end (sandbox + real Node-RED process)', function 
     assert.equal(wrong.status, 401);
     await sleep(1000);
     assert.equal(pushesTo(openid).length, 1, 'once, nothing for the note or the forged call');
+  });
+
+  it('a reply whose send failed (WeChat unreachable) reaches the phone when C4C repeats the call, once (the runtime\'s onComplete hook, the bundled flow\'s node ids)', async () => {
+    const openid = 'oE2EConversation000000000005';
+    await d.sandbox.act('text', { openid, content: 'anyone there?' });
+    const ticket = await waitFor(() => ticketOf(openid), { what: 'the ticket' });
+    const deadLetters = () => (fs.existsSync(d.deadLetterFile) ? fs.readFileSync(d.deadLetterFile, 'utf8') : '');
+    d.sandbox.wechatApi.faults.outageUntil = Date.now() + 120000;
+    const first = await reply({ ticketId: ticket.ID, text: 'sorry, here it is' });
+    assert.equal(first.status, 200);
+    await waitFor(() => deadLetters().includes(openid), { timeoutMs: 60000, what: 'the failed send dead-lettered' });
+    d.sandbox.wechatApi.faults.outageUntil = 0;
+    assert.equal(pushesTo(openid).length, 0);
+    // C4C calls again with the very same body (the same sma_id)
+    const thread = ticketOf(openid).thread;
+    const last = thread[thread.length - 1];
+    const content = { original_id: thread[0].SocialMediaMessageID, sma_id: last.ID, service_req_no: ticket.ID, author_name: 'Sandbox Agent', author_email: '', sma_create_datetime: '', private_ind: 'FALSE', text: 'sorry, here it is' };
+    const form = `content=${encodeURIComponent(JSON.stringify(content))}`;
+    assert.equal((await social().postForm(social().mashup, form)).status, 200);
+    await waitFor(() => pushesTo(openid).length === 1, { what: 'the repeat sent' });
+    assert.equal((await social().postForm(social().mashup, form)).status, 200);
+    await sleep(1000);
+    assert.equal(pushesTo(openid).length, 1, 'sent once');
   });
 
   it('outside the 48-hour window the reply goes as the template message', async () => {
