@@ -139,6 +139,24 @@ describe('conversations on one Redis (two instances, real redis-server)', functi
     await dead.close().catch(() => undefined);
   });
 
+  it('a follower\'s messages a dead instance took (the first one running, the next ones waiting their turn) are stored by a living one in send order, before the follower\'s next message', async () => {
+    const dead = new lib.RedisStoreProvider({ url: redis.url, prefix, commandTimeoutMs: 2000, closeTimeoutMs: 100 });
+    await waitFor(() => dead.healthy, { what: 'the doomed instance connected' });
+    const q = dead.queue('c4c-social-message:social1', { claimAfterMs: 60000 });
+    const taken = [];
+    q.consume((item) => { taken.push(item); return new Promise(() => {}); });
+    const msgs = ['one', 'two', 'three', 'four'].map((c) => message('oOrphanOrder', c));
+    for (const [i, m] of msgs.slice(0, 3).entries()) await q.add({ uid: `u-${i}`, msgid: `m-${i}`, payload: m.payload, topic: m.topic, wechat: m.wechat }, { orderKey: '905:oOrphanOrder' });
+    await waitFor(() => taken.length === 1, { what: 'the doomed instance took the first' });
+    for (const c of [dead.client, ...dead.extraClients]) { try { c.destroy(); } catch { /* gone */ } }
+    const got = await load();
+    helper.getNode('social1').receive(msgs[3]);
+    await waitFor(() => got.stored.length === 4, { what: 'four stored', timeoutMs: 20000 });
+    assert.deepEqual(sim.social.activities.map((a) => a.Text), ['one', 'two', 'three', 'four']);
+    assert.equal(taken.length, 1, 'the dead instance ran only the head');
+    await dead.close().catch(() => undefined);
+  });
+
   it('the same sma_id posted to two instances is forwarded once', async () => {
     const got = await load();
     helper.getNode('social1').receive(message('oDedupe', 'q'));
