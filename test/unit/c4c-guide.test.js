@@ -32,13 +32,14 @@ describe('C4C as SAP\'s OData guide documents it (simulator as strict as the gui
   };
 
   describe('the simulator refuses what the guide does not document', () => {
-    it('$metadata: ?entityset= and other unknown options → 400; ?$filter=<EntityType> answers only that type; typed extension fields declared', async () => {
+    it('$metadata: ?entityset= and other unknown options → 400; ?$filter=<EntityType> answers that type and its dependent types; typed extension fields declared', async () => {
       assert.equal((await get('$metadata?entityset=IndividualCustomerCollection')).status, 400);
       assert.equal((await get('$metadata?sap-client=123')).status, 400);
       const subset = await (await get('$metadata?$filter=IndividualCustomer')).text();
       const md = lib.parseMetadata(subset);
-      assert.deepEqual([...md.entityTypes.keys()], ['IndividualCustomer']);
-      assert.deepEqual([...md.entitySets.keys()], ['IndividualCustomerCollection']);
+      // the type and the types it depends on (navigation targets, its code lists), as the guide says
+      assert.deepEqual([...md.entityTypes.keys()], ['IndividualCustomer', 'IndividualCustomerIdentification', 'CodeList']);
+      assert.ok(md.entitySets.has('IndividualCustomerCollection') && md.entitySets.has('IndividualCustomerRoleCodeCollection'));
       const props = md.entityTypes.get('IndividualCustomer').properties;
       assert.equal(props.get('FollowerUUID_KUT').type, 'Edm.Guid');
       assert.equal(props.get('WeChatFollower_KUT').type, 'Edm.Boolean');
@@ -129,6 +130,22 @@ describe('C4C as SAP\'s OData guide documents it (simulator as strict as the gui
         assert.equal(svc.stats.metadataFallbacks, 0, 'never the shipped excerpt');
       });
     }
+
+    it('a tenant that answers $filter= with the dependent types as well (the guide): a re-read after a refused property and another entity set take the subset, never the full $metadata', async () => {
+      const c = client();
+      const svc = service(c);
+      const req = (k) => svc.buildRequest(input(k, { lastName: 'Li', lookupField: 'WeChatOpenID_KUT', fields: { WeChatOpenID_KUT: k } }));
+      await svc.createOrFind(req('oA'));
+      const md = await c.metadata(['IndividualCustomerIdentificationIDTypeCodeCollection']);
+      assert.ok(md.entityTypes.has('CodeList'), 'the answer holds a type the client did not name');
+      // C4C refuses a create naming a property: the service reads $metadata again for the next follower
+      sim.injectErrors(400, 1, { kind: 'post', body: { error: { code: 'SY/530', message: { lang: 'en', value: 'Property WeChatOpenID_KUT is invalid' } } } });
+      await assert.rejects(svc.createOrFind(req('oB')), /Property WeChatOpenID_KUT/);
+      assert.equal((await svc.createOrFind(req('oC'))).created, true);
+      assert.deepEqual(sim.metadataQueries, [FILTERED, FILTERED]);
+      assert.equal(c.stats.fullMetadata, 0);
+      assert.equal(svc.stats.metadataFallbacks, 0);
+    });
 
     it('Test connection reads $metadata as the nodes do, and says when it had to read the full one', async () => {
       const opts = { baseUrl: base, servicePath: C4C_SERVICE, username: USER, password: PASSWORD };
