@@ -266,14 +266,17 @@ export class CustomerService {
   /**
    * A query page after page (C4C's `__next`, up to MAX_PAGES): `take` gets each page's rows and
    * says whether that is enough. The first page may be combined with other followers' lookups
-   * (`lookup`, only when they wait for a slot).
+   * (`lookup`, only when they wait for a slot). Still not enough after MAX_PAGES with C4C offering
+   * more (`*` wildcards, case variants, a next link that never ends): C4C_LOOKUP_PAGES — "not
+   * found" would create a second customer when the follower's is on a later page.
    */
   private async pages(entitySet: string, query: Record<string, string>, take: (rows: Record<string, unknown>[]) => boolean | Promise<boolean>, lookup?: { property: string; value: string }): Promise<void> {
     let res = await this.client.get(entitySet, query, 'lookup', { lookup });
     for (let page = 1; ; page++) {
       if (!Array.isArray(res.data)) throw new C4CError(`C4C lookup failed: the answer has no result list`, 'C4C_NOT_ODATA', res.status);
       if (await take((res.data as unknown[]).filter((r): r is Record<string, unknown> => !!r && typeof r === 'object'))) return;
-      if (!res.next || page >= MAX_PAGES) return;
+      if (!res.next) return;
+      if (page >= MAX_PAGES) throw new C4CError(this.client.redact(`C4C lookup failed: ${page} pages of ${entitySet} matched ${query.$filter} without the follower's row, and C4C has more; nothing created (a second customer if the follower's is on a later page)`), 'C4C_LOOKUP_PAGES');
       res = await this.client.getNext(res.next, 'lookup');
     }
   }

@@ -197,6 +197,15 @@ describe('C4C as SAP\'s OData guide documents it (simulator as strict as the gui
       assert.equal(r.created, false);
       assert.equal(r.objectId, mine.ObjectID);
     });
+
+    it('a lookup that reads its last page without the follower while C4C still has more (10 pages of case variants): refused with C4C_LOOKUP_PAGES, no second customer', async () => {
+      for (let i = 0; i < 10000; i++) seed(i, { LastName: 'ZHANG' });
+      const mine = seed(20000, { LastName: 'Zhang' });
+      const svc = service(client());
+      await assert.rejects(svc.createOrFind(svc.buildRequest(input('Zhang'))), (e) => e.code === 'C4C_LOOKUP_PAGES' && /10 pages/.test(e.message) && e.transient === false);
+      assert.equal(sim.customers.filter((c) => c.LastName === 'Zhang').length, 1, 'the follower\'s customer is still the only one');
+      assert.equal(sim.customers[sim.customers.length - 1], mine);
+    });
   });
 
   describe('typed lookup literals from $metadata', () => {
