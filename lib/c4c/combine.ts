@@ -105,7 +105,9 @@ export class Combiner {
       this.o.stats.wholeFailures++;
       for (const c of take) {
         c.req.alone = true;
-        c.reject(copyError(err));
+        const e = copyError(err);
+        if (!c.req.lookup && e instanceof C4CError) e.batchOperations = take.length;
+        c.reject(e);
       }
     }
   }

@@ -323,11 +323,13 @@ export class CustomerService {
         if (e instanceof C4CError && e.statusCode === 400 && /propert/i.test(e.message) && !this.fixedMetadata) this.invalidateMetadata(req.entitySet);
         const checkable = req.lookup || !!uuid;
         if (!(e instanceof C4CError) || !e.ambiguous || !checkable) throw err;
-        // The create may have been committed: look for it over the settle period first.
-        const appeared = await this.settle(req, md, uuid);
+        // The create may have been committed: look for it over the settle period first (a create of
+        // a $batch that failed as a whole: as many periods as the $batch had creates).
+        const settleMs = this.settleMs * (e.batchOperations ?? 1);
+        const appeared = await this.settle(req, md, uuid, settleMs);
         if (appeared) return result(appeared, true, 1);
         if (attempt >= this.ambiguousRetries || this.client.isClosed) {
-          e.message += ` (outcome unknown: no customer appeared within ${Math.round(this.settleMs / 1000)} s; not sent again)`;
+          e.message += ` (outcome unknown: no customer appeared within ${Math.round(settleMs / 1000)} s; not sent again)`;
           throw e;
         }
       }
@@ -335,10 +337,10 @@ export class CustomerService {
   }
 
   /** Lookups with growing pauses (1/16, 1/8, then 1/4 of the period) until the settle period has passed. */
-  private async settle(req: CustomerRequest, md: ServiceMetadata, uuid: string | undefined): Promise<Record<string, unknown> | undefined> {
+  private async settle(req: CustomerRequest, md: ServiceMetadata, uuid: string | undefined, settleMs: number): Promise<Record<string, unknown> | undefined> {
     const started = Date.now();
     for (let i = 0; ; i++) {
-      await sleep(Math.min(this.settleMs / 4, (this.settleMs / 16) * 2 ** i), this.client.signal);
+      await sleep(Math.min(settleMs / 4, (settleMs / 16) * 2 ** i), this.client.signal);
       if (this.client.isClosed) return undefined;
       this.stats.settleLookups++;
       try {
@@ -351,7 +353,7 @@ export class CustomerService {
         // A lookup that fails (C4C still busy) is one more reason to wait, not to create.
         if (!(err instanceof C4CError) || !err.transient) throw err;
       }
-      if (Date.now() - started >= this.settleMs) return undefined;
+      if (Date.now() - started >= settleMs) return undefined;
     }
   }
 }
