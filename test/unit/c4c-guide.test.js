@@ -230,6 +230,18 @@ describe('C4C as SAP\'s OData guide documents it (simulator as strict as the gui
       assert.equal(lib.odataValue('Edm.String', 'abc').same('ABC'), false);
     });
 
+    it('a date that is not in the calendar is C4C_INPUT (not the next month\'s day); Edm.Int64 keys re-checked digit for digit, beyond 2^53', () => {
+      for (const bad of ['2024-02-30', '2023-02-29', '2024-04-31', '2024-05-01T25:00:00', '2024-05-01T10:61:00']) {
+        assert.throws(() => lib.odataValue('Edm.DateTime', bad), (e) => e.code === 'C4C_INPUT', bad);
+      }
+      assert.equal(lib.odataValue('Edm.DateTime', '2024-02-29').literal, "datetime'2024-02-29T00:00:00'");
+      const big = lib.odataValue('Edm.Int64', '9007199254740993');
+      assert.equal(big.literal, '9007199254740993');
+      assert.equal(big.same('9007199254740992'), false, 'another follower\'s key, equal only as a float');
+      assert.equal(big.same('9007199254740993'), true);
+      assert.equal(lib.odataValue('Edm.Int64', '+42').same(42), true);
+    });
+
     it('a GUID extension-field key finds the follower C4C answered in upper case: no second customer', async () => {
       const svc = service(client());
       const guid = '0a1b2c3d-0000-4000-8000-00000000abcd';
