@@ -189,6 +189,19 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
     results.forEach((r, i) => assert.equal(sim.customers.find((c) => c.CustomerID === r.customerId).LastName, names[i]));
   });
 
+  it('a $batch that C4C refuses as a whole (400, 413: nothing in it run) is sent again as its parts: every follower created once', async () => {
+    const { client, svc } = await warm({ maxConcurrency: 1 });
+    sim.faults.latencyMs = 50;
+    const blockers = busy(client, 1);
+    sim.injectErrors(413, 1, { kind: 'post', body: { error: { code: '', message: { lang: 'en', value: 'Request entity too large' } } } });
+    const outcomes = await Promise.all(names.slice(0, 6).map((n) => svc.createOrFind(request(n)).then((r) => r, (e) => e)));
+    await Promise.all(blockers);
+    assert.equal(sim.stats().injected, 1, JSON.stringify(sim.stats().byKind));
+    assert.equal(client.stats.wholeFailures, 1, 'the $batch failed as a whole');
+    assert.deepEqual(outcomes.map((o) => o.message ?? o.created), Array(6).fill(true));
+    assert.equal(sim.customers.length, 6, 'no follower lost, none created twice');
+  });
+
   it('an expired CSRF token on a $batch: refetched once, the parts sent again, every follower created once', async () => {
     const { client, svc } = await warm({ maxConcurrency: 1 });
     sim.faults.latencyMs = 30;
