@@ -3,7 +3,8 @@
  * `maxConcurrency` in flight, a change before new lookups), and only what has to wait is combined:
  * lookups on one set + property into one GET (`P eq 'a' or P eq 'b'`), creates on one set into one
  * `$batch` (a changeset each), up to `batchSize`. A combined request that fails as a whole is
- * retried as its parts, each alone (the retry layer above does that). A `$batch` of n creates
+ * retried as its parts, each alone (the retry layer above does that) — also one C4C refused as a
+ * whole with a 4xx (but 401), which the part alone may pass. A `$batch` of n creates
  * gets n times the request timeout (C4C runs its changesets one after another: each create gets
  * the time it would get alone); an answer that stops early (at a failed changeset) keeps every
  * part that arrived, and only the creates without an answer have an unknown outcome.
@@ -105,7 +106,15 @@ export class Combiner {
       this.o.stats.wholeFailures++;
       for (const c of take) {
         c.req.alone = true;
-        c.reject(copyError(err));
+        const e = copyError(err);
+        if (e instanceof C4CError) {
+          if (!c.req.lookup) e.batchOperations = take.length;
+          // Refused as a whole (400, 404, 413, 414, …: nothing in it ran): the part alone may well
+          // pass, so it is sent again alone (not for wrong credentials; an expired token has its own retry).
+          const status = e.statusCode ?? 0;
+          if (status >= 400 && status < 500 && status !== 401 && !e.csrfRequired) e.transient = true;
+        }
+        c.reject(e);
       }
     }
   }

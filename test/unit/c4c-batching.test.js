@@ -123,6 +123,23 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
     });
   });
 
+  it('a $batch that times out while C4C is still working through it (each create 2 × the timeout): its creates settle as long as C4C may still commit them, none created twice', async () => {
+    const { client } = await warm({ maxConcurrency: 1, timeoutMs: 300, retry: { retries: 0 } });
+    const svc = new lib.CustomerService(client, { timeoutMs: 300 }); // the default settle period: 2 × the timeout
+    sim.faults.latencyMs = 50;
+    sim.faults.perOperationMs = 600; // a create in the $batch takes 2 × the timeout; alone it would be settled in time
+    const blockers = busy(client, 1);
+    const four = ['oSlow1', 'oSlow2', 'oSlow3', 'oSlow4'];
+    const outcomes = await Promise.all(four.map((n) => svc.createOrFind(request(n)).then((r) => r, (e) => e)));
+    await Promise.all(blockers);
+    // C4C finishes the $batch it was given (the simulator counts its operations when it has run them all)
+    for (let i = 0; i < 100 && sim.stats().batchOperations < 4; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(sim.stats().batchOperations, 4);
+    assert.equal(sim.stats().batches, 1, JSON.stringify(sim.stats().byKind));
+    assert.equal(client.stats.wholeFailures, 1, 'the $batch timed out as a whole');
+    for (const n of four) assert.equal(sim.customers.filter((c) => c.LastName === n).length, 1, `${n} created exactly once (${JSON.stringify(outcomes.map((o) => o.message ?? o.created))})`);
+  });
+
   it('a $batch that C4C stops after changeset 2 of 3: follower 1 created, follower 2 gets C4C\'s message, follower 3 settled by lookup and created once', async () => {
     const { client, svc } = await warm({ maxConcurrency: 1 });
     const taken = occupied('0a1b2c3d-0000-4000-8000-000000000002');
@@ -170,6 +187,19 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
     assert.equal(client.stats.wholeFailures, 1, 'the $batch failed as a whole');
     assert.equal(sim.customers.length, 12, 'no follower lost, none created twice');
     results.forEach((r, i) => assert.equal(sim.customers.find((c) => c.CustomerID === r.customerId).LastName, names[i]));
+  });
+
+  it('a $batch that C4C refuses as a whole (400, 413: nothing in it run) is sent again as its parts: every follower created once', async () => {
+    const { client, svc } = await warm({ maxConcurrency: 1 });
+    sim.faults.latencyMs = 50;
+    const blockers = busy(client, 1);
+    sim.injectErrors(413, 1, { kind: 'post', body: { error: { code: '', message: { lang: 'en', value: 'Request entity too large' } } } });
+    const outcomes = await Promise.all(names.slice(0, 6).map((n) => svc.createOrFind(request(n)).then((r) => r, (e) => e)));
+    await Promise.all(blockers);
+    assert.equal(sim.stats().injected, 1, JSON.stringify(sim.stats().byKind));
+    assert.equal(client.stats.wholeFailures, 1, 'the $batch failed as a whole');
+    assert.deepEqual(outcomes.map((o) => o.message ?? o.created), Array(6).fill(true));
+    assert.equal(sim.customers.length, 6, 'no follower lost, none created twice');
   });
 
   it('an expired CSRF token on a $batch: refetched once, the parts sent again, every follower created once', async () => {
