@@ -129,16 +129,15 @@ export class Combiner {
     const res = await this.o.http({ ...first, lookup: undefined, query: [['$filter', chunk.filter], ['$top', String(COMBINED_TOP)], ...others] }, false);
     if (!Array.isArray(res.data)) throw new C4CError(`C4C ${first.what} failed: the answer has no result list`, 'C4C_NOT_ODATA', res.status);
     const rows = res.data as Record<string, unknown>[];
-    const byValue = matchByValue(property, values, rows.filter((r) => r && typeof r === 'object'));
-    for (const c of take) {
-      const mine = byValue.get(c.req.lookup!.value) ?? [];
-      // A full answer may have crowded a value out (C4C's wildcards, case folding): ask for it alone.
-      if (!mine.length && rows.length >= COMBINED_TOP) {
-        await this.o.http(c.req, false).then(c.resolve, c.reject);
-        continue;
-      }
-      c.resolve({ status: res.status, headers: res.headers, data: mine });
+    // A cut answer (a next page, or a full one) may hold only part of any value's rows (C4C's
+    // wildcards, case folding, obsolete customers crowding it): every value is asked alone then,
+    // so that its own lookup can page on (a value shown only its obsolete rows would be created again).
+    if (res.next || rows.length >= COMBINED_TOP) {
+      for (const c of take) await this.o.http(c.req, false).then(c.resolve, c.reject);
+      return;
     }
+    const byValue = matchByValue(property, values, rows.filter((r) => r && typeof r === 'object'));
+    for (const c of take) c.resolve({ status: res.status, headers: res.headers, data: byValue.get(c.req.lookup!.value) ?? [] });
   }
 
   private async combinedCreate(take: Waiting[]): Promise<void> {

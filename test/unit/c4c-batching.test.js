@@ -226,4 +226,19 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
     assert.equal(sim.customers.length, 8);
     results.forEach((r, i) => assert.equal(sim.customers.find((c) => c.CustomerID === r.customerId).LastName, names[i]));
   });
+  it('a combined lookup cut at C4C\'s 1,000 rows: each follower is asked alone and pages on; one whose first 1,000 rows are obsolete finds its active customer (no second one)', async () => {
+    // oCut: 1,000 obsolete customers first, the active one after them (beyond the combined answer's cut)
+    for (let i = 0; i < 1000; i++) sim.customers.push({ ObjectID: `OBS${String(i).padStart(29, '0')}`, CustomerID: String(10000 + i), LastName: 'oCut', LifeCycleStatusCode: '4' });
+    sim.customers.push({ ObjectID: 'A'.repeat(32), CustomerID: '20000', LastName: 'oCut', LifeCycleStatusCode: '2' });
+    const { client, svc } = await warm({ maxConcurrency: 1, batchSize: 20 });
+    const before = sim.customers.length;
+    const blockers = busy(client, 1);
+    const results = await Promise.all(['oCut', 'oNew1', 'oNew2'].map((n) => svc.createOrFind(request(n))));
+    await Promise.all(blockers);
+    assert.equal(client.stats.combinedLookups >= 1, true, 'the lookups were combined');
+    assert.equal(results[0].created, false);
+    assert.equal(results[0].customerId, '20000');
+    assert.deepEqual(results.slice(1).map((r) => r.created), [true, true]);
+    assert.equal(sim.customers.length, before + 2, 'no second customer for oCut');
+  });
 });
