@@ -41,6 +41,8 @@ const INTEGER = /^[+-]?\d+$/;
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const INTEGER_TYPES = new Set(['Edm.Byte', 'Edm.SByte', 'Edm.Int16', 'Edm.Int32', 'Edm.Int64']);
 const NUMBER_TYPES = new Set(['Edm.Decimal', 'Edm.Double', 'Edm.Single']);
+/** OData V2's URI literal suffixes (64L, 2.345M, 2.0d, 2.0f); Int32 and the smaller integers are bare. */
+const NUMBER_SUFFIX: Record<string, string> = { 'Edm.Int64': 'L', 'Edm.Decimal': 'M', 'Edm.Double': 'd', 'Edm.Single': 'f' };
 
 /** Milliseconds of an OData date: C4C's JSON `/Date(ms)/` (`/Date(ms+0000)/`), or ISO 8601 (no zone = UTC). */
 function dateMs(value: unknown): number {
@@ -70,7 +72,7 @@ export interface TypedValue {
  * The one literal function for lookups: `value` as a literal of the Edm `type` from the tenant's
  * $metadata (Edm.String → odataString, Edm.Guid → guid'…', Edm.Boolean → true/false,
  * Edm.DateTime → datetime'yyyy-mm-ddThh:mm:ss' (UTC), Edm.DateTimeOffset → datetimeoffset'…Z',
- * numbers bare). A value that cannot be of the type is C4C_INPUT, before anything is sent.
+ * numbers with OData V2's suffix: 64L, 2.345M, 2.0d, 2.0f, Int32 and smaller bare). A value that cannot be of the type is C4C_INPUT, before anything is sent.
  */
 export function odataValue(type: string | undefined, value: string, name = 'the lookup value'): TypedValue {
   const t = type || 'Edm.String';
@@ -104,7 +106,7 @@ export function odataValue(type: string | undefined, value: string, name = 'the 
       if (whole !== undefined && INTEGER.test(String(r).trim())) return BigInt(String(r).trim()) === whole;
       return Number(r) === n;
     };
-    return { literal: v.replace(/^\+/, ''), same };
+    return { literal: v.replace(/^\+/, '') + (NUMBER_SUFFIX[t] ?? ''), same };
   }
   return refuse('a value a lookup can compare');
 }

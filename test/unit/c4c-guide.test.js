@@ -218,7 +218,9 @@ describe('C4C as SAP\'s OData guide documents it (simulator as strict as the gui
       assert.equal(lib.odataValue('Edm.DateTime', '/Date(1714550400000)/').literal, "datetime'2024-05-01T08:00:00'");
       assert.equal(lib.odataValue('Edm.DateTimeOffset', '2024-05-01T08:00:00Z').literal, "datetimeoffset'2024-05-01T08:00:00Z'");
       assert.equal(lib.odataValue('Edm.Int32', '42').literal, '42');
-      assert.equal(lib.odataValue('Edm.Decimal', '1.50').literal, '1.50');
+      assert.equal(lib.odataValue('Edm.Decimal', '1.50').literal, '1.50M');
+      assert.equal(lib.odataValue('Edm.Double', '2.0').literal, '2.0d');
+      assert.equal(lib.odataValue('Edm.Single', '-2.5').literal, '-2.5f');
       for (const [type, bad] of [['Edm.Guid', 'not-a-guid'], ['Edm.Boolean', 'yes'], ['Edm.DateTime', '01.05.2024'], ['Edm.Int32', '4.2'], ['Edm.Decimal', '1,5'], ['Edm.Binary', 'AA==']]) {
         assert.throws(() => lib.odataValue(type, bad), (e) => e.code === 'C4C_INPUT' && e.message.includes(type), `${type} ${bad}`);
       }
@@ -236,7 +238,7 @@ describe('C4C as SAP\'s OData guide documents it (simulator as strict as the gui
       }
       assert.equal(lib.odataValue('Edm.DateTime', '2024-02-29').literal, "datetime'2024-02-29T00:00:00'");
       const big = lib.odataValue('Edm.Int64', '9007199254740993');
-      assert.equal(big.literal, '9007199254740993');
+      assert.equal(big.literal, '9007199254740993L');
       assert.equal(big.same('9007199254740992'), false, 'another follower\'s key, equal only as a float');
       assert.equal(big.same('9007199254740993'), true);
       assert.equal(lib.odataValue('Edm.Int64', '+42').same(42), true);
