@@ -100,11 +100,25 @@ export function simMetadataXml(extensionFields: string[] = []): string {
 }
 
 /**
- * `$metadata?$filter=A,B` as C4C answers it: only those entity types and their entity sets
- * (the rest of the document as it is). Types are named without or with the namespace.
+ * `$metadata?$filter=A,B` as C4C answers it: those entity types "including all dependent
+ * EntityTypes" (SAP's guide, Filtering Metadata) — here the targets of their navigation
+ * properties and the code lists (CodeList) of their value helps (`<Type>…CodeCollection`) — and
+ * their entity sets (the rest of the document as it is). Types are named without or with the
+ * namespace. `dependents: false` answers only the types named.
  */
-export function simMetadataSubset(xml: string, types: string[]): string {
-  const wanted = new Set(types.map((t) => t.trim().replace(/^.*\./, '')).filter(Boolean));
+export function simMetadataSubset(xml: string, types: string[], opts: { dependents?: boolean } = {}): string {
+  const named = new Set(types.map((t) => t.trim().replace(/^.*\./, '')).filter(Boolean));
+  const wanted = new Set(named);
+  if (opts.dependents !== false) {
+    for (const m of xml.matchAll(/<EntityType\s([^>]*)>([\s\S]*?)<\/EntityType>/g)) {
+      if (!named.has(simAttrs(m[1]).Name)) continue;
+      for (const n of m[2].matchAll(/<NavigationProperty\s([^>]*?)\/?>/g)) wanted.add(simAttrs(n[1]).ToRole);
+    }
+    for (const m of xml.matchAll(/<EntitySet\s([^>]*?)\/>/g)) {
+      const a = simAttrs(m[1]);
+      if (/\.CodeList$/.test(a.EntityType) && [...named].some((t) => a.Name.startsWith(t) && /CodeCollection$/.test(a.Name))) wanted.add('CodeList');
+    }
+  }
   return xml
     .replace(/\s*<EntityType\s([^>]*)>[\s\S]*?<\/EntityType>/g, (whole, attrs: string) => (wanted.has(simAttrs(attrs).Name) ? whole : ''))
     .replace(/\s*<EntitySet\s([^>]*?)\/>/g, (whole, attrs: string) => (wanted.has(String(simAttrs(attrs).EntityType).replace(/^.*\./, '')) ? whole : ''))
@@ -169,9 +183,9 @@ export interface C4CSimOptions {
   /** public base URL used in __metadata.uri and location (default: from the Host header) */
   publicBase?: string;
   /**
-   * How the tenant answers `$metadata?$filter=<EntityType>,…`: 'subset' (those types, as SAP's
-   * guide documents; default), 'ignore' (the whole document), 'refuse' (400), 'partial' (only the
-   * first type named).
+   * How the tenant answers `$metadata?$filter=<EntityType>,…`: 'subset' (those types and the
+   * types they depend on, as SAP's guide documents; default), 'ignore' (the whole document),
+   * 'refuse' (400), 'partial' (only the first type named, without its dependents).
    */
   metadataFilter?: MetadataFilterMode;
 }
@@ -468,7 +482,7 @@ export class C4CSimulator {
       }
       this.kind(filter === null ? 'metadata' : `metadata $filter=${filter}`);
       const types = filter === null || mode === 'ignore' ? undefined : filter.split(',').slice(0, mode === 'partial' ? 1 : undefined);
-      sendText(res, 200, types ? simMetadataSubset(this.metadataXml, types) : this.metadataXml, 'application/xml');
+      sendText(res, 200, types ? simMetadataSubset(this.metadataXml, types, { dependents: mode !== 'partial' }) : this.metadataXml, 'application/xml');
       return;
     }
     if (rest === '$batch' && method === 'POST') {

@@ -75,6 +75,8 @@ export class C4CClient {
   private metadataFilter = true;
   /** the full `$metadata`, once the subset was not enough */
   private fullMetadata: Promise<ServiceMetadata> | undefined;
+  /** answers to `$metadata?$filter=` (newest first, a few): a later read of sets one of them holds needs no request */
+  private subsets: ServiceMetadata[] = [];
   private closed = false;
   /** Aborted on close: a pause between retries ends at once and the request fails as stopped. */
   private readonly stopping = new AbortController();
@@ -142,12 +144,18 @@ export class C4CClient {
   /**
    * The tenant's $metadata for these entity sets, parsed: `$metadata?$filter=<EntityType>,…` (the
    * subset SAP's C4C OData guide documents; an entity set's type is its name without `Collection`).
-   * When the tenant refuses the parameter (a 4xx) or its answer lacks one of the sets (it ignored
-   * the filter, or answered another subset), the full `$metadata` is read instead — once per
-   * client (deploy), then kept and used for every later read (`fresh` reads it again).
+   * The answer holds the types asked for and the types they depend on (the guide), or the whole
+   * document from a tenant that ignores the parameter: either way it is kept, and a later read of
+   * sets it holds needs no request. When the tenant refuses the parameter (a 4xx) or its answer
+   * lacks one of the sets (another subset), the full `$metadata` is read instead — once per client
+   * (deploy), then kept and used for every later read. `fresh` reads again (the subset, if the
+   * tenant answers it).
    */
   async metadata(entitySets: string[], opts: { fresh?: boolean } = {}): Promise<ServiceMetadata> {
+    if (opts.fresh) this.subsets = [];
     if (this.fullMetadata && !opts.fresh) return this.fullMetadata;
+    const kept = this.subsets.find((md) => entitySets.every((s) => !!entityTypeOf(md, s)));
+    if (kept) return kept;
     const types = [...new Set(entitySets.map((s) => s.replace(/Collection$/, '')))];
     if (!this.metadataFilter || !types.length) return this.readFullMetadata();
     let md: ServiceMetadata | undefined;
@@ -159,11 +167,8 @@ export class C4CClient {
       if (err instanceof C4CError && (status === undefined || status < 400 || status >= 500 || [401, 403, 408, 429].includes(status))) throw err;
     }
     if (md && entitySets.every((s) => !!entityTypeOf(md, s))) {
-      // A tenant that ignores $filter answered the whole service: that is the full document, kept.
-      if ([...md.entityTypes.keys()].some((t) => !types.includes(t))) {
-        this.metadataFilter = false;
-        this.fullMetadata = Promise.resolve(md);
-      }
+      // More types than asked for is no sign of an ignored filter: C4C adds the dependent ones.
+      this.subsets = [md, ...this.subsets].slice(0, 8);
       return md;
     }
     this.metadataFilter = false;

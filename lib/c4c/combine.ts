@@ -3,7 +3,8 @@
  * `maxConcurrency` in flight, a change before new lookups), and only what has to wait is combined:
  * lookups on one set + property into one GET (`P eq 'a' or P eq 'b'`), creates on one set into one
  * `$batch` (a changeset each), up to `batchSize`. A combined request that fails as a whole is
- * retried as its parts, each alone (the retry layer above does that). A `$batch` of n creates
+ * retried as its parts, each alone (the retry layer above does that) — also one C4C refused as a
+ * whole with a 4xx (but 401), which the part alone may pass. A `$batch` of n creates
  * gets n times the request timeout (C4C runs its changesets one after another: each create gets
  * the time it would get alone); an answer that stops early (at a failed changeset) keeps every
  * part that arrived, and only the creates without an answer have an unknown outcome.
@@ -105,7 +106,15 @@ export class Combiner {
       this.o.stats.wholeFailures++;
       for (const c of take) {
         c.req.alone = true;
-        c.reject(copyError(err));
+        const e = copyError(err);
+        if (e instanceof C4CError) {
+          if (!c.req.lookup) e.batchOperations = take.length;
+          // Refused as a whole (400, 404, 413, 414, …: nothing in it ran): the part alone may well
+          // pass, so it is sent again alone (not for wrong credentials; an expired token has its own retry).
+          const status = e.statusCode ?? 0;
+          if (status >= 400 && status < 500 && status !== 401 && !e.csrfRequired) e.transient = true;
+        }
+        c.reject(e);
       }
     }
   }
@@ -120,16 +129,15 @@ export class Combiner {
     const res = await this.o.http({ ...first, lookup: undefined, query: [['$filter', chunk.filter], ['$top', String(COMBINED_TOP)], ...others] }, false);
     if (!Array.isArray(res.data)) throw new C4CError(`C4C ${first.what} failed: the answer has no result list`, 'C4C_NOT_ODATA', res.status);
     const rows = res.data as Record<string, unknown>[];
-    const byValue = matchByValue(property, values, rows.filter((r) => r && typeof r === 'object'));
-    for (const c of take) {
-      const mine = byValue.get(c.req.lookup!.value) ?? [];
-      // A full answer may have crowded a value out (C4C's wildcards, case folding): ask for it alone.
-      if (!mine.length && rows.length >= COMBINED_TOP) {
-        await this.o.http(c.req, false).then(c.resolve, c.reject);
-        continue;
-      }
-      c.resolve({ status: res.status, headers: res.headers, data: mine });
+    // A cut answer (a next page, or a full one) may hold only part of any value's rows (C4C's
+    // wildcards, case folding, obsolete customers crowding it): every value is asked alone then,
+    // so that its own lookup can page on (a value shown only its obsolete rows would be created again).
+    if (res.next || rows.length >= COMBINED_TOP) {
+      for (const c of take) await this.o.http(c.req, false).then(c.resolve, c.reject);
+      return;
     }
+    const byValue = matchByValue(property, values, rows.filter((r) => r && typeof r === 'object'));
+    for (const c of take) c.resolve({ status: res.status, headers: res.headers, data: byValue.get(c.req.lookup!.value) ?? [] });
   }
 
   private async combinedCreate(take: Waiting[]): Promise<void> {

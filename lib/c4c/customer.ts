@@ -266,14 +266,17 @@ export class CustomerService {
   /**
    * A query page after page (C4C's `__next`, up to MAX_PAGES): `take` gets each page's rows and
    * says whether that is enough. The first page may be combined with other followers' lookups
-   * (`lookup`, only when they wait for a slot).
+   * (`lookup`, only when they wait for a slot). Still not enough after MAX_PAGES with C4C offering
+   * more (`*` wildcards, case variants, a next link that never ends): C4C_LOOKUP_PAGES — "not
+   * found" would create a second customer when the follower's is on a later page.
    */
   private async pages(entitySet: string, query: Record<string, string>, take: (rows: Record<string, unknown>[]) => boolean | Promise<boolean>, lookup?: { property: string; value: string }): Promise<void> {
     let res = await this.client.get(entitySet, query, 'lookup', { lookup });
     for (let page = 1; ; page++) {
       if (!Array.isArray(res.data)) throw new C4CError(`C4C lookup failed: the answer has no result list`, 'C4C_NOT_ODATA', res.status);
       if (await take((res.data as unknown[]).filter((r): r is Record<string, unknown> => !!r && typeof r === 'object'))) return;
-      if (!res.next || page >= MAX_PAGES) return;
+      if (!res.next) return;
+      if (page >= MAX_PAGES) throw new C4CError(this.client.redact(`C4C lookup failed: ${page} pages of ${entitySet} matched ${query.$filter} without the follower's row, and C4C has more; nothing created (a second customer if the follower's is on a later page)`), 'C4C_LOOKUP_PAGES');
       res = await this.client.getNext(res.next, 'lookup');
     }
   }
@@ -320,11 +323,13 @@ export class CustomerService {
         if (e instanceof C4CError && e.statusCode === 400 && /propert/i.test(e.message) && !this.fixedMetadata) this.invalidateMetadata(req.entitySet);
         const checkable = req.lookup || !!uuid;
         if (!(e instanceof C4CError) || !e.ambiguous || !checkable) throw err;
-        // The create may have been committed: look for it over the settle period first.
-        const appeared = await this.settle(req, md, uuid);
+        // The create may have been committed: look for it over the settle period first (a create of
+        // a $batch that failed as a whole: as many periods as the $batch had creates).
+        const settleMs = this.settleMs * (e.batchOperations ?? 1);
+        const appeared = await this.settle(req, md, uuid, settleMs);
         if (appeared) return result(appeared, true, 1);
         if (attempt >= this.ambiguousRetries || this.client.isClosed) {
-          e.message += ` (outcome unknown: no customer appeared within ${Math.round(this.settleMs / 1000)} s; not sent again)`;
+          e.message += ` (outcome unknown: no customer appeared within ${Math.round(settleMs / 1000)} s; not sent again)`;
           throw e;
         }
       }
@@ -332,10 +337,10 @@ export class CustomerService {
   }
 
   /** Lookups with growing pauses (1/16, 1/8, then 1/4 of the period) until the settle period has passed. */
-  private async settle(req: CustomerRequest, md: ServiceMetadata, uuid: string | undefined): Promise<Record<string, unknown> | undefined> {
+  private async settle(req: CustomerRequest, md: ServiceMetadata, uuid: string | undefined, settleMs: number): Promise<Record<string, unknown> | undefined> {
     const started = Date.now();
     for (let i = 0; ; i++) {
-      await sleep(Math.min(this.settleMs / 4, (this.settleMs / 16) * 2 ** i), this.client.signal);
+      await sleep(Math.min(settleMs / 4, (settleMs / 16) * 2 ** i), this.client.signal);
       if (this.client.isClosed) return undefined;
       this.stats.settleLookups++;
       try {
@@ -348,7 +353,7 @@ export class CustomerService {
         // A lookup that fails (C4C still busy) is one more reason to wait, not to create.
         if (!(err instanceof C4CError) || !err.transient) throw err;
       }
-      if (Date.now() - started >= this.settleMs) return undefined;
+      if (Date.now() - started >= settleMs) return undefined;
     }
   }
 }

@@ -41,6 +41,8 @@ const INTEGER = /^[+-]?\d+$/;
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const INTEGER_TYPES = new Set(['Edm.Byte', 'Edm.SByte', 'Edm.Int16', 'Edm.Int32', 'Edm.Int64']);
 const NUMBER_TYPES = new Set(['Edm.Decimal', 'Edm.Double', 'Edm.Single']);
+/** OData V2's URI literal suffixes (64L, 2.345M, 2.0d, 2.0f); Int32 and the smaller integers are bare. */
+const NUMBER_SUFFIX: Record<string, string> = { 'Edm.Int64': 'L', 'Edm.Decimal': 'M', 'Edm.Double': 'd', 'Edm.Single': 'f' };
 
 /** Milliseconds of an OData date: C4C's JSON `/Date(ms)/` (`/Date(ms+0000)/`), or ISO 8601 (no zone = UTC). */
 function dateMs(value: unknown): number {
@@ -50,6 +52,11 @@ function dateMs(value: unknown): number {
   const iso = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?))?(Z|[+-]\d{2}:\d{2})?$/.exec(s);
   if (!iso) return NaN;
   const [, day, time = '00:00:00', zone = 'Z'] = iso;
+  // Date.parse turns 2024-02-30 into 1 March: a day or time not in the calendar is no date.
+  const [y, mo, d] = day.split('-').map(Number);
+  const [h, mi, sec = 0] = time.split(':').map(Number);
+  const check = new Date(Date.UTC(2000, mo - 1, d));
+  if (check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || (mo === 2 && d === 29 && !(y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0))) || h > 23 || mi > 59 || sec >= 60) return NaN;
   return Date.parse(`${day}T${time.length === 5 ? `${time}:00` : time.replace(/(\.\d{3})\d+$/, '$1')}${zone}`);
 }
 
@@ -65,7 +72,7 @@ export interface TypedValue {
  * The one literal function for lookups: `value` as a literal of the Edm `type` from the tenant's
  * $metadata (Edm.String → odataString, Edm.Guid → guid'…', Edm.Boolean → true/false,
  * Edm.DateTime → datetime'yyyy-mm-ddThh:mm:ss' (UTC), Edm.DateTimeOffset → datetimeoffset'…Z',
- * numbers bare). A value that cannot be of the type is C4C_INPUT, before anything is sent.
+ * numbers with OData V2's suffix: 64L, 2.345M, 2.0d, 2.0f, Int32 and smaller bare). A value that cannot be of the type is C4C_INPUT, before anything is sent.
  */
 export function odataValue(type: string | undefined, value: string, name = 'the lookup value'): TypedValue {
   const t = type || 'Edm.String';
@@ -92,7 +99,14 @@ export function odataValue(type: string | undefined, value: string, name = 'the 
   if (INTEGER_TYPES.has(t) || NUMBER_TYPES.has(t)) {
     if (!(INTEGER_TYPES.has(t) ? INTEGER : NUMBER).test(v)) refuse(INTEGER_TYPES.has(t) ? 'an integer' : 'a number');
     const n = Number(v);
-    return { literal: v.replace(/^\+/, ''), same: (r) => r !== null && r !== undefined && r !== '' && Number(r) === n };
+    // Integers digit for digit (an Edm.Int64 beyond 2^53 is a string in C4C's JSON; as floats two keys would be one).
+    const whole = INTEGER_TYPES.has(t) ? BigInt(v) : undefined;
+    const same = (r: unknown): boolean => {
+      if (r === null || r === undefined || r === '') return false;
+      if (whole !== undefined && INTEGER.test(String(r).trim())) return BigInt(String(r).trim()) === whole;
+      return Number(r) === n;
+    };
+    return { literal: v.replace(/^\+/, '') + (NUMBER_SUFFIX[t] ?? ''), same };
   }
   return refuse('a value a lookup can compare');
 }

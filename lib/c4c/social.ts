@@ -454,9 +454,11 @@ export class SocialService {
         return { row, created: true };
       } catch (err) {
         if (!(err instanceof C4CError) || !err.ambiguous) throw err;
+        // a create of a $batch that failed as a whole: as many settle periods as the $batch had creates
+        const settleMs = this.settleMs * (err.batchOperations ?? 1);
         const started = Date.now();
         for (let i = 0; !this.client.isClosed; i++) {
-          await sleep(Math.min(this.settleMs / 4, (this.settleMs / 16) * 2 ** i), this.client.signal);
+          await sleep(Math.min(settleMs / 4, (settleMs / 16) * 2 ** i), this.client.signal);
           this.stats.settleLookups++;
           try {
             const row = await find();
@@ -464,10 +466,10 @@ export class SocialService {
           } catch (e) {
             if (!(e instanceof C4CError) || !e.transient) throw e;
           }
-          if (Date.now() - started >= this.settleMs) break;
+          if (Date.now() - started >= settleMs) break;
         }
         if (attempt >= 1 || this.client.isClosed) {
-          err.message += ` (outcome unknown: nothing appeared within ${Math.round(this.settleMs / 1000)} s; not sent again)`;
+          err.message += ` (outcome unknown: nothing appeared within ${Math.round(settleMs / 1000)} s; not sent again)`;
           throw err;
         }
       }

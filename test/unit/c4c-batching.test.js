@@ -123,6 +123,23 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
     });
   });
 
+  it('a $batch that times out while C4C is still working through it (each create 2 × the timeout): its creates settle as long as C4C may still commit them, none created twice', async () => {
+    const { client } = await warm({ maxConcurrency: 1, timeoutMs: 300, retry: { retries: 0 } });
+    const svc = new lib.CustomerService(client, { timeoutMs: 300 }); // the default settle period: 2 × the timeout
+    sim.faults.latencyMs = 50;
+    sim.faults.perOperationMs = 600; // a create in the $batch takes 2 × the timeout; alone it would be settled in time
+    const blockers = busy(client, 1);
+    const four = ['oSlow1', 'oSlow2', 'oSlow3', 'oSlow4'];
+    const outcomes = await Promise.all(four.map((n) => svc.createOrFind(request(n)).then((r) => r, (e) => e)));
+    await Promise.all(blockers);
+    // C4C finishes the $batch it was given (the simulator counts its operations when it has run them all)
+    for (let i = 0; i < 100 && sim.stats().batchOperations < 4; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(sim.stats().batchOperations, 4);
+    assert.equal(sim.stats().batches, 1, JSON.stringify(sim.stats().byKind));
+    assert.equal(client.stats.wholeFailures, 1, 'the $batch timed out as a whole');
+    for (const n of four) assert.equal(sim.customers.filter((c) => c.LastName === n).length, 1, `${n} created exactly once (${JSON.stringify(outcomes.map((o) => o.message ?? o.created))})`);
+  });
+
   it('a $batch that C4C stops after changeset 2 of 3: follower 1 created, follower 2 gets C4C\'s message, follower 3 settled by lookup and created once', async () => {
     const { client, svc } = await warm({ maxConcurrency: 1 });
     const taken = occupied('0a1b2c3d-0000-4000-8000-000000000002');
@@ -172,6 +189,19 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
     results.forEach((r, i) => assert.equal(sim.customers.find((c) => c.CustomerID === r.customerId).LastName, names[i]));
   });
 
+  it('a $batch that C4C refuses as a whole (400, 413: nothing in it run) is sent again as its parts: every follower created once', async () => {
+    const { client, svc } = await warm({ maxConcurrency: 1 });
+    sim.faults.latencyMs = 50;
+    const blockers = busy(client, 1);
+    sim.injectErrors(413, 1, { kind: 'post', body: { error: { code: '', message: { lang: 'en', value: 'Request entity too large' } } } });
+    const outcomes = await Promise.all(names.slice(0, 6).map((n) => svc.createOrFind(request(n)).then((r) => r, (e) => e)));
+    await Promise.all(blockers);
+    assert.equal(sim.stats().injected, 1, JSON.stringify(sim.stats().byKind));
+    assert.equal(client.stats.wholeFailures, 1, 'the $batch failed as a whole');
+    assert.deepEqual(outcomes.map((o) => o.message ?? o.created), Array(6).fill(true));
+    assert.equal(sim.customers.length, 6, 'no follower lost, none created twice');
+  });
+
   it('an expired CSRF token on a $batch: refetched once, the parts sent again, every follower created once', async () => {
     const { client, svc } = await warm({ maxConcurrency: 1 });
     sim.faults.latencyMs = 30;
@@ -195,5 +225,20 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
     assert.ok(svc.stats.settleLookups >= 1, 'the ambiguous creates were looked up');
     assert.equal(sim.customers.length, 8);
     results.forEach((r, i) => assert.equal(sim.customers.find((c) => c.CustomerID === r.customerId).LastName, names[i]));
+  });
+  it('a combined lookup cut at C4C\'s 1,000 rows: each follower is asked alone and pages on; one whose first 1,000 rows are obsolete finds its active customer (no second one)', async () => {
+    // oCut: 1,000 obsolete customers first, the active one after them (beyond the combined answer's cut)
+    for (let i = 0; i < 1000; i++) sim.customers.push({ ObjectID: `OBS${String(i).padStart(29, '0')}`, CustomerID: String(10000 + i), LastName: 'oCut', LifeCycleStatusCode: '4' });
+    sim.customers.push({ ObjectID: 'A'.repeat(32), CustomerID: '20000', LastName: 'oCut', LifeCycleStatusCode: '2' });
+    const { client, svc } = await warm({ maxConcurrency: 1, batchSize: 20 });
+    const before = sim.customers.length;
+    const blockers = busy(client, 1);
+    const results = await Promise.all(['oCut', 'oNew1', 'oNew2'].map((n) => svc.createOrFind(request(n))));
+    await Promise.all(blockers);
+    assert.equal(client.stats.combinedLookups >= 1, true, 'the lookups were combined');
+    assert.equal(results[0].created, false);
+    assert.equal(results[0].customerId, '20000');
+    assert.deepEqual(results.slice(1).map((r) => r.created), [true, true]);
+    assert.equal(sim.customers.length, before + 2, 'no second customer for oCut');
   });
 });

@@ -32,13 +32,14 @@ describe('C4C as SAP\'s OData guide documents it (simulator as strict as the gui
   };
 
   describe('the simulator refuses what the guide does not document', () => {
-    it('$metadata: ?entityset= and other unknown options → 400; ?$filter=<EntityType> answers only that type; typed extension fields declared', async () => {
+    it('$metadata: ?entityset= and other unknown options → 400; ?$filter=<EntityType> answers that type and its dependent types; typed extension fields declared', async () => {
       assert.equal((await get('$metadata?entityset=IndividualCustomerCollection')).status, 400);
       assert.equal((await get('$metadata?sap-client=123')).status, 400);
       const subset = await (await get('$metadata?$filter=IndividualCustomer')).text();
       const md = lib.parseMetadata(subset);
-      assert.deepEqual([...md.entityTypes.keys()], ['IndividualCustomer']);
-      assert.deepEqual([...md.entitySets.keys()], ['IndividualCustomerCollection']);
+      // the type and the types it depends on (navigation targets, its code lists), as the guide says
+      assert.deepEqual([...md.entityTypes.keys()], ['IndividualCustomer', 'IndividualCustomerIdentification', 'CodeList']);
+      assert.ok(md.entitySets.has('IndividualCustomerCollection') && md.entitySets.has('IndividualCustomerRoleCodeCollection'));
       const props = md.entityTypes.get('IndividualCustomer').properties;
       assert.equal(props.get('FollowerUUID_KUT').type, 'Edm.Guid');
       assert.equal(props.get('WeChatFollower_KUT').type, 'Edm.Boolean');
@@ -130,6 +131,22 @@ describe('C4C as SAP\'s OData guide documents it (simulator as strict as the gui
       });
     }
 
+    it('a tenant that answers $filter= with the dependent types as well (the guide): a re-read after a refused property and another entity set take the subset, never the full $metadata', async () => {
+      const c = client();
+      const svc = service(c);
+      const req = (k) => svc.buildRequest(input(k, { lastName: 'Li', lookupField: 'WeChatOpenID_KUT', fields: { WeChatOpenID_KUT: k } }));
+      await svc.createOrFind(req('oA'));
+      const md = await c.metadata(['IndividualCustomerIdentificationIDTypeCodeCollection']);
+      assert.ok(md.entityTypes.has('CodeList'), 'the answer holds a type the client did not name');
+      // C4C refuses a create naming a property: the service reads $metadata again for the next follower
+      sim.injectErrors(400, 1, { kind: 'post', body: { error: { code: 'SY/530', message: { lang: 'en', value: 'Property WeChatOpenID_KUT is invalid' } } } });
+      await assert.rejects(svc.createOrFind(req('oB')), /Property WeChatOpenID_KUT/);
+      assert.equal((await svc.createOrFind(req('oC'))).created, true);
+      assert.deepEqual(sim.metadataQueries, [FILTERED, FILTERED]);
+      assert.equal(c.stats.fullMetadata, 0);
+      assert.equal(svc.stats.metadataFallbacks, 0);
+    });
+
     it('Test connection reads $metadata as the nodes do, and says when it had to read the full one', async () => {
       const opts = { baseUrl: base, servicePath: C4C_SERVICE, username: USER, password: PASSWORD };
       const filtered = await checkC4C(opts);
@@ -180,6 +197,15 @@ describe('C4C as SAP\'s OData guide documents it (simulator as strict as the gui
       assert.equal(r.created, false);
       assert.equal(r.objectId, mine.ObjectID);
     });
+
+    it('a lookup that reads its last page without the follower while C4C still has more (10 pages of case variants): refused with C4C_LOOKUP_PAGES, no second customer', async () => {
+      for (let i = 0; i < 10000; i++) seed(i, { LastName: 'ZHANG' });
+      const mine = seed(20000, { LastName: 'Zhang' });
+      const svc = service(client());
+      await assert.rejects(svc.createOrFind(svc.buildRequest(input('Zhang'))), (e) => e.code === 'C4C_LOOKUP_PAGES' && /10 pages/.test(e.message) && e.transient === false);
+      assert.equal(sim.customers.filter((c) => c.LastName === 'Zhang').length, 1, 'the follower\'s customer is still the only one');
+      assert.equal(sim.customers[sim.customers.length - 1], mine);
+    });
   });
 
   describe('typed lookup literals from $metadata', () => {
@@ -192,7 +218,9 @@ describe('C4C as SAP\'s OData guide documents it (simulator as strict as the gui
       assert.equal(lib.odataValue('Edm.DateTime', '/Date(1714550400000)/').literal, "datetime'2024-05-01T08:00:00'");
       assert.equal(lib.odataValue('Edm.DateTimeOffset', '2024-05-01T08:00:00Z').literal, "datetimeoffset'2024-05-01T08:00:00Z'");
       assert.equal(lib.odataValue('Edm.Int32', '42').literal, '42');
-      assert.equal(lib.odataValue('Edm.Decimal', '1.50').literal, '1.50');
+      assert.equal(lib.odataValue('Edm.Decimal', '1.50').literal, '1.50M');
+      assert.equal(lib.odataValue('Edm.Double', '2.0').literal, '2.0d');
+      assert.equal(lib.odataValue('Edm.Single', '-2.5').literal, '-2.5f');
       for (const [type, bad] of [['Edm.Guid', 'not-a-guid'], ['Edm.Boolean', 'yes'], ['Edm.DateTime', '01.05.2024'], ['Edm.Int32', '4.2'], ['Edm.Decimal', '1,5'], ['Edm.Binary', 'AA==']]) {
         assert.throws(() => lib.odataValue(type, bad), (e) => e.code === 'C4C_INPUT' && e.message.includes(type), `${type} ${bad}`);
       }
@@ -202,6 +230,18 @@ describe('C4C as SAP\'s OData guide documents it (simulator as strict as the gui
       assert.equal(lib.odataValue('Edm.Decimal', '1.5').same('1.50'), true);
       assert.equal(lib.odataValue('Edm.Boolean', 'false').same(true), false);
       assert.equal(lib.odataValue('Edm.String', 'abc').same('ABC'), false);
+    });
+
+    it('a date that is not in the calendar is C4C_INPUT (not the next month\'s day); Edm.Int64 keys re-checked digit for digit, beyond 2^53', () => {
+      for (const bad of ['2024-02-30', '2023-02-29', '2024-04-31', '2024-05-01T25:00:00', '2024-05-01T10:61:00']) {
+        assert.throws(() => lib.odataValue('Edm.DateTime', bad), (e) => e.code === 'C4C_INPUT', bad);
+      }
+      assert.equal(lib.odataValue('Edm.DateTime', '2024-02-29').literal, "datetime'2024-02-29T00:00:00'");
+      const big = lib.odataValue('Edm.Int64', '9007199254740993');
+      assert.equal(big.literal, '9007199254740993L');
+      assert.equal(big.same('9007199254740992'), false, 'another follower\'s key, equal only as a float');
+      assert.equal(big.same('9007199254740993'), true);
+      assert.equal(lib.odataValue('Edm.Int64', '+42').same(42), true);
     });
 
     it('a GUID extension-field key finds the follower C4C answered in upper case: no second customer', async () => {

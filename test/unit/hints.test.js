@@ -21,6 +21,7 @@ describe('lib/hints', () => {
     [odataError(404, JSON.stringify({ error: { code: 'SY/530', message: { value: 'Resource not found for segment' } } }), 'query'), 'SY/530'],
     [odataError(401, '', 'query'), 'C4C_401'],
     [new C4CError('C4C create failed: the $batch answer ended before this create', 'C4C_UNANSWERED', undefined, true), 'C4C_UNANSWERED'],
+    [new C4CError('C4C lookup failed: 10 pages of IndividualCustomerCollection matched LastName eq \'Zhang\' without the follower\'s row', 'C4C_LOOKUP_PAGES'), 'C4C_LOOKUP_PAGES'],
     [new WeChatApiError('stable_token', 40164, 'invalid ip 1.2.3.4'), '40164'],
     [new WeChatApiError('custom_send', 48001, 'api unauthorized'), '48001'],
     [new WeChatApiError('token', 40125, 'invalid appsecret'), '40125'],
