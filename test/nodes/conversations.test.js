@@ -183,14 +183,17 @@ describe(`conversations: c4c-social-message and c4c-agent-reply (Node-RED ${node
     assert.match(lastStatus('reply').text, /repeated/);
   });
 
-  it('a reply whose send failed (WeChat unreachable) reaches the phone when C4C repeats the call, once', async () => {
-    await load();
-    await store([wechatMsg('oResend', 'text', { Content: 'q' })]);
-    wx.interact(APPID, 'oResend', 'message');
+  /**
+   * A follower's message stored; the agent's reply sent while WeChat is unreachable (Catch gets the
+   * failed send, nothing reaches the phone); C4C's repeat of the call sent. Returns the repeat's form.
+   */
+  async function failedThenRepeated(openid, text) {
+    await store([wechatMsg(openid, 'text', { Content: 'q' })]);
+    wx.interact(APPID, openid, 'message');
     const caught = collect('caught');
     const pushed = collect('pushed');
     wx.faults.outageUntil = Date.now() + 60000;
-    const r = await c4c.social.agentReply({ ticketId: c4c.social.tickets[0].ID, text: 'second try', to: { url: replyUrl, ...MASHUP } });
+    const r = await c4c.social.agentReply({ ticketId: c4c.social.tickets[0].ID, text, to: { url: replyUrl, ...MASHUP } });
     assert.equal(r.status, 200);
     await waitFor(() => caught.some((m) => m.error.source.id === 'push'), { what: 'the failed send in Catch' });
     assert.equal(wx.messages.length, 0);
@@ -198,6 +201,12 @@ describe(`conversations: c4c-social-message and c4c-agent-reply (Node-RED ${node
     const form = `content=${encodeURIComponent(JSON.stringify(r.sent))}`;
     assert.equal((await c4c.social.postForm({ url: replyUrl, ...MASHUP }, form)).status, 200);
     await waitFor(() => pushed.length === 1, { what: 'the repeat sent' });
+    return form;
+  }
+
+  it('a reply whose send failed (WeChat unreachable) reaches the phone when C4C repeats the call, once', async () => {
+    await load();
+    const form = await failedThenRepeated('oResend', 'second try');
     assert.equal((await c4c.social.postForm({ url: replyUrl, ...MASHUP }, form)).status, 200);
     await sleep(300);
     assert.equal(wx.messages.length, 1, 'sent once');
@@ -214,17 +223,7 @@ describe(`conversations: c4c-social-message and c4c-agent-reply (Node-RED ${node
     await helper.load(NODES, dotted, { ...CREDS, 'wc.reply': MASHUP, 'wc.reply2': MASHUP });
     assert.ok(helper.getNode('wc.reply'), 'the first agent reply node started');
     assert.ok(helper.getNode('wc.reply2'), 'the second agent reply node started');
-    await store([wechatMsg('oDotted', 'text', { Content: 'q' })]);
-    wx.interact(APPID, 'oDotted', 'message');
-    const caught = collect('caught');
-    const pushed = collect('pushed');
-    wx.faults.outageUntil = Date.now() + 60000;
-    const r = await c4c.social.agentReply({ ticketId: c4c.social.tickets[0].ID, text: 'dotted', to: { url: replyUrl, ...MASHUP } });
-    assert.equal(r.status, 200);
-    await waitFor(() => caught.some((m) => m.error.source.id === 'push'), { what: 'the failed send in Catch' });
-    wx.faults.outageUntil = 0;
-    assert.equal((await c4c.social.postForm({ url: replyUrl, ...MASHUP }, `content=${encodeURIComponent(JSON.stringify(r.sent))}`)).status, 200);
-    await waitFor(() => pushed.length === 1, { what: 'the repeat sent' });
+    await failedThenRepeated('oDotted', 'dotted');
     assert.equal(wx.messages[0].body.text.content, 'dotted');
   });
 
