@@ -108,7 +108,7 @@ export class Combiner {
         c.req.alone = true;
         const e = copyError(err);
         if (e instanceof C4CError) {
-          if (!c.req.lookup) e.batchOperations = take.length;
+          if (!c.req.lookup) e.settlePeriods = take.length;
           // Refused as a whole (400, 404, 413, 414, …: nothing in it ran): the part alone may well
           // pass, so it is sent again alone (not for wrong credentials; an expired token has its own retry).
           const status = e.statusCode ?? 0;
@@ -162,6 +162,7 @@ export class Combiner {
         // its outcome counts as unknown (the settle rule: looked up before it is sent again).
         const e = new C4CError(`C4C ${c.req.what} failed: the $batch answer ended before this create (C4C stops a $batch at a failed changeset)`, 'C4C_UNANSWERED', undefined, true);
         e.ambiguous = true;
+        e.settlePeriods = 0; // the answer is complete: C4C is done with this $batch, nothing of it is still running
         c.reject(e);
         return;
       }

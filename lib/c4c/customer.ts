@@ -324,8 +324,9 @@ export class CustomerService {
         const checkable = req.lookup || !!uuid;
         if (!(e instanceof C4CError) || !e.ambiguous || !checkable) throw err;
         // The create may have been committed: look for it over the settle period first (a create of
-        // a $batch that failed as a whole: as many periods as the $batch had creates).
-        const settleMs = this.settleMs * (e.batchOperations ?? 1);
+        // a $batch that failed as a whole: as many periods as the $batch had creates; one C4C's
+        // complete $batch answer left unanswered: one lookup).
+        const settleMs = this.settleMs * (e.settlePeriods ?? 1);
         const appeared = await this.settle(req, md, uuid, settleMs);
         if (appeared) return result(appeared, true, 1);
         if (attempt >= this.ambiguousRetries || this.client.isClosed) {

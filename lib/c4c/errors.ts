@@ -24,11 +24,12 @@ export class C4CError extends WeChatC4CError {
   csrfRequired?: boolean;
   retryAfterMs?: number;
   /**
-   * A create that failed with its whole `$batch` of this many creates: C4C runs them one after
-   * another and may still be working through them, so its outcome stays unknown that many times
-   * as long (the settle period grows with it).
+   * How many settle periods an ambiguous create's outcome stays unknown (unset: 1). n for a create
+   * whose whole `$batch` of n failed: C4C runs them one after another and may still be working
+   * through them. 0 for a create that a complete `$batch` answer left unanswered: C4C has finished
+   * that `$batch` (it stopped at an earlier changeset), so one lookup before it is sent again is enough.
    */
-  batchOperations?: number;
+  settlePeriods?: number;
   constructor(message: string, code: C4CErrorCode, statusCode?: number, transient = false) {
     // A network code on the C4C side points at the Tenant URL (or the timeout), not at the code itself.
     const network = statusCode === undefined && (NOT_SENT_CODES.has(code) || MAYBE_SENT_CODES.has(code) || /^E[A-Z_]+$/.test(code));

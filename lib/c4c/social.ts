@@ -454,8 +454,9 @@ export class SocialService {
         return { row, created: true };
       } catch (err) {
         if (!(err instanceof C4CError) || !err.ambiguous) throw err;
-        // a create of a $batch that failed as a whole: as many settle periods as the $batch had creates
-        const settleMs = this.settleMs * (err.batchOperations ?? 1);
+        // a create of a $batch that failed as a whole: as many settle periods as the $batch had
+        // creates; one C4C's complete $batch answer left unanswered: one lookup
+        const settleMs = this.settleMs * (err.settlePeriods ?? 1);
         const started = Date.now();
         for (let i = 0; !this.client.isClosed; i++) {
           await sleep(Math.min(settleMs / 4, (settleMs / 16) * 2 ** i), this.client.signal);
