@@ -79,7 +79,7 @@ describe('conversations on one Redis (two instances, real redis-server)', functi
     sim.faults.latencyMs = 10;
     const instances = [0, 1].map(() => {
       const store = new lib.RedisStoreProvider({ url: redis.url, prefix, commandTimeoutMs: 2000, closeTimeoutMs: 2000 });
-      const client = new lib.C4CClient({ baseUrl: base, username: USER, password: PASSWORD, retries: 2, backoffBaseMs: 10, timeoutMs: 5000 });
+      const client = new lib.C4CClient({ baseUrl: base, username: USER, password: PASSWORD, retry: { retries: 2, baseMs: 10 }, timeoutMs: 5000 });
       const social = new lib.SocialService(client, { locks: store.locks('c4c:tenant'), cache: store.kv('c4c:tenant'), settleMs: 400 });
       return { store, client, social, queue: store.queue('c4c-social-message:social', { claimAfterMs: 5000 }) };
     });

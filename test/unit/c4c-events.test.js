@@ -123,7 +123,7 @@ describe('C4C change events: read-back and order', () => {
   let sim;
   let base;
   useSimulator(() => new C4CSimulator({ users: { [USER]: PASSWORD } }), (s, b) => { sim = s; base = b; });
-  const client = (opts = {}) => new C4CClient({ baseUrl: base, username: USER, password: PASSWORD, retries: 0, timeoutMs: 5000, ...opts });
+  const client = (opts = {}) => new C4CClient({ baseUrl: base, username: USER, password: PASSWORD, retry: { retries: 0 }, timeoutMs: 5000, ...opts });
   async function customers(n) {
     const c = client();
     const out = [];

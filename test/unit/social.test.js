@@ -93,7 +93,7 @@ describe('conversations: SocialService against the C4C simulator', function () {
   const clients = [];
   afterEach(() => { while (clients.length) clients.pop().close(); });
   function service(opts = {}, clientOpts = {}) {
-    const client = new lib.C4CClient({ baseUrl: base, username: USER, password: PASSWORD, retries: 2, backoffBaseMs: 10, timeoutMs: 3000, ...clientOpts });
+    const client = new lib.C4CClient({ baseUrl: base, username: USER, password: PASSWORD, retry: { retries: 2, baseMs: 10 }, timeoutMs: 3000, ...clientOpts });
     clients.push(client);
     return new lib.SocialService(client, { settleMs: 400, ...opts });
   }
@@ -246,7 +246,7 @@ describe('conversations: media/get (WeChatClient.getMedia, lib/wechat/media)', f
     for (const s of servers.splice(0)) { s.closeAllConnections(); s.close(); }
   });
   function source() {
-    const client = new lib.WeChatClient({ apiBase: base, appId: 'wx5ba5fad812f8e6fb', secret: 'sandbox-app-secret', backoffBaseMs: 5 });
+    const client = new lib.WeChatClient({ apiBase: base, appId: 'wx5ba5fad812f8e6fb', secret: 'sandbox-app-secret', retry: { baseMs: 5 } });
     clients.push(client);
     return client;
   }
