@@ -129,8 +129,13 @@ export class WeChatClient extends EventEmitter {
    * at once as CLOSED.
    */
   private exchange(api: string, method: 'GET' | 'POST', path: string, params: Record<string, string>, body: unknown, idempotent: boolean, retry = this.retry): Promise<RawAnswer> {
+    return this.retrying(api, () => this.exchangeOnce(api, method, path, params, body), idempotent, retry);
+  }
+
+  /** `attempt` with the exchange's retry rules (see exchange). */
+  private retrying<T>(api: string, attempt: () => Promise<T>, idempotent: boolean, retry = this.retry): Promise<T> {
     return withRetries(
-      () => this.exchangeOnce(api, method, path, params, body),
+      attempt,
       (err) => ({
         retry: err instanceof WeChatApiError
           ? err.errcode === -1
@@ -325,7 +330,9 @@ export class WeChatClient extends EventEmitter {
    */
   getMedia(mediaId: string, opts: { maxBytes: number }): Promise<MediaFile> {
     this.stats.calls++;
-    return this.withToken(async (token) => {
+    // Busy (-1) and a connection never made are tried again, as for every other API; a stalled or
+    // cut body is not (as a send that may have arrived): the follower's turn waits for it only once.
+    return this.withToken((token) => this.retrying('media/get', async () => {
       const answer = await this.mediaRequest('/cgi-bin/media/get', { access_token: token, media_id: mediaId }, mediaId, opts.maxBytes);
       if (!('json' in answer)) return answer;
       const errcode = answer.json.errcode === undefined ? 0 : Number(answer.json.errcode);
@@ -335,7 +342,7 @@ export class WeChatClient extends EventEmitter {
       const video = await this.mediaRequest(videoUrl, undefined, mediaId, opts.maxBytes);
       if ('json' in video) throw new WeChatHttpError('media/get', 'BAD_JSON', 'the video_url answered JSON, not a video');
       return { ...video, name: video.name.includes('.') ? video.name : `${mediaId.slice(0, 60)}.mp4` };
-    });
+    }, false));
   }
 
   private async mediaRequest(url: string, params: Record<string, string> | undefined, mediaId: string, maxBytes: number): Promise<MediaFile | { json: Record<string, unknown> }> {

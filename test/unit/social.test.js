@@ -311,4 +311,14 @@ describe('conversations: media/get (WeChatClient.getMedia, lib/wechat/media)', f
     assert.deepEqual(f.bytes, bytes);
     assert.equal(src.stats.tokenRetries, 1);
   });
+
+  it('WeChat busy (-1) on media/get: tried again, as every other API, and the media arrives', async () => {
+    const src = source();
+    await src.getToken();
+    sim.faults.busy = 1;
+    const id = sim.addMedia('wx5ba5fad812f8e6fb', 'image', bytes, 'image/jpeg', 'busy.jpg');
+    const f = await src.getMedia(id, { maxBytes: 10000 });
+    assert.deepEqual(f.bytes, bytes);
+    assert.equal(src.stats.busyRetries, 1);
+  });
 });
