@@ -315,7 +315,7 @@ export class CustomerService {
         const res = await this.client.post(req.entitySet, body, 'create', { combine: true });
         const entity = res.data && typeof res.data === 'object' && !Array.isArray(res.data) ? (res.data as Record<string, unknown>) : undefined;
         if (res.status !== 201 || !entity || !str(entity.ObjectID)) {
-          throw new C4CError(`C4C create failed: HTTP ${res.status} without a created entity (no ObjectID); check baseUrl and servicePath in c4c-config`, 'C4C_NOT_ODATA', res.status);
+          throw new C4CError(`C4C create failed: HTTP ${res.status} without a created entity (no ObjectID)`, 'C4C_NOT_ODATA', res.status);
         }
         return result(entity, true, 0);
       } catch (err) {

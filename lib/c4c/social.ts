@@ -435,7 +435,7 @@ export class SocialService {
       return p ? { ObjectID: p.profileId } : undefined;
     });
     const id = str(entity.row.ObjectID);
-    if (!id) throw new C4CError('C4C profile create failed: no ObjectID in the answer; check baseUrl and servicePath in c4c-config', 'C4C_NOT_ODATA');
+    if (!id) throw new C4CError('C4C profile create failed: no ObjectID in the answer', 'C4C_NOT_ODATA');
     if (entity.created) this.stats.profilesCreated++;
     await this.rememberProfile(input.openid, input.channel.channelCode, id);
     return { profileId: id, uuid: toUuid(id) };
