@@ -1,6 +1,6 @@
 /**
- * Items that must be looked at once a fixed delay has passed (every item gets the same delay, so
- * the queue is in deadline order). One timer ticks every `tickMs` while the queue is not empty,
+ * Items that must be looked at once a fixed delay has passed since their start (every item gets the
+ * same delay; the queue is kept in deadline order). One timer ticks every `tickMs` while the queue is not empty,
  * instead of a timer and a listener per item: under load that is most of the cost of an
  * ack timeout. Items already settled when their turn comes are handed to `onSettled`.
  */
@@ -24,7 +24,13 @@ export class DeadlineQueue<T> {
   push(item: T, startMs?: number): void {
     const now = this.now();
     const start = startMs !== undefined && Number.isFinite(startMs) && startMs <= now ? startMs : now;
-    this.items.push({ item, due: start + this.delayMs });
+    const due = start + this.delayMs;
+    // A start in the past (a request whose body took long to arrive) may be due before items
+    // pushed earlier: it goes in deadline order, else it would wait behind them. Usually the end.
+    let at = this.items.length;
+    while (at > this.head && this.items[at - 1].due > due) at--;
+    if (at === this.items.length) this.items.push({ item, due });
+    else this.items.splice(at, 0, { item, due });
     if (!this.timer) this.schedule();
   }
 

@@ -80,4 +80,21 @@ describe('Limiter', () => {
     q.tick();
     assert.deepEqual(expired, ['arrived-3s-ago', 'no-stamp', 'future-stamp-ignored']);
   });
+  it('an item that arrived earlier but is pushed later (its body was slow) is not held behind the items pushed before it', () => {
+    let t = 1000;
+    const expired = [];
+    const q = new DeadlineQueue(4500, 100, { isSettled: () => false, onExpired: (x) => expired.push(x) }, () => t);
+    q.push('fast', t);
+    q.push('slow-body', t - 4000);
+    try {
+      t += 600;
+      q.tick();
+      assert.deepEqual(expired, ['slow-body']);
+      t += 4000;
+      q.tick();
+      assert.deepEqual(expired, ['slow-body', 'fast']);
+    } finally {
+      q.flush(); // no timer left behind, also when an assertion failed
+    }
+  });
 });
