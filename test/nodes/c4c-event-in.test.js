@@ -95,7 +95,7 @@ describe(`c4c-event-in over HTTP against the C4C simulator (Node-RED ${nodeRedVe
     const res = await post(agent, event(c.ObjectID));
     assert.equal(res.status, 202);
     assert.equal(got.length, 0, 'answered before the entity was read');
-    await waitFor(() => got.length === 1, 10000);
+    await waitFor(() => got.length === 1, { timeoutMs: 10000, what: 'the output after the read-back' });
     assert.equal(got[0].payload.CustomerID, c.CustomerID);
   });
 
