@@ -6,7 +6,8 @@
 //          it, in a 256 KB body) at a safe-mode account, with Node-RED's CPU per refused request;
 //          then one unsigned 600 MB POST streamed at the webhook (Node-RED's RSS before/after) —
 //          Node-RED set up as `npm start` does (body-limit middleware, http in nodes as in the
-//          bundled flow, messageMode as set).
+//          bundled flow, messageMode as set), except that the editor is off (httpAdminRoot: false):
+//          `npm start` keeps it at /, where its app sees every request first.
 //  soak:   100,000 distinct signed messages; RSS above the idle baseline at the delivery cache's cap.
 //  soak-bare: the same load on a bare http in -> http response flow (Node-RED's own growth).
 // Loopback only; every run is bounded in time.
