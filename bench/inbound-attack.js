@@ -12,7 +12,6 @@
 //  soak-bare: the same load on a bare http in -> http response flow (Node-RED's own growth).
 // Loopback only; every run is bounded in time.
 const http = require('node:http');
-const fs = require('node:fs');
 const W = require('../test/helpers/wechat');
 const lib = require('../dist/lib');
 const { startNodeRed, startNodeArgs } = require('../scripts/nr-process');
@@ -26,6 +25,7 @@ const { freePort } = require('../test/helpers/ports');
 const NODE_DEFAULT_HEAP = process.env.BENCH_HEAP === 'node-default';
 const HEAP_ARGS = NODE_DEFAULT_HEAP ? [] : startNodeArgs();
 const HEAP_LABEL = NODE_DEFAULT_HEAP ? `Node's default (${Math.round(require('node:v8').getHeapStatistics().heap_size_limit / 2 ** 20)} MB limit)` : HEAP_ARGS.length ? `as npm start (${HEAP_ARGS.join(' ')})` : 'from NODE_OPTIONS';
+const { rssMb: rssMB } = require('../test/helpers/rss');
 const EXTRA_NODE_ARGS = (process.env.BENCH_NODE_ARGS || '').split(' ').filter(Boolean);
 const ATTACK_SECONDS = Number(process.env.BENCH_ATTACK_SECONDS || 10);
 const SOAK_MESSAGES = Number(process.env.BENCH_SOAK_MESSAGES || 100000);
@@ -47,11 +47,6 @@ function flow() {
     { id: 'bin', z: 'tab', type: 'http in', url: '/bare', method: 'post', wires: [['bres']] },
     { id: 'bres', z: 'tab', type: 'http response', wires: [] },
   ];
-}
-
-function rssMB(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 function post(port, path, body, agent) {
