@@ -6,12 +6,12 @@
 //          it, in a 256 KB body) at a safe-mode account, with Node-RED's CPU per refused request;
 //          then one unsigned 600 MB POST streamed at the webhook (Node-RED's RSS before/after) —
 //          Node-RED set up as `npm start` does (body-limit middleware, http in nodes as in the
-//          bundled flow, messageMode as set).
+//          bundled flow, messageMode as set), except that the editor is off (httpAdminRoot: false):
+//          `npm start` keeps it at /, where its app sees every request first.
 //  soak:   100,000 distinct signed messages; RSS above the idle baseline at the delivery cache's cap.
 //  soak-bare: the same load on a bare http in -> http response flow (Node-RED's own growth).
 // Loopback only; every run is bounded in time.
 const http = require('node:http');
-const fs = require('node:fs');
 const W = require('../test/helpers/wechat');
 const lib = require('../dist/lib');
 const { startNodeRed, startNodeArgs } = require('../scripts/nr-process');
@@ -25,6 +25,7 @@ const { freePort } = require('../test/helpers/ports');
 const NODE_DEFAULT_HEAP = process.env.BENCH_HEAP === 'node-default';
 const HEAP_ARGS = NODE_DEFAULT_HEAP ? [] : startNodeArgs();
 const HEAP_LABEL = NODE_DEFAULT_HEAP ? `Node's default (${Math.round(require('node:v8').getHeapStatistics().heap_size_limit / 2 ** 20)} MB limit)` : HEAP_ARGS.length ? `as npm start (${HEAP_ARGS.join(' ')})` : 'from NODE_OPTIONS';
+const { rssMb: rssMB } = require('../test/helpers/rss');
 const EXTRA_NODE_ARGS = (process.env.BENCH_NODE_ARGS || '').split(' ').filter(Boolean);
 const ATTACK_SECONDS = Number(process.env.BENCH_ATTACK_SECONDS || 10);
 const SOAK_MESSAGES = Number(process.env.BENCH_SOAK_MESSAGES || 100000);
@@ -46,11 +47,6 @@ function flow() {
     { id: 'bin', z: 'tab', type: 'http in', url: '/bare', method: 'post', wires: [['bres']] },
     { id: 'bres', z: 'tab', type: 'http response', wires: [] },
   ];
-}
-
-function rssMB(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 function post(port, path, body, agent) {

@@ -40,8 +40,7 @@ module.exports = function (RED: NodeRED) {
 
     /** The failure path: the package's one reportFailure (short status, Catch with a string code). */
     const fail = (err: Error, msg: NodeMessage, done: (err?: Error) => void): void => {
-      const client = system?.client;
-      reportFailure(node, err, msg, done, { redact: (s) => (client ? client.redact(s) : s) });
+      reportFailure(node, err, msg, done, { redact: system?.redact });
     };
 
     /** true for the first call with this sma_id within the window (across instances with a shared store). */

@@ -18,6 +18,8 @@ export interface C4CConfigNode extends NodeInstance {
   tenant: string;
   /** The store: a wechat-c4c-redis node's, or this node's own memory store. */
   store: StoreProvider;
+  /** Scrubs this tenant's secrets from a text (the client's redact; as it is without a client). */
+  redact(text: string): string;
 }
 
 /** host[:port] of the Tenant URL, lowercase, without any user:password@. */
@@ -48,6 +50,7 @@ module.exports = function (RED: NodeRED) {
     this.tenant = tenantOf(baseUrl);
     const chosen = storeOf(RED, config.store, 'c4c-config');
     this.store = chosen.provider;
+    this.redact = (text: string): string => (this.client ? this.client.redact(text) : text);
     const missing = (auth === 'basic' ? [base.missing, user.missing, pass.missing] : [base.missing, cert.missing, key.missing]).filter(Boolean);
     this.missingStatus = missing.length ? fit(RED._('c4c-config.status.missing', { name: missing[0] as string })) : undefined;
     // a field left empty whose variable is not set either: name both

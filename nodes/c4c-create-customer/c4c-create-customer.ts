@@ -61,11 +61,10 @@ module.exports = function (RED: NodeRED) {
         send(msg);
         done();
       }).catch((err: Error) => {
-        const client = system.client;
         // an error without a code of its own (a $metadata the service could not read, say) is C4C_ERROR
         const e = codeOf(err) === 'ERROR' ? Object.assign(new C4CError(err.message, 'C4C_ERROR'), { stack: err.stack }) : err;
         if (recovered) msg.c4c = { ...(msg.c4c && typeof msg.c4c === 'object' ? msg.c4c : {}), recovered: true };
-        reportFailure(node, e, msg, done, { redact: (t) => (client ? client.redact(t) : t) });
+        reportFailure(node, e, msg, done, { redact: system.redact });
       });
     };
 

@@ -1,4 +1,5 @@
 import { basicAuthOk } from '../../lib/http/basic-auth';
+import { C4CInputError } from '../../lib/c4c/errors';
 import { EventPipeline, parseCollections, parseEvent, type C4CEvent, type EventOutput } from '../../lib/c4c/events';
 import { StoreError } from '../../lib/store/errors';
 import { inboundCredentials, numberOr, SECRET_ENV } from '../shared/config';
@@ -60,7 +61,7 @@ module.exports = function (RED: NodeRED) {
           node.send({ _msgid: RED.util.generateId(), payload: out.payload, topic: out.topic, c4c: out.c4c });
         },
         // from the queue: to Catch nodes with a msg naming the event
-        fail: (err, event) => reportFailure(node, err, { _msgid: RED.util.generateId(), topic: `${event.businessObject}.${event.event}`, c4c: { businessObject: event.businessObject, objectId: event.objectId, event: event.event, eventId: event.eventId } }, undefined, { redact: (text) => (system.client ? system.client.redact(text) : text) }),
+        fail: (err, event) => reportFailure(node, err, { _msgid: RED.util.generateId(), topic: `${event.businessObject}.${event.event}`, c4c: { businessObject: event.businessObject, objectId: event.objectId, event: event.event, eventId: event.eventId } }, undefined, { redact: system.redact }),
         duplicate: () => node.status({ fill: 'grey', shape: 'dot', text: 'c4c-event-in.status.duplicate' }),
       })
       : undefined;
@@ -69,7 +70,7 @@ module.exports = function (RED: NodeRED) {
       const res = rawResponse(msg);
       const req = msg.req as { method?: string; headers?: Record<string, unknown> } | undefined;
       if (!res || !req) {
-        reportFailure(node, Object.assign(new Error(RED._('c4c-event-in.errors.no-http')), { code: 'C4C_INPUT' }), msg, done);
+        reportFailure(node, new C4CInputError(RED._('c4c-event-in.errors.no-http')), msg, done);
         return;
       }
       const method = String(req.method || 'POST').toUpperCase();

@@ -49,25 +49,24 @@ module.exports = function (RED: NodeRED) {
     const fromEnv: string[] = [];
     /** fields left empty whose variable is not set either */
     const emptyFields: string[] = [];
-    const secretOf = (name: keyof typeof env, required: boolean): string => {
+    const secretOf = (name: keyof typeof env, required: boolean): ReturnType<typeof secretOr> => {
       const s = secretOr(creds[name], env[name]);
       if (s.fromEnv) fromEnv.push(`${name} ← ${s.fromEnv}`);
       if (s.missing && (required || configured(creds[name]).missing)) {
         missing.push(s.missing);
         if (!configured(creds[name]).missing) emptyFields.push(name);
       }
-      return s.value;
+      return s;
     };
-    const messageModeRaw = config.messageMode === undefined ? undefined : configured(config.messageMode).value;
-    const token = secretOf('token', true);
+    // A flow saved without the property keeps taking the mode from each request ('any'); an unset
+    // ${WECHAT_MESSAGE_MODE} (empty) is safe mode. configured() turns an unset ${VAR} into ''.
+    const messageMode = config.messageMode === undefined ? undefined : configured(config.messageMode).value;
+    const token = secretOf('token', true).value;
     // the key is needed in safe and compatible mode (an unset ${WECHAT_MESSAGE_MODE} is safe)
-    const encodingAESKey = secretOf('encodingAESKey', messageModeRaw !== undefined && !/^(plain|any)$/i.test(messageModeRaw));
+    const encodingAESKey = secretOf('encodingAESKey', messageMode !== undefined && !/^(plain|any)$/i.test(messageMode)).value;
     const previousKey = configured(creds.previousEncodingAESKey).value; // optional
     this.tokenMode = config.tokenMode === 'classic' ? 'classic' : 'stable';
     this.replayWindow = numberOr(config.replayWindow, 300);
-    // A flow saved without the property keeps taking the mode from each request ('any'); an unset
-    // ${WECHAT_MESSAGE_MODE} (empty) is safe mode. configured() turns an unset ${VAR} into ''.
-    const messageMode = messageModeRaw;
     const chosen = storeOf(RED, config.store, 'wechat-config');
     const provider = chosen.provider;
     this.store = provider;
@@ -90,9 +89,8 @@ module.exports = function (RED: NodeRED) {
     // still connecting right after a deploy is not "down": the provider says `down` on a failure
     provider.on('down', down);
     provider.on('up', up);
-    const secret = secretOf('appSecret', false);
     // without an AppSecret nothing can be pushed: the nodes that push say which variable is missing
-    const secretMissing = secretOr(creds.appSecret, env.appSecret).missing;
+    const { value: secret, missing: secretMissing } = secretOf('appSecret', false);
     this.client = secret && this.appId ? new WeChatClient({
       apiBase: this.apiBase,
       appId: this.appId,

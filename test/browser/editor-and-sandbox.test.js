@@ -1,7 +1,7 @@
 'use strict';
 // What a person sees: the Node-RED editor with the package, and the sandbox page.
 const assert = require('node:assert/strict');
-const { waitFor } = require('../helpers/wait');
+const { sleep, waitFor } = require('../helpers/wait');
 const { screenshot, useBrowserDemo } = require('../helpers/browser');
 
 const FLOW_TYPES = ['wechat-in', 'wechat-reply', 'token-refresh', 'wechat-push', 'c4c-create-customer'];
@@ -141,7 +141,7 @@ describe('browser: the editor and the sandbox page (Debian Chromium)', function 
     // the welcome first, as it reached WeChat first.
     await page.route('**/api/follow', async (route) => {
       const response = await route.fetch();
-      await new Promise((r) => setTimeout(r, 2500));
+      await sleep(2500);
       await route.fulfill({ response });
     });
     await page.click('#unfollow');

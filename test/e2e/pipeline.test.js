@@ -55,7 +55,7 @@ describe('the bundled flow end to end (sandbox + real Node-RED process)', functi
     const report = await d.sandbox.act('follow', { openid });
     assert.equal(report.failed, true);
     assert.deepEqual(report.tries.map((t) => t.status), [403, 403, 403]);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     assert.equal(customersOf(openid).length, 0);
   });
 

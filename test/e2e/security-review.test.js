@@ -4,15 +4,11 @@
 // WECHAT_MESSAGE_MODE safe), kept as regression tests. Each failed before its fix; each names
 // the finding. (The last-second replay, F5, is test/unit/inbound-hardening.test.js.)
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const net = require('node:net');
 const { demo } = require('../helpers/demo');
 const { sleep } = require('../helpers/wait');
+const { rssMb } = require('../helpers/rss');
 
-function rssMb(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
 /** One raw request; resolves with the raw answer (or what came before the timeout). */

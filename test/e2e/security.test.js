@@ -4,18 +4,13 @@
 // the heap limit, credentials from the environment, WECHAT_MESSAGE_MODE safe), the sandbox as
 // WeChat and C4C. Requests are signed and encrypted by the sandbox's own WeChat code, never lib/.
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
 const { demo } = require('../helpers/demo');
 const { sleep, waitFor } = require('../helpers/wait');
+const { rssMb } = require('../helpers/rss');
 
 /** The Node-RED process's resident memory in MB (Linux /proc). */
-function rssMb(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
 /**
  * POST `total` bytes to `path` (Content-Length or chunked) and keep writing until the server answers
  * or closes. Resolves with the status and body of the answer (or the socket error) and how much was

@@ -1,7 +1,7 @@
 'use strict';
 /**
  * The programs some suites need besides Node and npm, found in one place: redis-server (and
- * redis-cli beside it), nginx, Chromium. Each is taken from its environment variable, else from the
+ * redis-cli beside it), nginx, Chromium, openssl. Each is taken from its environment variable, else from the
  * usual Debian path, else from PATH; pointing a variable at a path that does not exist simulates a
  * machine without the program.
  *
@@ -17,6 +17,8 @@ const PROGRAMS = {
   'redis-cli': { env: 'REDIS_CLI_BIN', beside: 'redis-server', install: 'apt-get install redis-server' },
   nginx: { env: 'NGINX_BIN', debian: '/usr/sbin/nginx', install: 'apt-get install nginx' },
   chromium: { env: 'CHROMIUM_BIN', debian: '/usr/bin/chromium', install: 'apt-get install chromium fonts-wqy-zenhei' },
+  // makes the test CA and certificates of the client-certificate test (slim images lack it)
+  openssl: { env: 'OPENSSL_BIN', debian: '/usr/bin/openssl', install: 'apt-get install openssl' },
 };
 
 const executable = (file) => {

@@ -6,7 +6,7 @@ const samples = require('../fixtures/c4c/events-and-replies.samples.json');
 const { C4CSimulator, C4C_SERVICE } = require('../../dist/sandbox/c4c');
 const { helper, httpIn, ours, httpNodeApp, everythingSaid, nodeRedVersion } = require('../helpers/node-red');
 const { useSimulator } = require('../helpers/sims');
-const { waitFor } = require('../helpers/wait');
+const { sleep, waitFor } = require('../helpers/wait');
 
 const USER = 'SANDBOX_USER';
 const PASSWORD = 'sandbox-password-42';
@@ -95,7 +95,7 @@ describe(`c4c-event-in over HTTP against the C4C simulator (Node-RED ${nodeRedVe
     const res = await post(agent, event(c.ObjectID));
     assert.equal(res.status, 202);
     assert.equal(got.length, 0, 'answered before the entity was read');
-    await waitFor(() => got.length === 1, 10000);
+    await waitFor(() => got.length === 1, { timeoutMs: 10000, what: 'the output after the read-back' });
     assert.equal(got[0].payload.CustomerID, c.CustomerID);
   });
 
@@ -108,7 +108,7 @@ describe(`c4c-event-in over HTTP against the C4C simulator (Node-RED ${nodeRedVe
     await post(agent, feed(c.ObjectID)).expect(202);
     await post(agent, event(c.ObjectID, 'ev-other')).expect(202);
     await waitFor(() => got.length >= 3);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     assert.deepEqual(got.map((m) => m.c4c.eventId ?? 'feed').sort(), ['ev-dup', 'ev-other', 'feed']);
   });
 
@@ -118,7 +118,7 @@ describe(`c4c-event-in over HTTP against the C4C simulator (Node-RED ${nodeRedVe
     await post(agent, event(c.ObjectID), basic(EVENT_USER, 'wrong')).expect(401);
     await post(agent, event(c.ObjectID), null).expect(401);
     await post(agent, event(c.ObjectID), `Bearer ${EVENT_PASSWORD}`).expect(401);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     assert.equal(sim.stats().requests, 0);
     assert.equal(got.length, 0);
     assert.ok(!everythingSaid().includes(EVENT_PASSWORD));
@@ -144,7 +144,7 @@ describe(`c4c-event-in over HTTP against the C4C simulator (Node-RED ${nodeRedVe
       await post(agent, feed(c.ObjectID, decoyBase)).expect(400);
       await post(agent, feed(c.ObjectID, base.replace('127.0.0.1', 'localhost'))).expect(400);
       await post(agent, { ...feed(c.ObjectID), odataServiceEndpoint: `${base}/sap/bc/IndividualCustomerCollection('${c.ObjectID}')` }).expect(400);
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       assert.equal(decoyRequests, 0);
       assert.equal(sim.stats().requests, 0);
       assert.equal(got.length, 0);

@@ -11,7 +11,7 @@ const { C4CSimulator } = require('../../dist/sandbox/c4c');
 const { helper, ours } = require('../helpers/node-red');
 const { startRedis } = require('../helpers/redis');
 const { needPrograms } = require('../helpers/programs');
-const { waitFor } = require('../helpers/wait');
+const { sleep, waitFor } = require('../helpers/wait');
 const { useSimulator } = require('../helpers/sims');
 
 const USER = 'SANDBOX_USER';
@@ -87,7 +87,7 @@ describe('conversations on one Redis (two instances, real redis-server)', functi
     const reading = new Set();
     instances.forEach(({ social, queue }, n) => queue.consume(async ({ data }) => {
       if (data.warmUp) { reading.add(n); return; }
-      if (n === 0) await new Promise((r) => setTimeout(r, 80)); // the media fetch, say: this instance is slower
+      if (n === 0) await sleep(80); // the media fetch, say: this instance is slower
       await social.storeMessage({ message: data.payload, openid: data.payload.FromUserName, channel: { channelCode: '905', providerId: 'WECHAT_SANDBOX' }, threadWindowMs: 24 * 3600 * 1000 });
       stored.push(data.payload.Content);
     }));
@@ -166,7 +166,7 @@ describe('conversations on one Redis (two instances, real redis-server)', functi
     helper.getNode('reply1').receive({ req, payload: req.body });
     helper.getNode('reply2').receive({ req, payload: req.body });
     await waitFor(() => got.replied.length >= 1, { what: 'the reply' });
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     assert.equal(got.replied.length, 1);
     assert.equal(got.replied[0].wechat.openid, 'oDedupe');
   });

@@ -7,6 +7,7 @@ const assert = require('node:assert/strict');
 const lib = require('../../dist/lib');
 const { C4CSimulator } = require('../../dist/sandbox/c4c');
 const { useSimulator } = require('../helpers/sims');
+const { waitFor } = require('../helpers/wait');
 
 const USER = 'SANDBOX_USER';
 const PASSWORD = 'sandbox-password';
@@ -133,7 +134,7 @@ describe('C4C batching: lookups combined into or-filters, creates into $batch', 
     const outcomes = await Promise.all(four.map((n) => svc.createOrFind(request(n)).then((r) => r, (e) => e)));
     await Promise.all(blockers);
     // C4C finishes the $batch it was given (the simulator counts its operations when it has run them all)
-    for (let i = 0; i < 100 && sim.stats().batchOperations < 4; i++) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => sim.stats().batchOperations >= 4, { timeoutMs: 5000, what: 'C4C to finish the $batch' });
     assert.equal(sim.stats().batchOperations, 4);
     assert.equal(sim.stats().batches, 1, JSON.stringify(sim.stats().byKind));
     assert.equal(client.stats.wholeFailures, 1, 'the $batch timed out as a whole');

@@ -13,6 +13,7 @@ const { C4CSimulator, simMatches } = require('../../dist/sandbox/c4c');
 const { parseArgs } = require('../../dist/sandbox/cli');
 const { useSimulator } = require('../helpers/sims');
 const { sleep } = require('../helpers/wait');
+const { needPrograms, programPath } = require('../helpers/programs');
 
 const USER = 'SANDBOX_USER';
 const PASSWORD = 'sandbox-password-42';
@@ -266,8 +267,9 @@ describe('C4C on a real tenant (simulator)', function () {
     let httpsBase;
     const pem = (name) => fs.readFileSync(path.join(dir, name), 'utf8');
     before(async function () {
+      needPrograms(this, 'openssl');
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'c4c-tls-'));
-      const ssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+      const ssl = (...args) => execFileSync(programPath('openssl'), args, { cwd: dir, stdio: 'pipe' });
       ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Test CA (test only)');
       ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
       fs.writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');

@@ -24,6 +24,17 @@ describe('status texts', () => {
       assert.deepStrictEqual(long.map((t) => `${t.lang} ${t.key}: ${t.text}`), []);
     });
   }
+  it('measures a short hint with the code before it exactly when lib/hints showsCode() puts it there', () => {
+    // scripts/status-rule.js keeps its own copy of that rule (lint runs before any build)
+    const { showsCode } = require('../../dist/lib/hints');
+    const hints = statusTexts(root, 'wechat-config').filter((t) => t.key.startsWith('hints.short.'));
+    assert.ok(hints.length > 0, 'the short hints are measured');
+    const differ = hints.filter((t) => {
+      const code = t.key.slice('hints.short.'.length);
+      return t.text.startsWith('__code__: ') !== showsCode(code, code);
+    });
+    assert.deepStrictEqual(differ.map((t) => `${t.lang} ${t.key}`), []);
+  });
   it('counts placeholders and Chinese characters as characters', () => {
     assert.strictEqual(statusLength('__a__ 通过'), 7);
     assert.ok(statusLength('x'.repeat(33)) > STATUS_MAX);
